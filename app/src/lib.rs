@@ -1,0 +1,62 @@
+//! Custodian's pages and server functions, compiled for the server (`ssr`) and the browser
+//! (`hydrate`).
+
+pub mod auth;
+pub mod home;
+#[cfg(feature = "ssr")]
+pub mod platform;
+pub mod ui;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+/// The HTML document around the app. Every inline or external script carries the response's
+/// CSP nonce.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <meta name="theme-color" content="#312e81" />
+                <meta
+                    name="description"
+                    content="Your account, security and privacy center: every promise enforced by code."
+                />
+                <link rel="manifest" href="/manifest.webmanifest" />
+                <link rel="icon" type="image/png" sizes="192x192" href="/icons/icon-192.png" />
+                <link rel="apple-touch-icon" href="/icons/icon-192.png" />
+                <script src="/sw-register.js" defer nonce=use_nonce()></script>
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body class="min-h-screen bg-white text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/custodian.css" />
+        <Title formatter=|page: String| format!("{page} · Custodian") />
+        <Router>
+            <ui::Layout>
+                <Routes fallback=ui::NotFound>
+                    <Route path=path!("") view=home::HomePage />
+                </Routes>
+            </ui::Layout>
+        </Router>
+    }
+}

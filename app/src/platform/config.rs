@@ -1,0 +1,212 @@
+//! Settings, from command-line flags or environment variables, each with a default that works on
+//! a developer machine with a local PostgreSQL.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::Args;
+use thiserror::Error;
+use url::Url;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("PUBLIC_URL {0:?} is not an http(s) URL with a host; set it like https://custodian.example.com")]
+    PublicUrl(String),
+    #[error(
+        "MAIL_TRANSPORT {0:?} is neither \"file\" nor an smtp:// or smtps:// URL with a host; \
+         set it like smtps://user:password@mail.example.com"
+    )]
+    MailTransport(String),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// PostgreSQL URL of the role that owns the schema and runs migrations. The database is
+    /// created if it does not exist.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/custodian",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+
+    /// PostgreSQL URL that logs in as custodian_app directly. When unset, the server's pool uses
+    /// DATABASE_URL and switches every connection to custodian_app.
+    #[arg(long, global = true, env = "APP_DATABASE_URL", hide_env_values = true)]
+    pub app_database_url: Option<String>,
+
+    /// Address and port the server listens on.
+    #[arg(
+        long,
+        global = true,
+        env = "SITE_ADDR",
+        default_value = "127.0.0.1:3000"
+    )]
+    pub site_addr: SocketAddr,
+
+    /// Address people reach the site at; https turns on Secure cookies, the __Host- prefix and
+    /// HSTS. Defaults to http://SITE_ADDR.
+    #[arg(long, global = true, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Directory for generated keys and local mail.
+    #[arg(long, global = true, env = "DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Key-encryption key file, generated (mode 0600) when missing. Defaults to
+    /// DATA_DIR/keys/kek.key.
+    #[arg(long, global = true, env = "KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+
+    /// "file" writes each mail as an .eml file in DATA_DIR/mail; an smtp:// or smtps:// URL
+    /// sends it through that server.
+    #[arg(
+        long,
+        global = true,
+        env = "MAIL_TRANSPORT",
+        default_value = "file",
+        hide_env_values = true
+    )]
+    pub mail_transport: String,
+
+    /// Directory with the compiled site (WASM, CSS, static files).
+    #[arg(
+        long,
+        global = true,
+        env = "LEPTOS_SITE_ROOT",
+        default_value = "target/site"
+    )]
+    pub site_root: PathBuf,
+}
+
+/// How mail leaves the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailTransport {
+    Directory(PathBuf),
+    Smtp(Url),
+}
+
+impl Settings {
+    /// Settings from an argument list (the program name first), e.g. for tests and tools.
+    pub fn from_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        #[derive(clap::Parser)]
+        struct Only {
+            #[command(flatten)]
+            settings: Settings,
+        }
+        <Only as clap::Parser>::try_parse_from(args).map(|only| only.settings)
+    }
+
+    pub fn public_url(&self) -> Result<Url, ConfigError> {
+        let raw = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.site_addr));
+        match Url::parse(&raw) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+            _ => Err(ConfigError::PublicUrl(raw)),
+        }
+    }
+
+    pub fn is_https(&self) -> Result<bool, ConfigError> {
+        Ok(self.public_url()?.scheme() == "https")
+    }
+
+    pub fn key_file(&self) -> PathBuf {
+        self.key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys").join("kek.key"))
+    }
+
+    pub fn mail_transport(&self) -> Result<MailTransport, ConfigError> {
+        if self.mail_transport == "file" {
+            return Ok(MailTransport::Directory(self.data_dir.join("mail")));
+        }
+        let invalid = || ConfigError::MailTransport(redact_url(&self.mail_transport));
+        let url = Url::parse(&self.mail_transport).map_err(|_| invalid())?;
+        if matches!(url.scheme(), "smtp" | "smtps") && url.host().is_some() {
+            Ok(MailTransport::Smtp(url))
+        } else {
+            Err(invalid())
+        }
+    }
+}
+
+/// A URL fit for a log line or an error message: any password is replaced.
+pub fn redact_url(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(mut url) => {
+            if url.password().is_some() {
+                // Only fails for URLs that cannot have credentials, which this one has.
+                let _ = url.set_password(Some("***"));
+            }
+            url.to_string()
+        }
+        Err(_) => "(unparseable URL)".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(args: &[&str]) -> Settings {
+        Settings::from_args(std::iter::once("custodian").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn public_url_defaults_to_the_site_address() {
+        let s = settings(&["--site-addr", "127.0.0.1:4000"]);
+        assert_eq!(s.public_url().unwrap().as_str(), "http://127.0.0.1:4000/");
+        assert!(!s.is_https().unwrap());
+    }
+
+    #[test]
+    fn https_public_url_is_detected_and_junk_is_refused() {
+        assert!(settings(&["--public-url", "https://c.example"])
+            .is_https()
+            .unwrap());
+        assert!(settings(&["--public-url", "ftp://c.example"])
+            .public_url()
+            .is_err());
+        assert!(settings(&["--public-url", "not a url"])
+            .public_url()
+            .is_err());
+    }
+
+    #[test]
+    fn mail_transport_is_a_directory_or_smtp() {
+        let s = settings(&["--data-dir", "/srv/c"]);
+        assert_eq!(
+            s.mail_transport().unwrap(),
+            MailTransport::Directory("/srv/c/mail".into())
+        );
+        let smtp = settings(&["--mail-transport", "smtps://u:p@mail.example:465"]);
+        assert!(matches!(
+            smtp.mail_transport().unwrap(),
+            MailTransport::Smtp(_)
+        ));
+        let bad = settings(&["--mail-transport", "carrier-pigeon://u:secret@x"]);
+        let message = bad.mail_transport().unwrap_err().to_string();
+        assert!(!message.contains("secret"), "{message}");
+    }
+
+    #[test]
+    fn key_file_defaults_into_the_data_directory() {
+        let s = settings(&["--data-dir", "/srv/c"]);
+        assert_eq!(s.key_file(), PathBuf::from("/srv/c/keys/kek.key"));
+    }
+
+    #[test]
+    fn redaction_hides_passwords() {
+        assert_eq!(
+            redact_url("postgres://app:hunter2@db:5432/c"),
+            "postgres://app:***@db:5432/c"
+        );
+    }
+}

@@ -1,0 +1,135 @@
+//! The key-encryption key: 32 random bytes in a file of their own (base64, mode 0600), generated
+//! on first start. Per-tenant data keys will be wrapped with it.
+
+use std::{
+    fs,
+    io::{ErrorKind, Write},
+    os::unix::fs::{OpenOptionsExt, PermissionsExt},
+    path::{Path, PathBuf},
+};
+
+use base64::{engine::general_purpose::STANDARD, Engine as _};
+use rand::RngCore as _;
+use thiserror::Error;
+
+const KEY_LEN: usize = 32;
+
+#[derive(Debug, Error)]
+pub enum KeyError {
+    #[error("key file {path} is corrupt ({reason}); restore it from your backup (a new key cannot read data sealed with the old one)")]
+    Corrupt { path: PathBuf, reason: &'static str },
+    #[error("key file {path} can be read by other users; run: chmod 600 {path}")]
+    TooOpen { path: PathBuf },
+    #[error("cannot use key file {path}: {source}; check the path and its permissions")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The key-encryption key. Deliberately has no `Debug` or `Display`, so it cannot end up in a log.
+pub struct KeyEncryptionKey([u8; KEY_LEN]);
+
+impl KeyEncryptionKey {
+    pub fn as_bytes(&self) -> &[u8; KEY_LEN] {
+        &self.0
+    }
+}
+
+/// Loads the key file, creating it with a fresh random key when it does not exist.
+pub fn load_or_create(path: &Path) -> Result<KeyEncryptionKey, KeyError> {
+    let io = |source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    match fs::read_to_string(path) {
+        Ok(text) => {
+            let mode = fs::metadata(path).map_err(io)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                return Err(KeyError::TooOpen {
+                    path: path.to_owned(),
+                });
+            }
+            decode(path, &text)
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => create(path).map_err(io),
+        Err(e) if e.kind() == ErrorKind::InvalidData => Err(KeyError::Corrupt {
+            path: path.to_owned(),
+            reason: "not text",
+        }),
+        Err(e) => Err(io(e)),
+    }
+}
+
+fn decode(path: &Path, text: &str) -> Result<KeyEncryptionKey, KeyError> {
+    let corrupt = |reason| KeyError::Corrupt {
+        path: path.to_owned(),
+        reason,
+    };
+    let bytes = STANDARD
+        .decode(text.trim())
+        .map_err(|_| corrupt("not base64"))?;
+    let key: [u8; KEY_LEN] = bytes.try_into().map_err(|_| corrupt("not a 256-bit key"))?;
+    Ok(KeyEncryptionKey(key))
+}
+
+fn create(path: &Path) -> std::io::Result<KeyEncryptionKey> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let mut key = [0u8; KEY_LEN];
+    rand::rng().fill_bytes(&mut key);
+    // create_new: never overwrite a key another process wrote a moment ago.
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    writeln!(file, "{}", STANDARD.encode(key))?;
+    file.sync_all()?;
+    tracing::info!(path = %path.display(), "generated a new key-encryption key");
+    Ok(KeyEncryptionKey(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_created_key_is_private_and_loads_back_identically() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/kek.key");
+        let created = load_or_create(&path).unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let loaded = load_or_create(&path).unwrap();
+        assert_eq!(created.as_bytes(), loaded.as_bytes());
+        assert_ne!(created.as_bytes(), &[0u8; KEY_LEN]);
+    }
+
+    #[test]
+    fn corrupt_and_open_key_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kek.key");
+        let write = |content: &str, mode| {
+            fs::write(&path, content).unwrap();
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+        };
+        write("not base64 at all!", 0o600);
+        assert!(matches!(
+            load_or_create(&path),
+            Err(KeyError::Corrupt { .. })
+        ));
+        write(&STANDARD.encode([1u8; 16]), 0o600);
+        assert!(matches!(
+            load_or_create(&path),
+            Err(KeyError::Corrupt { .. })
+        ));
+        write(&STANDARD.encode([1u8; 32]), 0o644);
+        assert!(matches!(
+            load_or_create(&path),
+            Err(KeyError::TooOpen { .. })
+        ));
+    }
+}

@@ -1,0 +1,26 @@
+//! What every request handler and server function can reach.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sqlx::PgPool;
+use url::Url;
+
+use super::keys::KeyEncryptionKey;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    /// Runs as custodian_app: row-level security applies to every query.
+    pub pool: PgPool,
+    pub public_url: Url,
+    pub key_encryption_key: Arc<KeyEncryptionKey>,
+}
+
+impl AppState {
+    /// The state inside a server function, where leptos_axum provides it as context.
+    pub fn from_context() -> Option<Self> {
+        leptos::prelude::use_context::<Self>()
+    }
+}
