@@ -1,0 +1,72 @@
+//! The custodian binary: the web server and the operator's commands.
+
+use std::process::ExitCode;
+
+use app::platform::config::Settings;
+use clap::{Parser, Subcommand};
+use custodian::startup;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "custodian",
+    version,
+    about = "Custodian: the account, security and privacy center.",
+    long_about = "Custodian: the account, security and privacy center. With no subcommand it serves \
+                  the site. Every setting can also come from the environment variable shown."
+)]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the site (the default): creates and migrates the database if needed.
+    Serve,
+    /// Create the database if missing, apply migrations, and exit.
+    Migrate,
+    /// Manage invite codes, which are required to sign up.
+    Invite {
+        #[command(subcommand)]
+        action: InviteAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum InviteAction {
+    /// Create a single-use invite code and print it with its sign-up link.
+    Create {
+        /// Days until the code expires.
+        #[arg(long, value_name = "DAYS", default_value_t = 7)]
+        expires_in: u32,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let outcome = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => startup::serve(cli.settings).await,
+        Command::Migrate => startup::migrate(&cli.settings).await,
+        Command::Invite {
+            action: InviteAction::Create { expires_in },
+        } => startup::create_invite(&cli.settings, expires_in).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Start-up: check every setting and resource, then serve. Each failure is one line saying what
+//! is wrong and what to do.
+
+use std::{fs, io::ErrorKind, net::SocketAddr, path::Path, sync::Arc, time::Duration};
+
+use app::{
+    auth::invites::{self, InviteError},
+    platform::{
+        config::{ConfigError, MailTransport, Settings},
+        db::{self, DbError},
+        keys::{self, KeyError},
+        state::AppState,
+    },
+};
+use leptos::config::LeptosOptions;
+use sqlx::PgPool;
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tower_sessions::ExpiredDeletion;
+use tower_sessions_sqlx_store::PostgresStore;
+
+use crate::router;
+
+const APP_POOL_SIZE: u32 = 10;
+const FIRST_INVITE_DAYS: u32 = 7;
+const SESSION_SWEEP_PERIOD: Duration = Duration::from_secs(300);
+
+#[derive(Debug, Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Invite(#[from] InviteError),
+    #[error("data directory {path} is not usable ({source}); fix its permissions or choose another with --data-dir or DATA_DIR")]
+    DataDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr} ({reason}); stop the program using it or choose another with --site-addr or SITE_ADDR")]
+    Bind { addr: SocketAddr, reason: String },
+    #[error("the server stopped unexpectedly: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Creates the data directory (and the mail folder when mail goes to files) and proves it can
+/// be written to.
+fn prepare_data_dir(settings: &Settings) -> Result<(), StartupError> {
+    let mut dirs = vec![settings.data_dir.clone()];
+    if let MailTransport::Directory(mail) = settings.mail_transport()? {
+        dirs.push(mail);
+    }
+    for dir in dirs {
+        let fail = |source| StartupError::DataDir {
+            path: dir.display().to_string(),
+            source,
+        };
+        fs::create_dir_all(&dir).map_err(fail)?;
+        let probe = dir.join(".write-check");
+        fs::write(&probe, b"").map_err(fail)?;
+        fs::remove_file(&probe).map_err(fail)?;
+    }
+    Ok(())
+}
+
+async fn migrated_owner_pool(settings: &Settings) -> Result<PgPool, StartupError> {
+    db::create_database_if_missing(&settings.database_url).await?;
+    let owner = db::connect_owner(&settings.database_url).await?;
+    db::migrate(&owner).await?;
+    Ok(owner)
+}
+
+pub async fn migrate(settings: &Settings) -> Result<(), StartupError> {
+    migrated_owner_pool(settings).await?;
+    println!("The database is up to date.");
+    Ok(())
+}
+
+pub async fn create_invite(settings: &Settings, expires_in_days: u32) -> Result<(), StartupError> {
+    let public_url = settings.public_url()?;
+    invites::validate_expiry(expires_in_days)?;
+    let owner = migrated_owner_pool(settings).await?;
+    let invite = invites::create(&owner, expires_in_days, None).await?;
+    println!("Invite code: {}", invite.code);
+    println!("Sign up at:  {}", invite.signup_url(&public_url));
+    println!("Expires:     {}", invite.expires_at);
+    Ok(())
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| StartupError::Bind {
+            addr,
+            reason: match e.kind() {
+                ErrorKind::AddrInUse => "the address is already in use".to_owned(),
+                ErrorKind::PermissionDenied => "permission denied".to_owned(),
+                _ => e.to_string(),
+            },
+        })
+}
+
+pub async fn serve(settings: Settings) -> Result<(), StartupError> {
+    let public_url = settings.public_url()?;
+    prepare_data_dir(&settings)?;
+    let key_encryption_key = keys::load_or_create(&settings.key_file())?;
+    let listener = bind(settings.site_addr).await?;
+
+    let owner = migrated_owner_pool(&settings).await?;
+    let app_url = settings.app_database_url.as_deref();
+    let app_options = db::parse_url(
+        if app_url.is_some() {
+            "APP_DATABASE_URL"
+        } else {
+            "DATABASE_URL"
+        },
+        app_url.unwrap_or(&settings.database_url),
+    )?;
+    let pool = db::connect_app(app_options, APP_POOL_SIZE).await?;
+    if let Some(invite) = invites::create_first(&owner, FIRST_INVITE_DAYS).await? {
+        println!("First start: sign up at {}", invite.signup_url(&public_url));
+        println!("(the invite code expires {})", invite.expires_at);
+    }
+    owner.close().await;
+
+    let session_store = PostgresStore::new(pool.clone());
+    tokio::spawn(sweep_expired_sessions(session_store.clone()));
+
+    let state = AppState {
+        leptos_options: leptos_options(&settings),
+        pool,
+        public_url: public_url.clone(),
+        key_encryption_key: Arc::new(key_encryption_key),
+    };
+    let app = router::build(state, session_store);
+    tracing::info!(addr = %settings.site_addr, public_url = %public_url, "serving");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(StartupError::Serve)?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+pub fn leptos_options(settings: &Settings) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("custodian")
+        .site_root(site_root(&settings.site_root))
+        .site_addr(settings.site_addr)
+        .build()
+}
+
+fn site_root(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// Deletes expired sessions now and then; any server process may do it.
+async fn sweep_expired_sessions(store: PostgresStore) {
+    let mut tick = tokio::time::interval(SESSION_SWEEP_PERIOD);
+    loop {
+        tick.tick().await;
+        if let Err(error) = store.delete_expired().await {
+            tracing::warn!(%error, "could not delete expired sessions");
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C; in-flight requests then finish before the server exits.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
