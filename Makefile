@@ -1,0 +1,51 @@
+# The two commands of README.md: `make run` and `make test`. Both install what is missing.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := run
+
+PG := postgres://postgres@127.0.0.1:5432
+# cargo-leptos finds Tailwind and wasm-opt here; so do the Playwright tests.
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+E2E_ADDR := 127.0.0.1:3100
+E2E_DATABASE := custodian_e2e
+
+.PHONY: run test setup lint test-rust test-e2e build-release bench
+
+## Build the release site and serve it on http://127.0.0.1:3000 (zero configuration).
+run:
+	scripts/setup.sh build
+	cargo leptos build --release
+	target/release/custodian serve
+
+## Every check and test: formatting, clippy (server and browser), Rust tests, Playwright.
+test:
+	scripts/setup.sh test
+	$(MAKE) lint
+	$(MAKE) test-rust
+	$(MAKE) build-release
+	$(MAKE) test-e2e
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy -p custodian -p app --features app/ssr --all-targets -- -D warnings
+	cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
+
+## Rust unit and integration tests; each #[sqlx::test] gets a database of its own.
+test-rust:
+	DATABASE_URL=$(PG)/postgres cargo nextest run -p custodian -p app --features app/ssr
+
+build-release:
+	cargo leptos build --release
+
+## Playwright against the release build, on a fresh database.
+test-e2e:
+	dropdb --if-exists --force -h 127.0.0.1 -U postgres $(E2E_DATABASE)
+	rm -rf target/e2e-data
+	E2E_ADDR=$(E2E_ADDR) DATABASE_URL=$(PG)/$(E2E_DATABASE) npx playwright test -c end2end/playwright.config.ts
+
+## Throughput and size figures, written to bench/results.md.
+bench:
+	scripts/setup.sh bench
+	cargo leptos build --release
+	bench/run.sh

@@ -1,0 +1,42 @@
+import { defineConfig } from "@playwright/test";
+
+// The release build, served on its own port and database (the Makefile's test-e2e target sets
+// E2E_ADDR and DATABASE_URL and removes the previous run's data).
+const addr = process.env.E2E_ADDR ?? "127.0.0.1:3100";
+
+export default defineConfig({
+  testDir: "./tests",
+  outputDir: "./test-results",
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 2,
+  forbidOnly: !!process.env.CI,
+  reporter: [["list"]],
+  use: {
+    baseURL: `http://${addr}`,
+    trace: "retain-on-failure",
+    launchOptions: {
+      // Debian's chromium; Playwright never downloads a browser here.
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  webServer: {
+    command: `target/release/custodian serve --site-addr ${addr} --data-dir target/e2e-data --site-root target/site`,
+    cwd: "..",
+    url: `http://${addr}/healthz`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: "ignore",
+    stderr: "pipe",
+  },
+});
