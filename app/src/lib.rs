@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 /// The HTML document around the app. Every inline or external script carries the response's
@@ -54,7 +54,8 @@ pub fn App() -> impl IntoView {
         <Router>
             <ui::Layout>
                 <Routes fallback=ui::NotFound>
-                    <Route path=path!("") view=home::HomePage />
+                    // In order: the status panel arrives resolved, so it reads right without JS.
+                    <Route path=path!("") view=home::HomePage ssr=SsrMode::InOrder />
                 </Routes>
             </ui::Layout>
         </Router>

@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 use url::Url;
 use uuid::Uuid;
 
-/// Lock id that serialises "create the first invite" across server processes.
-const FIRST_INVITE_LOCK: i64 = 0x637573_7469_6e76;
+/// Lock id ("custinv" in ASCII) that serialises "create the first invite" across server processes.
+const FIRST_INVITE_LOCK: i64 = 0x0063_7573_7469_6e76;
 
 pub const MAX_EXPIRY_DAYS: u32 = 90;
 
