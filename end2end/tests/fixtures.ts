@@ -7,7 +7,9 @@ export const test = base.extend<{ problems: string[] }>({
     const problems: string[] = [];
     page.on("console", (message) => {
       const text = message.text();
-      if (message.type() === "error" || /hydrat/i.test(text)) {
+      // A 404 page reports its own status; that is the page working, not a failed resource.
+      const ownStatus = /status of 404/.test(text) && message.location().url === page.url();
+      if ((message.type() === "error" && !ownStatus) || /hydrat/i.test(text)) {
         problems.push(`${message.type()}: ${text}`);
       }
     });

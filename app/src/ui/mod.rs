@@ -27,8 +27,11 @@ pub fn Layout(children: Children) -> impl IntoView {
     });
 
     view! {
+        // rel=external: the router leaves the link to the browser, whose fragment navigation moves
+        // keyboard focus to <main>; a client-side navigation would only scroll.
         <a
             href="#main"
+            rel="external"
             class="sr-only focus:not-sr-only focus:absolute focus:left-4 focus:top-4 focus:z-50 focus:rounded focus:bg-indigo-800 focus:px-4 focus:py-2 focus:text-white"
         >
             "Skip to content"
