@@ -12,6 +12,7 @@ use app::{
         state::AppState,
     },
 };
+use axum::serve::ListenerExt;
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 use thiserror::Error;
@@ -137,6 +138,13 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
         key_encryption_key: Arc::new(key_encryption_key),
     };
     let app = router::build(state, session_store);
+    // Without TCP_NODELAY, a response written in pieces waits for the client's delayed ACK
+    // (about 40 ms) on every kept-alive request.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+    });
     tracing::info!(addr = %settings.site_addr, public_url = %public_url, "serving");
     axum::serve(
         listener,
