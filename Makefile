@@ -43,6 +43,7 @@ test-e2e:
 	dropdb --if-exists --force -h 127.0.0.1 -U postgres $(E2E_DATABASE)
 	rm -rf target/e2e-data
 	E2E_ADDR=$(E2E_ADDR) DATABASE_URL=$(PG)/$(E2E_DATABASE) npx playwright test -c end2end/playwright.config.ts
+	@node -e 'const s = require("./end2end/playwright-report/results.json").stats; console.log(`playwright: $${s.expected} passed, $${s.unexpected} failed, $${s.skipped} skipped`)'
 
 ## Throughput and size figures, written to bench/results.md.
 bench:
