@@ -1,7 +1,7 @@
 //! Start-up: check every setting and resource, then serve. Each failure is one line saying what
 //! is wrong and what to do.
 
-use std::{fs, io::ErrorKind, net::SocketAddr, path::Path, sync::Arc, time::Duration};
+use std::{fs, io::ErrorKind, net::SocketAddr, sync::Arc, time::Duration};
 
 use app::{
     auth::invites::{self, InviteError},
@@ -160,13 +160,9 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
 pub fn leptos_options(settings: &Settings) -> LeptosOptions {
     LeptosOptions::builder()
         .output_name("custodian")
-        .site_root(site_root(&settings.site_root))
+        .site_root(settings.site_root.to_string_lossy().into_owned())
         .site_addr(settings.site_addr)
         .build()
-}
-
-fn site_root(path: &Path) -> String {
-    path.to_string_lossy().into_owned()
 }
 
 /// Deletes expired sessions now and then; any server process may do it.

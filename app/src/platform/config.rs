@@ -113,10 +113,6 @@ impl Settings {
         }
     }
 
-    pub fn is_https(&self) -> Result<bool, ConfigError> {
-        Ok(self.public_url()?.scheme() == "https")
-    }
-
     pub fn key_file(&self) -> PathBuf {
         self.key_file
             .clone()
@@ -163,14 +159,13 @@ mod tests {
     fn public_url_defaults_to_the_site_address() {
         let s = settings(&["--site-addr", "127.0.0.1:4000"]);
         assert_eq!(s.public_url().unwrap().as_str(), "http://127.0.0.1:4000/");
-        assert!(!s.is_https().unwrap());
+        assert_eq!(s.public_url().unwrap().scheme(), "http");
     }
 
     #[test]
     fn https_public_url_is_detected_and_junk_is_refused() {
-        assert!(settings(&["--public-url", "https://c.example"])
-            .is_https()
-            .unwrap());
+        let https = settings(&["--public-url", "https://c.example"]);
+        assert_eq!(https.public_url().unwrap().scheme(), "https");
         assert!(settings(&["--public-url", "ftp://c.example"])
             .public_url()
             .is_err());
