@@ -24,7 +24,7 @@ use crate::{
 const SESSION_IDLE_TIMEOUT: Duration = Duration::minutes(30);
 
 /// The session cookie's name; the `__Host-` prefix (https only) pins it to this exact origin.
-pub fn session_cookie_name(https: bool) -> &'static str {
+fn session_cookie_name(https: bool) -> &'static str {
     if https {
         "__Host-custodian_session"
     } else {

@@ -9,7 +9,7 @@ use uuid::Uuid;
 /// Lock id ("custinv" in ASCII) that serialises "create the first invite" across server processes.
 const FIRST_INVITE_LOCK: i64 = 0x0063_7573_7469_6e76;
 
-pub const MAX_EXPIRY_DAYS: u32 = 90;
+const MAX_EXPIRY_DAYS: u32 = 90;
 
 #[derive(Debug, Error)]
 pub enum InviteError {

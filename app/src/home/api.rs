@@ -12,11 +12,11 @@ pub struct StatusReport {
 
 #[server(endpoint = "service-status")]
 pub async fn service_status() -> Result<StatusReport, ServerFnError> {
-    use crate::platform::state::AppState;
+    use crate::platform::{db, state::AppState};
 
     let state = AppState::from_context()
         .ok_or_else(|| ServerFnError::new("the service is starting; try again in a moment"))?;
-    let database_reachable = sqlx::query("SELECT 1").execute(&state.pool).await.is_ok();
+    let database_reachable = db::ping(&state.pool).await;
     let now = time::OffsetDateTime::now_utc();
     Ok(StatusReport {
         database_reachable,

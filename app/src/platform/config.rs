@@ -134,7 +134,7 @@ impl Settings {
 }
 
 /// A URL fit for a log line or an error message: any password is replaced.
-pub fn redact_url(raw: &str) -> String {
+fn redact_url(raw: &str) -> String {
     match Url::parse(raw) {
         Ok(mut url) => {
             if url.password().is_some() {

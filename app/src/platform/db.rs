@@ -18,6 +18,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 pub const APP_ROLE: &str = "custodian_app";
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const PING_DEADLINE: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Error)]
 pub enum DbError {
@@ -152,12 +153,19 @@ async fn verify_app_role(pool: &PgPool) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Whether the database answers a trivial query within two seconds.
+pub async fn ping(pool: &PgPool) -> bool {
+    matches!(
+        tokio::time::timeout(PING_DEADLINE, sqlx::query("SELECT 1").execute(pool)).await,
+        Ok(Ok(_))
+    )
+}
+
 /// A transaction in which only one tenant's rows are visible and writable. It is the only way
 /// the server touches tenant tables: row-level security matches `owner_id` against the setting
 /// made here, and outside such a transaction no tenant row matches at all.
 pub struct TenantTx {
     tx: Transaction<'static, Postgres>,
-    owner_id: Uuid,
 }
 
 impl TenantTx {
@@ -168,11 +176,7 @@ impl TenantTx {
             .bind(owner_id.to_string())
             .execute(&mut *tx)
             .await?;
-        Ok(Self { tx, owner_id })
-    }
-
-    pub fn owner_id(&self) -> Uuid {
-        self.owner_id
+        Ok(Self { tx })
     }
 
     pub async fn commit(self) -> Result<(), DbError> {
