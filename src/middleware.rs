@@ -140,52 +140,42 @@ mod tests {
     }
 
     #[test]
-    fn fetch_metadata_decides_when_present() {
-        assert!(is_same_origin(
-            &policy(),
-            &headers(&[("sec-fetch-site", "same-origin")])
-        ));
-        assert!(is_same_origin(
-            &policy(),
-            &headers(&[("sec-fetch-site", "none")])
-        ));
-        assert!(!is_same_origin(
-            &policy(),
-            &headers(&[("sec-fetch-site", "same-site")])
-        ));
-        assert!(!is_same_origin(
-            &policy(),
-            &headers(&[
-                ("sec-fetch-site", "cross-site"),
-                ("origin", "https://custodian.example")
-            ])
-        ));
-    }
-
-    #[test]
-    fn origin_must_be_the_site_or_its_host() {
-        assert!(is_same_origin(
-            &policy(),
-            &headers(&[("origin", "https://custodian.example")])
-        ));
-        assert!(is_same_origin(
-            &policy(),
-            &headers(&[
-                ("origin", "http://localhost:3000"),
-                ("host", "localhost:3000")
-            ])
-        ));
-        assert!(!is_same_origin(
-            &policy(),
-            &headers(&[("origin", "https://evil.example")])
-        ));
-        assert!(!is_same_origin(&policy(), &headers(&[("origin", "null")])));
-        assert!(!is_same_origin(
-            &policy(),
-            &headers(&[
-                ("origin", "https://evil.example"),
-                ("host", "custodian.example")
-            ])
-        ));
+    fn fetch_metadata_decides_when_present_then_origin() {
+        let cases: [(&[(&'static str, &'static str)], bool); 9] = [
+            (&[("sec-fetch-site", "same-origin")], true),
+            (&[("sec-fetch-site", "none")], true),
+            (&[("sec-fetch-site", "same-site")], false),
+            (
+                &[
+                    ("sec-fetch-site", "cross-site"),
+                    ("origin", "https://custodian.example"),
+                ],
+                false,
+            ),
+            (&[("origin", "https://custodian.example")], true),
+            (
+                &[
+                    ("origin", "http://localhost:3000"),
+                    ("host", "localhost:3000"),
+                ],
+                true,
+            ),
+            (&[("origin", "https://evil.example")], false),
+            (&[("origin", "null")], false),
+            (
+                &[
+                    ("origin", "https://evil.example"),
+                    ("host", "custodian.example"),
+                ],
+                false,
+            ),
+        ];
+        for (pairs, expected) in cases {
+            assert_eq!(
+                is_same_origin(&policy(), &headers(pairs)),
+                expected,
+                "{pairs:?}"
+            );
+        }
     }
 }

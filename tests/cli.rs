@@ -18,6 +18,15 @@ fn custodian() -> Command {
     command
 }
 
+/// `custodian serve` on `addr` with its data in `data_dir`.
+fn serve_with(addr: &str, data_dir: &std::path::Path) -> Command {
+    let mut command = custodian();
+    command
+        .args(["serve", "--site-addr", addr, "--data-dir"])
+        .arg(data_dir);
+    command
+}
+
 /// The server's PostgreSQL, from the DATABASE_URL the tests run with, with another database.
 fn database_url(database: &str) -> String {
     let base = std::env::var("DATABASE_URL")
@@ -107,9 +116,7 @@ fn an_unusable_data_directory_is_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("a-file");
     std::fs::write(&file, "").unwrap();
-    let output = custodian()
-        .args(["serve", "--site-addr", &free_addr(), "--data-dir"])
-        .arg(file.join("data"))
+    let output = serve_with(&free_addr(), &file.join("data"))
         .output()
         .unwrap();
     assert_one_line_failure(output, &["data directory", "--data-dir"]);
@@ -121,9 +128,7 @@ fn a_corrupt_key_file_is_one_clear_line() {
     let key = dir.path().join("kek.key");
     std::fs::write(&key, "this is not a key\n").unwrap();
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let output = custodian()
-        .args(["serve", "--site-addr", &free_addr(), "--data-dir"])
-        .arg(dir.path())
+    let output = serve_with(&free_addr(), dir.path())
         .arg("--key-file")
         .arg(&key)
         .output()
@@ -136,11 +141,7 @@ fn a_busy_port_is_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let output = custodian()
-        .args(["serve", "--site-addr", &addr, "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let output = serve_with(&addr, dir.path()).output().unwrap();
     assert_one_line_failure(output, &["cannot listen on", &addr, "already in use"]);
 }
 
@@ -175,9 +176,7 @@ fn start(
     data_dir: &std::path::Path,
     addr: &str,
 ) -> (std::process::Child, Vec<String>) {
-    let mut child = custodian()
-        .args(["serve", "--site-addr", addr, "--data-dir"])
-        .arg(data_dir)
+    let mut child = serve_with(addr, data_dir)
         .env("DATABASE_URL", database_url(database))
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())

@@ -34,10 +34,14 @@ fn state(pool: PgPool, public_url: &str) -> (AppState, tempfile::TempDir) {
     (state, dir)
 }
 
-async fn site(owner: &PgPool) -> (Router, tempfile::TempDir) {
-    let pool = common::app_pool(owner, 4).await;
-    let (state, dir) = state(pool.clone(), "http://127.0.0.1:3000");
+/// The whole site on `pool`, as the server builds it.
+fn site_at(pool: PgPool, public_url: &str) -> (Router, tempfile::TempDir) {
+    let (state, dir) = state(pool.clone(), public_url);
     (router::build(state, PostgresStore::new(pool)), dir)
+}
+
+async fn site(owner: &PgPool) -> (Router, tempfile::TempDir) {
+    site_at(common::app_pool(owner, 4).await, "http://127.0.0.1:3000")
 }
 
 async fn send(app: &Router, request: Request<Body>) -> (Response<Body>, String) {
@@ -126,9 +130,10 @@ async fn pages_carry_the_security_headers_and_a_matching_nonce(owner: PgPool) {
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn https_sites_send_hsts(owner: PgPool) {
-    let pool = common::app_pool(&owner, 2).await;
-    let (state, _dir) = state(pool.clone(), "https://custodian.example");
-    let app = router::build(state, PostgresStore::new(pool));
+    let (app, _dir) = site_at(
+        common::app_pool(&owner, 2).await,
+        "https://custodian.example",
+    );
     let (response, _) = send(&app, get("/healthz")).await;
     assert!(header(&response, "strict-transport-security").starts_with("max-age="));
 }
@@ -204,8 +209,7 @@ async fn healthz_follows_the_database(owner: PgPool) {
     let dead = PgPoolOptions::new()
         .acquire_timeout(std::time::Duration::from_millis(500))
         .connect_lazy_with(options);
-    let (state, _dir) = state(dead.clone(), "http://127.0.0.1:3000");
-    let app = router::build(state, PostgresStore::new(dead));
+    let (app, _dir) = site_at(dead, "http://127.0.0.1:3000");
     let (response, _) = send(&app, get("/healthz")).await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
