@@ -88,7 +88,7 @@ pub async fn create_invite(settings: &Settings, expires_in_days: u32) -> Result<
     let invite = invites::create(&owner, expires_in_days, None).await?;
     println!("Invite code: {}", invite.code);
     println!("Sign up at:  {}", invite.signup_url(&public_url));
-    println!("Expires:     {}", invite.expires_at);
+    println!("Expires:     {}", invite.expires_on());
     Ok(())
 }
 
@@ -124,7 +124,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
     let pool = db::connect_app(app_options, APP_POOL_SIZE).await?;
     if let Some(invite) = invites::create_first(&owner, FIRST_INVITE_DAYS).await? {
         println!("First start: sign up at {}", invite.signup_url(&public_url));
-        println!("(the invite code expires {})", invite.expires_at);
+        println!("(the invite code expires {})", invite.expires_on());
     }
     owner.close().await;
 

@@ -277,6 +277,14 @@ fn a_first_start_needs_no_configuration_and_stops_gracefully() {
         printed.contains("Sign up at:  https://c.example/signup?invite="),
         "{printed}"
     );
+    let expires = printed
+        .lines()
+        .find(|l| l.starts_with("Expires:"))
+        .unwrap_or_default();
+    assert!(
+        expires.ends_with(" UTC") && expires.len() == "Expires:     2026-11-25 19:26 UTC".len(),
+        "{printed}"
+    );
 
     Command::new("dropdb")
         .args([

@@ -26,6 +26,12 @@ pub struct NewInvite {
 }
 
 impl NewInvite {
+    /// The expiry to the minute, for people: "2026-11-29 19:26 UTC".
+    pub fn expires_on(&self) -> String {
+        let at = self.expires_at.to_offset(time::UtcOffset::UTC);
+        format!("{} {:02}:{:02} UTC", at.date(), at.hour(), at.minute())
+    }
+
     /// The sign-up page with the code filled in.
     pub fn signup_url(&self, public_url: &Url) -> Url {
         let mut url = public_url.clone();
@@ -99,4 +105,32 @@ async fn insert(
     .fetch_one(&mut *tx)
     .await?;
     Ok(NewInvite { code, expires_at })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invite() -> NewInvite {
+        NewInvite {
+            code: "abc123".to_owned(),
+            // 2026-11-29 19:26:30.77 UTC
+            expires_at: OffsetDateTime::from_unix_timestamp_nanos(1_795_980_390_770_000_000)
+                .unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_expiry_reads_to_the_minute_in_utc() {
+        assert_eq!(invite().expires_on(), "2026-11-29 19:26 UTC");
+    }
+
+    #[test]
+    fn the_signup_url_carries_the_code_on_the_signup_page() {
+        let base = Url::parse("https://c.example/anything?x=1").unwrap();
+        assert_eq!(
+            invite().signup_url(&base).as_str(),
+            "https://c.example/signup?invite=abc123"
+        );
+    }
 }

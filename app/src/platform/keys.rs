@@ -4,7 +4,7 @@
 use std::{
     fs,
     io::{ErrorKind, Write},
-    os::unix::fs::{OpenOptionsExt, PermissionsExt},
+    os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt},
     path::{Path, PathBuf},
 };
 
@@ -76,7 +76,11 @@ fn decode(path: &Path, text: &str) -> Result<KeyEncryptionKey, KeyError> {
 
 fn create(path: &Path) -> std::io::Result<KeyEncryptionKey> {
     if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)?;
+        // Only the server's user may list the key directory.
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
     }
     let mut key = [0u8; KEY_LEN];
     rand::rng().fill_bytes(&mut key);
@@ -103,6 +107,11 @@ mod tests {
         let created = load_or_create(&path).unwrap();
         let mode = fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+        let dir_mode = fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(dir_mode & 0o777, 0o700);
         let loaded = load_or_create(&path).unwrap();
         assert_eq!(created.as_bytes(), loaded.as_bytes());
         assert_ne!(created.as_bytes(), &[0u8; KEY_LEN]);
