@@ -112,16 +112,11 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
     let listener = bind(settings.site_addr).await?;
 
     let owner = migrated_owner_pool(&settings).await?;
-    let app_url = settings.app_database_url.as_deref();
-    let app_options = db::parse_url(
-        if app_url.is_some() {
-            "APP_DATABASE_URL"
-        } else {
-            "DATABASE_URL"
-        },
-        app_url.unwrap_or(&settings.database_url),
-    )?;
-    let pool = db::connect_app(app_options, APP_POOL_SIZE).await?;
+    let (which, app_url) = match &settings.app_database_url {
+        Some(url) => ("APP_DATABASE_URL", url),
+        None => ("DATABASE_URL", &settings.database_url),
+    };
+    let pool = db::connect_app(db::parse_url(which, app_url)?, APP_POOL_SIZE).await?;
     if let Some(invite) = invites::create_first(&owner, FIRST_INVITE_DAYS).await? {
         println!("First start: sign up at {}", invite.signup_url(&public_url));
         println!("(the invite code expires {})", invite.expires_on());
@@ -159,6 +154,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
 
 pub fn leptos_options(settings: &Settings) -> LeptosOptions {
     LeptosOptions::builder()
+        // The bundle name cargo-leptos uses: `name` in [[workspace.metadata.leptos]].
         .output_name("custodian")
         .site_root(settings.site_root.to_string_lossy().into_owned())
         .site_addr(settings.site_addr)
