@@ -12,6 +12,10 @@ pub enum ConfigError {
     #[error("PUBLIC_URL {0:?} is not an http(s) URL with a host; set it like https://custodian.example.com")]
     PublicUrl(String),
     #[error(
+        "TRUSTED_PROXIES has {0:?}, which is neither an IP address nor a network like 10.0.0.0/8"
+    )]
+    TrustedProxies(String),
+    #[error(
         "MAIL_TRANSPORT {0:?} is neither \"file\" nor an smtp:// or smtps:// URL with a host; \
          set it like smtps://user:password@mail.example.com"
     )]
@@ -70,6 +74,15 @@ pub struct Settings {
     )]
     pub mail_transport: String,
 
+    /// Reverse proxies whose X-Forwarded-For is believed: addresses or networks, separated by
+    /// commas. Empty: the header is ignored and the peer address is the client.
+    #[arg(long, global = true, env = "TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+
+    /// Sign-in, sign-up and password-reset attempts allowed per client network per minute.
+    #[arg(long, global = true, env = "AUTH_RATE_LIMIT", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub auth_rate_limit: u32,
+
     /// Directory with the compiled site (WASM, CSS, static files).
     #[arg(
         long,
@@ -117,6 +130,11 @@ impl Settings {
         self.key_file
             .clone()
             .unwrap_or_else(|| self.data_dir.join("keys").join("kek.key"))
+    }
+
+    pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        super::client::parse_trusted_proxies(&self.trusted_proxies)
+            .map_err(ConfigError::TrustedProxies)
     }
 
     pub fn mail_transport(&self) -> Result<MailTransport, ConfigError> {

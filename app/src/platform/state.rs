@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
+use ipnet::IpNet;
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 use url::Url;
 
-use super::keys::KeyEncryptionKey;
+use super::{clock::Clock, keys::KeyEncryptionKey};
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -16,6 +17,12 @@ pub struct AppState {
     pub pool: PgPool,
     pub public_url: Url,
     pub key_encryption_key: Arc<KeyEncryptionKey>,
+    /// The time every rule (session expiry, token lifetimes, throttling) is judged by.
+    pub clock: Arc<dyn Clock>,
+    /// Sign-in, sign-up and reset attempts per client network per minute.
+    pub auth_rate_limit: u32,
+    /// Proxies whose X-Forwarded-For names the client.
+    pub trusted_proxies: Arc<[IpNet]>,
 }
 
 impl AppState {
