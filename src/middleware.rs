@@ -1,13 +1,23 @@
 //! Response hardening (promises P13, P14): security headers with a per-response CSP nonce,
 //! no caching of pages, and refusal of cross-site state changes.
 
+use std::net::SocketAddr;
+
+use app::{
+    auth::{
+        is_protected,
+        session::{authenticate, Authentication},
+    },
+    platform::{client::ClientInfo, state::AppState},
+};
 use axum::{
-    extract::{Request, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    extract::{ConnectInfo, Request, State},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     middleware::Next,
-    response::{IntoResponse, Response},
+    response::{IntoResponse, Redirect, Response},
 };
 use leptos::nonce::Nonce;
+use tower_sessions::Session;
 use url::Url;
 
 /// What the hardening depends on: the site's own origin and whether it is served over https.
@@ -24,6 +34,83 @@ impl SitePolicy {
             https: public_url.scheme() == "https",
         }
     }
+
+    /// The session cookie's name; the `__Host-` prefix (https only) pins it to this origin.
+    pub fn session_cookie_name(&self) -> &'static str {
+        if self.https {
+            "__Host-custodian_session"
+        } else {
+            "custodian_session"
+        }
+    }
+}
+
+fn has_cookie(headers: &HeaderMap, name: &str) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|pair| {
+            pair.trim()
+                .split_once('=')
+                .is_some_and(|(key, _)| key == name)
+        })
+}
+
+/// Puts the client and the signed-in person (if any) into the request, ends sessions that have
+/// run out, and sends signed-out visitors of protected pages to sign in, saying why and
+/// remembering where they were going.
+pub async fn identify(
+    State((state, policy)): State<(AppState, SitePolicy)>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |info| info.0);
+    let client = ClientInfo::from_request(peer, request.headers(), &state.trusted_proxies);
+    request.extensions_mut().insert(client);
+
+    let cookie_present = has_cookie(request.headers(), policy.session_cookie_name());
+    let mut ended = None;
+    if let Some(session) = request.extensions().get::<Session>().cloned() {
+        match authenticate(&state, &session, cookie_present).await {
+            Ok(Authentication::SignedIn(user)) => {
+                request.extensions_mut().insert(user);
+            }
+            Ok(Authentication::Ended(reason)) => ended = Some(reason),
+            Ok(Authentication::Anonymous) => {}
+            Err(error) => {
+                tracing::error!(%error, "could not read the session");
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The service is unavailable; try again in a moment.",
+                )
+                    .into_response();
+            }
+        }
+    }
+
+    let signed_out = request
+        .extensions()
+        .get::<app::auth::session::CurrentUser>()
+        .is_none();
+    let is_page_view = matches!(*request.method(), Method::GET | Method::HEAD);
+    if signed_out && is_page_view && is_protected(request.uri().path()) {
+        let wanted = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        let mut target = format!(
+            "/signin?next={}",
+            url::form_urlencoded::byte_serialize(wanted.as_bytes()).collect::<String>()
+        );
+        if let Some(reason) = ended {
+            target.push_str("&reason=");
+            target.push_str(reason.as_query());
+        }
+        return Redirect::to(&target).into_response();
+    }
+    next.run(request).await
 }
 
 pub fn content_security_policy(nonce: &str) -> String {
@@ -55,7 +142,9 @@ pub async fn security_headers(
     set("content-security-policy", &content_security_policy(&nonce));
     set("x-content-type-options", "nosniff");
     set("x-frame-options", "DENY");
-    set("referrer-policy", "no-referrer");
+    // Other sites learn nothing; our own form posts carry the page they came from, which is
+    // where a form without JavaScript returns to with its error.
+    set("referrer-policy", "same-origin");
     set(
         "permissions-policy",
         "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",

@@ -1,4 +1,5 @@
-//! The request path: tracing → security headers → session → origin check → route.
+//! The request path: tracing → security headers → session → current user → origin check →
+//! route.
 
 use app::{platform::state::AppState, shell, App};
 use axum::{http::Request, middleware::from_fn_with_state, routing::get, Router};
@@ -10,27 +11,13 @@ use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
 };
-use tower_sessions::{
-    cookie::{time::Duration, SameSite},
-    Expiry, SessionManagerLayer,
-};
+use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::{
     health,
-    middleware::{reject_cross_site, security_headers, SitePolicy},
+    middleware::{identify, reject_cross_site, security_headers, SitePolicy},
 };
-
-const SESSION_IDLE_TIMEOUT: Duration = Duration::minutes(30);
-
-/// The session cookie's name; the `__Host-` prefix (https only) pins it to this exact origin.
-fn session_cookie_name(https: bool) -> &'static str {
-    if https {
-        "__Host-custodian_session"
-    } else {
-        "custodian_session"
-    }
-}
 
 /// Gives Leptos the nonce that the security-headers middleware put in the request, so the
 /// hydration scripts carry the same nonce as the CSP header.
@@ -49,7 +36,6 @@ fn provide_request_context(state: AppState) -> impl Fn() + Clone + Send + Sync +
 pub fn build(state: AppState, session_store: PostgresStore) -> Router {
     let context = provide_request_context(state.clone());
     let options = state.leptos_options.clone();
-    let public_url = state.public_url.clone();
     let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .leptos_routes_with_context(
@@ -61,25 +47,23 @@ pub fn build(state: AppState, session_store: PostgresStore) -> Router {
         .fallback(file_and_error_handler_with_context::<AppState, _>(
             context, shell,
         ))
-        .with_state(state);
-    with_middleware(routes, &public_url, session_store)
+        .with_state(state.clone());
+    with_middleware(routes, state, session_store)
 }
 
 /// The middleware stack, in request order: request id and tracing, compression, security
-/// headers, the session, then the cross-site check.
-pub fn with_middleware(
-    routes: Router,
-    public_url: &url::Url,
-    session_store: PostgresStore,
-) -> Router {
-    let policy = SitePolicy::new(public_url);
+/// headers, the session, the current user, then the cross-site check.
+pub fn with_middleware(routes: Router, state: AppState, session_store: PostgresStore) -> Router {
+    let policy = SitePolicy::new(&state.public_url);
     let sessions = SessionManagerLayer::new(session_store)
-        .with_name(session_cookie_name(policy.https))
+        .with_name(policy.session_cookie_name())
         .with_secure(policy.https)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_path("/")
-        .with_expiry(Expiry::OnInactivity(SESSION_IDLE_TIMEOUT));
+        // A browser-session cookie until sign-in sets the real lifetime; the server judges idle
+        // and absolute expiry itself (app::auth::session).
+        .with_expiry(Expiry::OnSessionEnd);
 
     routes.layer(
         ServiceBuilder::new()
@@ -104,6 +88,7 @@ pub fn with_middleware(
             .layer(CompressionLayer::new())
             .layer(from_fn_with_state(policy.clone(), security_headers))
             .layer(sessions)
+            .layer(from_fn_with_state((state, policy.clone()), identify))
             .layer(from_fn_with_state(policy, reject_cross_site)),
     )
 }

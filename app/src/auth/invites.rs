@@ -28,19 +28,20 @@ pub struct NewInvite {
 impl NewInvite {
     /// The expiry to the minute, for people: "2026-11-29 19:26 UTC".
     pub fn expires_on(&self) -> String {
-        let at = self.expires_at.to_offset(time::UtcOffset::UTC);
-        format!("{} {:02}:{:02} UTC", at.date(), at.hour(), at.minute())
+        crate::platform::clock::to_minute(self.expires_at)
     }
 
-    /// The sign-up page with the code filled in.
     pub fn signup_url(&self, public_url: &Url) -> Url {
-        let mut url = public_url.clone();
-        url.set_path("/signup");
-        url.query_pairs_mut()
-            .clear()
-            .append_pair("invite", &self.code);
-        url
+        signup_url(public_url, &self.code)
     }
+}
+
+/// The sign-up page with the code filled in.
+pub fn signup_url(public_url: &Url, code: &str) -> Url {
+    let mut url = public_url.clone();
+    url.set_path("/signup");
+    url.query_pairs_mut().clear().append_pair("invite", code);
+    url
 }
 
 /// Creates an invite with the migration role's pool (the app role has no access to invites).

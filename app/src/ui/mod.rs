@@ -1,5 +1,7 @@
 //! The layout and components every area shares.
 
+pub mod form;
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;

@@ -1,0 +1,235 @@
+//! Sign-up, sign-in, sign-out, address verification, password reset and re-authentication, as
+//! server functions that plain HTML forms post to, and the types their pages share.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::ui::form::FormError;
+
+/// The data region chosen at sign-up (promise P11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Region {
+    UsEast,
+    EuWest,
+}
+
+impl Region {
+    pub const ALL: [Region; 2] = [Region::UsEast, Region::EuWest];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UsEast => "us-east",
+            Self::EuWest => "eu-west",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::UsEast => "US-East",
+            Self::EuWest => "EU-West",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == value)
+    }
+}
+
+/// Why a session ended, carried to the sign-in page in its query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SessionEnd {
+    Idle,
+    Expired,
+    Revoked,
+}
+
+impl SessionEnd {
+    pub fn as_query(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Expired => "expired",
+            Self::Revoked => "ended",
+        }
+    }
+
+    pub fn from_query(value: &str) -> Option<Self> {
+        [Self::Idle, Self::Expired, Self::Revoked]
+            .into_iter()
+            .find(|reason| reason.as_query() == value)
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::Idle => {
+                "You were signed out after 30 minutes without activity. Sign in to continue."
+            }
+            Self::Expired => "Your session reached its time limit. Sign in to continue.",
+            Self::Revoked => "Your session was ended. Sign in to continue.",
+        }
+    }
+}
+
+/// A place to return to after signing in: a path on this site, never another site.
+pub fn safe_return_path(next: Option<&str>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.starts_with("/signin") =>
+        {
+            path.to_owned()
+        }
+        _ => "/account".to_owned(),
+    }
+}
+
+/// The strength meter's reading of a password being typed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StrengthReading {
+    /// 0 (very weak) to 4 (very strong).
+    pub score: u8,
+    pub acceptable: bool,
+    pub advice: String,
+}
+
+#[server(endpoint = "signup")]
+pub async fn sign_up(
+    email: String,
+    display_name: String,
+    password: String,
+    region: String,
+    invite: String,
+) -> Result<(), FormError> {
+    use super::{accounts, guard};
+
+    let (state, client) = guard::request()?;
+    let region = Region::parse(&region)
+        .ok_or_else(|| FormError::field("region", "Choose a data region."))?;
+    accounts::check_rate(&state, &client).await?;
+    accounts::sign_up(
+        &state,
+        accounts::SignUp {
+            email,
+            display_name,
+            password,
+            region,
+            invite,
+        },
+        &client,
+    )
+    .await?;
+    leptos_axum::redirect("/signin?notice=signed-up");
+    Ok(())
+}
+
+#[server(endpoint = "signin")]
+pub async fn sign_in(
+    email: String,
+    password: String,
+    remember: Option<String>,
+    next: Option<String>,
+) -> Result<(), FormError> {
+    use super::{accounts, guard};
+
+    let (state, client) = guard::request()?;
+    if email.trim().is_empty() {
+        return Err(FormError::field("email", "Enter your email address."));
+    }
+    if password.is_empty() {
+        return Err(FormError::field("password", "Enter your password."));
+    }
+    accounts::check_rate(&state, &client).await?;
+    let session = guard::session()?;
+    accounts::sign_in(
+        &state,
+        &session,
+        &email,
+        &password,
+        remember.is_some(),
+        &client,
+    )
+    .await?;
+    leptos_axum::redirect(&safe_return_path(next.as_deref()));
+    Ok(())
+}
+
+#[server(endpoint = "signout")]
+pub async fn sign_out() -> Result<(), FormError> {
+    use super::{accounts, guard};
+
+    let (state, client) = guard::request()?;
+    if let Ok(user) = guard::user() {
+        accounts::sign_out(&state, &guard::session()?, &user.signed_in, &client).await?;
+    }
+    leptos_axum::redirect("/signin?notice=signed-out");
+    Ok(())
+}
+
+#[server(endpoint = "password-strength")]
+pub async fn password_strength(
+    password: String,
+    email: String,
+    display_name: String,
+) -> Result<StrengthReading, FormError> {
+    use super::password;
+
+    let strength = password::strength(&password, &[&email, &display_name]);
+    let checked = password::check_new(&password, &[&email, &display_name]);
+    Ok(StrengthReading {
+        score: strength.score,
+        acceptable: checked.is_ok(),
+        advice: match checked {
+            Ok(()) => strength.advice.unwrap_or_default(),
+            Err(error) => error.to_string(),
+        },
+    })
+}
+
+#[server(endpoint = "verify-email")]
+pub async fn verify_email(token: String) -> Result<(), FormError> {
+    use super::{accounts, guard};
+
+    let (state, client) = guard::request()?;
+    accounts::verify_email(&state, &token, &client).await?;
+    leptos_axum::redirect(if guard::user().is_ok() {
+        "/account?notice=email-verified"
+    } else {
+        "/signin?notice=email-verified"
+    });
+    Ok(())
+}
+
+#[server(endpoint = "forgot-password")]
+pub async fn request_password_reset(email: String) -> Result<(), FormError> {
+    use super::{accounts, guard};
+
+    let (state, client) = guard::request()?;
+    accounts::check_rate(&state, &client).await?;
+    accounts::request_password_reset(&state, &email, &client).await?;
+    leptos_axum::redirect("/forgot-password?notice=sent");
+    Ok(())
+}
+
+#[server(endpoint = "reset-password")]
+pub async fn reset_password(
+    token: String,
+    password: String,
+    confirm: String,
+) -> Result<(), FormError> {
+    use super::{accounts, guard};
+
+    let (state, client) = guard::request()?;
+    accounts::check_rate(&state, &client).await?;
+    accounts::reset_password(&state, &token, &password, &confirm, &client).await?;
+    leptos_axum::redirect("/signin?notice=password-reset");
+    Ok(())
+}
+
+/// Re-authentication for sudo mode: the password again, then ten minutes of sensitive actions.
+#[server(endpoint = "sudo")]
+pub async fn confirm_sudo(sudo_password: String) -> Result<(), FormError> {
+    use super::guard;
+
+    guard::grant_sudo(&sudo_password).await
+}

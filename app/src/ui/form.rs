@@ -1,0 +1,207 @@
+//! Forms: the error every server function returns to a form, and the labelled fields that show
+//! it next to the input it is about.
+
+use leptos::{
+    prelude::*,
+    server_fn::{codec::JsonEncoding, error::FromServerFnError},
+};
+use serde::{Deserialize, Serialize};
+
+/// Why a form was refused, as the person should read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum FormError {
+    /// About one field, shown next to it.
+    #[error("{message}")]
+    Field { field: String, message: String },
+    /// About the whole form, shown above it.
+    #[error("{0}")]
+    Page(String),
+    /// The session has ended; the page offers to sign in again.
+    #[error("You are signed out. Sign in to continue.")]
+    SignedOut,
+    /// The action needs the password again (sudo mode).
+    #[error("Confirm your password to continue.")]
+    SudoRequired,
+}
+
+impl FormError {
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Self::Field {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// The message when it concerns `field`.
+    pub fn for_field(&self, name: &str) -> Option<String> {
+        match self {
+            Self::Field { field, message } if field == name => Some(message.clone()),
+            _ => None,
+        }
+    }
+
+    /// The message when it concerns no single field.
+    pub fn for_page(&self) -> Option<String> {
+        match self {
+            Self::Field { .. } => None,
+            other => Some(other.to_string()),
+        }
+    }
+}
+
+impl FromServerFnError for FormError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        use leptos::server_fn::error::ServerFnErrorErr as E;
+        match value {
+            E::Request(_) | E::Response(_) => Self::Page(
+                "The server could not be reached. Check your connection and try again.".to_owned(),
+            ),
+            E::Args(_) | E::MissingArg(_) => {
+                Self::Page("The form was incomplete. Please fill it in again.".to_owned())
+            }
+            _ => Self::Page("Something went wrong on our side. Please try again.".to_owned()),
+        }
+    }
+}
+
+/// The latest error of an action, if its last run failed.
+pub fn action_error<I, O>(action: ServerAction<I>) -> Signal<Option<FormError>>
+where
+    I: leptos::server_fn::ServerFn<Output = O, Error = FormError> + Clone + Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || action.value().get().and_then(Result::err))
+}
+
+/// A labelled input. Its error is announced (role=alert) and tied to it with aria-describedby.
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional)] autocomplete: &'static str,
+    #[prop(optional, into)] value: Option<String>,
+    #[prop(optional)] hint: &'static str,
+    #[prop(default = true)] required: bool,
+    #[prop(into)] error: Signal<Option<FormError>>,
+    #[prop(optional)] on_input: Option<Callback<String>>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let message = move || error.get().and_then(|e| e.for_field(name));
+    let described_by = {
+        let (error_id, hint_id) = (error_id.clone(), hint_id.clone());
+        move || {
+            let mut ids = Vec::new();
+            if !hint.is_empty() {
+                ids.push(hint_id.clone());
+            }
+            if message().is_some() {
+                ids.push(error_id.clone());
+            }
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    view! {
+        <div class="flex flex-col gap-1">
+            <label for=id.clone() class="font-medium">
+                {label}
+            </label>
+            <input
+                id=id
+                name=name
+                type=kind
+                value=value
+                autocomplete=(!autocomplete.is_empty()).then_some(autocomplete)
+                required=required
+                aria-invalid=move || message().is_some().then_some("true")
+                aria-describedby=described_by
+                on:input=move |ev| {
+                    if let Some(callback) = on_input {
+                        callback.run(event_target_value(&ev));
+                    }
+                }
+                class="rounded border border-slate-400 bg-white px-3 py-2 text-slate-900 focus:outline-none focus:ring-2 focus:ring-indigo-600 aria-[invalid=true]:border-red-700 dark:bg-slate-900 dark:text-slate-100"
+            />
+            {(!hint.is_empty())
+                .then(|| {
+                    view! {
+                        <p id=hint_id class="text-sm text-slate-700 dark:text-slate-300">
+                            {hint}
+                        </p>
+                    }
+                })}
+            <p id=error_id role="alert" class="text-sm font-medium text-red-700 dark:text-red-300">
+                {message}
+            </p>
+        </div>
+    }
+}
+
+/// A message above a form: an error (alert) or a confirmation (status).
+#[component]
+pub fn FormNotice(#[prop(into)] error: Signal<Option<FormError>>) -> impl IntoView {
+    view! {
+        <div role="alert" class="empty:hidden rounded border border-red-700 bg-red-50 px-4 py-3 text-red-800 dark:bg-red-950 dark:text-red-200">
+            {move || error.get().and_then(|e| e.for_page())}
+        </div>
+    }
+}
+
+/// A confirmation shown after a successful action.
+#[component]
+pub fn Notice(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <div role="status" class="empty:hidden rounded border border-emerald-700 bg-emerald-50 px-4 py-3 text-emerald-900 dark:bg-emerald-950 dark:text-emerald-100">
+            {move || message.get()}
+        </div>
+    }
+}
+
+/// The form's submit button; it says it is working while the action runs.
+#[component]
+pub fn Submit(label: &'static str, #[prop(into)] pending: Signal<bool>) -> impl IntoView {
+    view! {
+        <button
+            type="submit"
+            aria-busy=move || pending.get().then_some("true")
+            class="self-start rounded bg-indigo-700 px-4 py-2 font-semibold text-white hover:bg-indigo-800 focus:outline-none focus:ring-2 focus:ring-indigo-600 focus:ring-offset-2 disabled:opacity-60"
+        >
+            {move || if pending.get() { "Working…" } else { label }}
+        </button>
+    }
+}
+
+/// What a `?notice=` in the address means, for the confirmation after a redirect.
+pub fn notice_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "signed-up" => "Your account is ready. We sent a link to verify your email address; sign in meanwhile.",
+        "signed-out" => "You are signed out.",
+        "email-verified" => "Your email address is verified.",
+        "password-reset" => "Your password was reset and every session was signed out. Sign in with the new password.",
+        "sent" => "If an account uses that address, a link to reset its password is on its way. It works for 30 minutes.",
+        "name-saved" => "Your display name was saved.",
+        "email-link-sent" => "We sent a confirmation link to the new address. Your address changes once you open it.",
+        "email-changed" => "Your email address was changed.",
+        "password-changed" => "Your password was changed, and your other sessions were signed out.",
+        "verification-sent" => "We sent a new verification link.",
+        "revoked" => "The session was ended.",
+        "others-ended" => "Every other session was signed out.",
+        _ => return None,
+    })
+}
+
+/// The confirmation named by the page's `?notice=`, if any.
+pub fn query_notice() -> Signal<Option<String>> {
+    let query = leptos_router::hooks::use_query_map();
+    Signal::derive(move || {
+        query
+            .read()
+            .get("notice")
+            .and_then(|code| notice_text(&code))
+            .map(str::to_owned)
+    })
+}
