@@ -1,10 +1,12 @@
 //! Custodian's pages and server functions, compiled for the server (`ssr`) and the browser
 //! (`hydrate`).
 
+pub mod account;
 pub mod auth;
 pub mod home;
 #[cfg(feature = "ssr")]
 pub mod platform;
+pub mod security;
 pub mod ui;
 
 use leptos::prelude::*;
@@ -56,6 +58,16 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=ui::NotFound>
                     // In order: the status panel arrives resolved, so it reads right without JS.
                     <Route path=path!("") view=home::HomePage ssr=SsrMode::InOrder />
+                    <Route path=path!("signup") view=auth::SignUpPage />
+                    <Route path=path!("signin") view=auth::SignInPage />
+                    <Route path=path!("forgot-password") view=auth::ForgotPasswordPage />
+                    <Route path=path!("reset-password") view=auth::ResetPasswordPage />
+                    <Route path=path!("verify-email") view=auth::VerifyEmailPage />
+                    <Route path=path!("confirm-email") view=account::ConfirmEmailPage />
+                    // In order: signed-in pages arrive complete, so they read right without JS.
+                    <Route path=path!("account") view=account::AccountPage ssr=SsrMode::InOrder />
+                    <Route path=path!("security") view=security::SecurityLogPage ssr=SsrMode::InOrder />
+                    <Route path=path!("security/sessions") view=security::SessionsPage ssr=SsrMode::InOrder />
                 </Routes>
             </ui::Layout>
         </Router>
