@@ -1,14 +1,16 @@
 //! Start-up: check every setting and resource, then serve. Each failure is one line saying what
 //! is wrong and what to do.
 
-use std::{fs, io::ErrorKind, net::SocketAddr, sync::Arc, time::Duration};
+use std::{fs, io::ErrorKind, net::SocketAddr, sync::Arc};
 
 use app::{
     auth::invites::{self, InviteError},
     platform::{
+        clock::SystemClock,
         config::{ConfigError, MailTransport, Settings},
         db::{self, DbError},
         keys::{self, KeyError},
+        mail::{MailError, Mailer},
         state::AppState,
     },
 };
@@ -17,14 +19,12 @@ use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 use thiserror::Error;
 use tokio::net::TcpListener;
-use tower_sessions::ExpiredDeletion;
 use tower_sessions_sqlx_store::PostgresStore;
 
-use crate::router;
+use crate::{jobs, router};
 
 const APP_POOL_SIZE: u32 = 10;
 const FIRST_INVITE_DAYS: u32 = 7;
-const SESSION_SWEEP_PERIOD: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Error)]
 pub enum StartupError {
@@ -36,6 +36,8 @@ pub enum StartupError {
     Key(#[from] KeyError),
     #[error(transparent)]
     Invite(#[from] InviteError),
+    #[error("MAIL_TRANSPORT cannot be used: {0}")]
+    Mail(#[from] MailError),
     #[error("data directory {path} is not usable ({source}); fix its permissions or choose another with --data-dir or DATA_DIR")]
     DataDir {
         path: String,
@@ -107,6 +109,8 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, StartupError> {
 
 pub async fn serve(settings: Settings) -> Result<(), StartupError> {
     let public_url = settings.public_url()?;
+    let trusted_proxies = settings.trusted_proxies()?;
+    let mailer = Mailer::new(&settings.mail_transport()?)?;
     prepare_data_dir(&settings)?;
     let key_encryption_key = keys::load_or_create(&settings.key_file())?;
     let listener = bind(settings.site_addr).await?;
@@ -124,14 +128,21 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
     owner.close().await;
 
     let session_store = PostgresStore::new(pool.clone());
-    tokio::spawn(sweep_expired_sessions(session_store.clone()));
-
     let state = AppState {
         leptos_options: leptos_options(&settings),
         pool,
         public_url: public_url.clone(),
         key_encryption_key: Arc::new(key_encryption_key),
+        clock: Arc::new(SystemClock),
+        auth_rate_limit: settings.auth_rate_limit,
+        trusted_proxies: trusted_proxies.into(),
     };
+    jobs::spawn(
+        state.pool.clone(),
+        session_store.clone(),
+        mailer,
+        state.clock.clone(),
+    );
     let app = router::build(state, session_store);
     // Without TCP_NODELAY, a response written in pieces waits for the client's delayed ACK
     // (about 40 ms) on every kept-alive request.
@@ -159,17 +170,6 @@ pub fn leptos_options(settings: &Settings) -> LeptosOptions {
         .site_root(settings.site_root.to_string_lossy().into_owned())
         .site_addr(settings.site_addr)
         .build()
-}
-
-/// Deletes expired sessions now and then; any server process may do it.
-async fn sweep_expired_sessions(store: PostgresStore) {
-    let mut tick = tokio::time::interval(SESSION_SWEEP_PERIOD);
-    loop {
-        tick.tick().await;
-        if let Err(error) = store.delete_expired().await {
-            tracing::warn!(%error, "could not delete expired sessions");
-        }
-    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C; in-flight requests then finish before the server exits.
