@@ -5,38 +5,23 @@ mod common;
 
 use std::sync::Arc;
 
-use app::platform::{config::Settings, db::MIGRATOR, keys, state::AppState};
+use app::platform::{clock::SystemClock, db::MIGRATOR};
 use axum::{
     body::Body,
     http::{header, Request, Response, StatusCode},
     routing::post,
     Router,
 };
-use custodian::{middleware::content_security_policy, router, startup};
+use custodian::{middleware::content_security_policy, router};
 use http_body_util::BodyExt;
 use sqlx::{postgres::PgPoolOptions, PgPool};
 use tower::ServiceExt;
 use tower_sessions::{ExpiredDeletion, Session};
 use tower_sessions_sqlx_store::PostgresStore;
-use url::Url;
-
-fn state(pool: PgPool, public_url: &str) -> (AppState, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let key = keys::load_or_create(&dir.path().join("kek.key")).unwrap();
-    let settings =
-        Settings::from_args(["custodian", "--site-root", dir.path().to_str().unwrap()]).unwrap();
-    let state = AppState {
-        leptos_options: startup::leptos_options(&settings),
-        pool,
-        public_url: Url::parse(public_url).unwrap(),
-        key_encryption_key: Arc::new(key),
-    };
-    (state, dir)
-}
 
 /// The whole site on `pool`, as the server builds it.
 fn site_at(pool: PgPool, public_url: &str) -> (Router, tempfile::TempDir) {
-    let (state, dir) = state(pool.clone(), public_url);
+    let (state, dir) = common::state(pool.clone(), public_url, Arc::new(SystemClock));
     (router::build(state, PostgresStore::new(pool)), dir)
 }
 
@@ -106,7 +91,7 @@ async fn pages_carry_the_security_headers_and_a_matching_nonce(owner: PgPool) {
     );
 
     assert_eq!(header(&response, "x-content-type-options"), "nosniff");
-    assert_eq!(header(&response, "referrer-policy"), "no-referrer");
+    assert_eq!(header(&response, "referrer-policy"), "same-origin");
     assert_eq!(
         header(&response, "cross-origin-opener-policy"),
         "same-origin"
@@ -222,11 +207,8 @@ async fn session_cookie(owner: &PgPool, public_url: &str) -> String {
             session.insert("seen", true).await.unwrap();
         }),
     );
-    let app = router::with_middleware(
-        touch,
-        &Url::parse(public_url).unwrap(),
-        PostgresStore::new(pool),
-    );
+    let (state, _dir) = common::state(pool.clone(), public_url, Arc::new(SystemClock));
+    let app = router::with_middleware(touch, state, PostgresStore::new(pool));
     let request = Request::post("/touch")
         .header("sec-fetch-site", "same-origin")
         .body(Body::empty())

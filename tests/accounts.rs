@@ -1,0 +1,584 @@
+//! Accounts and sessions against PostgreSQL (promises P2, P4, P5, P12): sign-up with invites,
+//! throttling, enumeration safety, single-use expiring links, session expiry on an injected
+//! clock, id rotation, sudo expiry, the audit chain, and exactly-once mail.
+
+mod common;
+
+use std::sync::Arc;
+
+use app::{
+    auth::{
+        accounts::{self, AuthError, SignUp},
+        api::{Region, SessionEnd},
+        invites,
+        session::{authenticate, Authentication},
+        tokens::TokenError,
+    },
+    platform::{
+        audit::{self, ChainBreak},
+        client::ClientInfo,
+        clock::ManualClock,
+        db::{TenantTx, MIGRATOR},
+        mail::{self, Mailer, Stop},
+        state::AppState,
+    },
+};
+use sqlx::PgPool;
+use time::Duration;
+use tower_sessions::Session;
+use tower_sessions_sqlx_store::PostgresStore;
+use uuid::Uuid;
+
+const PASSWORD: &str = "violet kettle drums at midnight";
+
+struct World {
+    owner: PgPool,
+    state: AppState,
+    clock: ManualClock,
+    client: ClientInfo,
+    _dir: tempfile::TempDir,
+}
+
+async fn world(owner: PgPool) -> World {
+    let clock = ManualClock::starting_now();
+    let pool = common::app_pool(&owner, 4).await;
+    let (state, dir) = common::state(pool, "http://127.0.0.1:3000", Arc::new(clock.clone()));
+    World {
+        owner,
+        state,
+        clock,
+        client: ClientInfo {
+            ip: "203.0.113.7".parse().unwrap(),
+            user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+                .to_owned(),
+        },
+        _dir: dir,
+    }
+}
+
+impl World {
+    async fn invite(&self) -> String {
+        invites::create(&self.owner, 7, None).await.unwrap().code
+    }
+
+    async fn sign_up(&self, email: &str) -> Uuid {
+        let invite = self.invite().await;
+        accounts::sign_up(
+            &self.state,
+            SignUp {
+                email: email.to_owned(),
+                display_name: "Ada".to_owned(),
+                password: PASSWORD.to_owned(),
+                region: Region::EuWest,
+                invite,
+            },
+            &self.client,
+        )
+        .await
+        .unwrap()
+    }
+
+    fn session(&self) -> Session {
+        Session::new(
+            None,
+            Arc::new(PostgresStore::new(self.state.pool.clone())),
+            None,
+        )
+    }
+
+    async fn sign_in(&self, email: &str, password: &str) -> Result<Session, AuthError> {
+        let session = self.session();
+        accounts::sign_in(&self.state, &session, email, password, false, &self.client)
+            .await
+            .map(|_| session)
+    }
+
+    /// Every body queued for `to`, oldest first.
+    async fn mail_to(&self, to: &str) -> Vec<String> {
+        sqlx::query_scalar("SELECT body FROM mail_outbox WHERE recipient = $1 ORDER BY created_at")
+            .bind(to)
+            .fetch_all(&self.owner)
+            .await
+            .unwrap()
+    }
+
+    async fn kinds(&self, owner_id: Uuid) -> Vec<String> {
+        let mut tx = TenantTx::begin(&self.state.pool, owner_id).await.unwrap();
+        audit::page(&mut tx, None, None, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| format!("{}:{}", e.kind, e.detail))
+            .collect()
+    }
+}
+
+fn token_in(body: &str) -> String {
+    body.split("token=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned()
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn sign_up_redeems_the_invite_once_and_records_the_region(owner: PgPool) {
+    let w = world(owner).await;
+    let invite = w.invite().await;
+    let input = |email: &str| SignUp {
+        email: email.to_owned(),
+        display_name: "Ada".to_owned(),
+        password: PASSWORD.to_owned(),
+        region: Region::EuWest,
+        invite: invite.clone(),
+    };
+    let ada = accounts::sign_up(&w.state, input("ada@example.com"), &w.client)
+        .await
+        .unwrap();
+    let again = accounts::sign_up(&w.state, input("bob@example.com"), &w.client).await;
+    assert!(
+        matches!(again, Err(AuthError::Invite(m)) if m.contains("already been used")),
+        "{again:?}"
+    );
+    // Nothing of the refused sign-up was written.
+    let bob: Option<Uuid> =
+        sqlx::query_scalar("SELECT account FROM email_directory WHERE email = 'bob@example.com'")
+            .fetch_optional(&w.owner)
+            .await
+            .unwrap();
+    assert_eq!(bob, None);
+    let (region, used_by): (String, Option<Uuid>) = sqlx::query_as(
+        "SELECT t.region, i.used_by FROM tenants t, invites i WHERE t.owner_id = $1",
+    )
+    .bind(ada)
+    .fetch_one(&w.owner)
+    .await
+    .unwrap();
+    assert_eq!((region.as_str(), used_by), ("eu-west", Some(ada)));
+
+    let taken = accounts::sign_up(
+        &w.state,
+        SignUp {
+            invite: w.invite().await,
+            ..input(" ADA@example.com ")
+        },
+        &w.client,
+    )
+    .await;
+    assert!(matches!(taken, Err(AuthError::EmailTaken)), "{taken:?}");
+
+    w.clock.advance(Duration::days(8));
+    let expired = accounts::sign_up(
+        &w.state,
+        SignUp {
+            invite: w.invite().await,
+            ..input("carol@example.com")
+        },
+        &w.client,
+    )
+    .await;
+    assert!(
+        matches!(expired, Err(AuthError::Invite(m)) if m.contains("expired")),
+        "{expired:?}"
+    );
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn unknown_email_and_wrong_password_get_the_same_answer(owner: PgPool) {
+    let w = world(owner).await;
+    w.sign_up("ada@example.com").await;
+    let unknown = w.sign_in("nobody@example.com", PASSWORD).await.unwrap_err();
+    let wrong = w
+        .sign_in("ada@example.com", "not the password at all")
+        .await
+        .unwrap_err();
+    assert!(matches!(unknown, AuthError::BadCredentials));
+    assert_eq!(unknown.to_string(), wrong.to_string());
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn failures_throttle_after_five_and_lock_at_one_hundred(owner: PgPool) {
+    let w = world(owner).await;
+    let ada = w.sign_up("ada@example.com").await;
+    for _ in 0..5 {
+        assert!(matches!(
+            w.sign_in("ada@example.com", "wrong wrong wrong").await,
+            Err(AuthError::BadCredentials)
+        ));
+    }
+    // The sixth attempt must wait, even with the right password.
+    assert!(matches!(
+        w.sign_in("ada@example.com", PASSWORD).await,
+        Err(AuthError::Throttled(_))
+    ));
+    w.clock.advance(Duration::seconds(2));
+    w.sign_in("ada@example.com", PASSWORD)
+        .await
+        .expect("the delay has passed");
+    let failures: i32 =
+        sqlx::query_scalar("SELECT failed_sign_ins FROM accounts WHERE owner_id = $1")
+            .bind(ada)
+            .fetch_one(&w.owner)
+            .await
+            .unwrap();
+    assert_eq!(failures, 0, "a success clears the count");
+
+    sqlx::query("UPDATE accounts SET failed_sign_ins = 99, last_failed_sign_in_at = NULL WHERE owner_id = $1")
+        .bind(ada)
+        .execute(&w.owner)
+        .await
+        .unwrap();
+    assert!(matches!(
+        w.sign_in("ada@example.com", "wrong wrong wrong").await,
+        Err(AuthError::BadCredentials)
+    ));
+    w.clock.advance(Duration::hours(1));
+    assert!(matches!(
+        w.sign_in("ada@example.com", PASSWORD).await,
+        Err(AuthError::Locked)
+    ));
+
+    // A reset unlocks.
+    accounts::request_password_reset(&w.state, "ada@example.com", &w.client)
+        .await
+        .unwrap();
+    let token = token_in(w.mail_to("ada@example.com").await.last().unwrap());
+    let new_password = "plum orchard under quiet snow";
+    accounts::reset_password(&w.state, &token, new_password, new_password, &w.client)
+        .await
+        .unwrap();
+    w.sign_in("ada@example.com", new_password)
+        .await
+        .expect("unlocked");
+    let kinds = w.kinds(ada).await;
+    assert!(
+        kinds.contains(&"sign_in_failed:throttled".to_owned()),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&"sign_in_failed:account locked".to_owned()),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&"password_reset:all sessions ended".to_owned()),
+        "{kinds:?}"
+    );
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn reset_links_are_single_use_expire_and_end_every_session(owner: PgPool) {
+    let w = world(owner).await;
+    w.sign_up("ada@example.com").await;
+    let signed_in = w.sign_in("ada@example.com", PASSWORD).await.unwrap();
+    let request = || accounts::request_password_reset(&w.state, "ada@example.com", &w.client);
+    request().await.unwrap();
+    // Unknown addresses get the same (silent) success and no mail.
+    accounts::request_password_reset(&w.state, "nobody@example.com", &w.client)
+        .await
+        .unwrap();
+    assert!(w.mail_to("nobody@example.com").await.is_empty());
+
+    let token = token_in(w.mail_to("ada@example.com").await.last().unwrap());
+    let new_password = "plum orchard under quiet snow";
+    let w = &w;
+    let reset = |token: String| async move {
+        accounts::reset_password(&w.state, &token, new_password, new_password, &w.client).await
+    };
+    reset(token.clone()).await.unwrap();
+    assert!(matches!(
+        reset(token).await,
+        Err(AuthError::Token(TokenError::Used))
+    ));
+    // The session from before the reset is gone.
+    let old = Session::new(
+        signed_in.id(),
+        Arc::new(PostgresStore::new(w.state.pool.clone())),
+        None,
+    );
+    assert!(matches!(
+        authenticate(&w.state, &old, true).await.unwrap(),
+        Authentication::Ended(SessionEnd::Revoked)
+    ));
+
+    request().await.unwrap();
+    let token = token_in(w.mail_to("ada@example.com").await.last().unwrap());
+    w.clock.advance(Duration::minutes(31));
+    assert!(matches!(
+        reset(token).await,
+        Err(AuthError::Token(TokenError::Expired))
+    ));
+    assert!(matches!(
+        reset("garbage".to_owned()).await,
+        Err(AuthError::Token(TokenError::Invalid))
+    ));
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn verification_links_are_single_use_and_expire(owner: PgPool) {
+    let w = world(owner).await;
+    let ada = w.sign_up("ada@example.com").await;
+    let token = token_in(&w.mail_to("ada@example.com").await[0]);
+    accounts::verify_email(&w.state, &token, &w.client)
+        .await
+        .unwrap();
+    assert!(matches!(
+        accounts::verify_email(&w.state, &token, &w.client).await,
+        Err(AuthError::Token(TokenError::Used))
+    ));
+    let verified: bool = sqlx::query_scalar(
+        "SELECT email_verified_at IS NOT NULL FROM accounts WHERE owner_id = $1",
+    )
+    .bind(ada)
+    .fetch_one(&w.owner)
+    .await
+    .unwrap();
+    assert!(verified);
+
+    w.sign_up("bob@example.com").await;
+    let token = token_in(&w.mail_to("bob@example.com").await[0]);
+    w.clock.advance(Duration::hours(25));
+    assert!(matches!(
+        accounts::verify_email(&w.state, &token, &w.client).await,
+        Err(AuthError::Token(TokenError::Expired))
+    ));
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn sessions_rotate_at_sign_in_and_end_when_idle_or_too_old(owner: PgPool) {
+    let w = world(owner).await;
+    let ada = w.sign_up("ada@example.com").await;
+    let store = Arc::new(PostgresStore::new(w.state.pool.clone()));
+
+    // A session id planted before sign-in is not the one signed in.
+    let session = Session::new(None, store.clone(), None);
+    session.insert("planted", true).await.unwrap();
+    session.save().await.unwrap();
+    let planted = session.id();
+    accounts::sign_in(
+        &w.state,
+        &session,
+        "ada@example.com",
+        PASSWORD,
+        false,
+        &w.client,
+    )
+    .await
+    .unwrap();
+    assert_ne!(session.id(), planted);
+    let reload = |id| Session::new(id, store.clone(), None);
+    assert!(matches!(
+        authenticate(&w.state, &reload(planted), true)
+            .await
+            .unwrap(),
+        Authentication::Ended(SessionEnd::Revoked)
+    ));
+
+    // Activity within 30 minutes keeps it; 30 idle minutes end it.
+    // (the session layer saves what authenticate records, as it does after each request)
+    w.clock.advance(Duration::minutes(20));
+    let active = reload(session.id());
+    assert!(matches!(
+        authenticate(&w.state, &active, true).await.unwrap(),
+        Authentication::SignedIn(_)
+    ));
+    active.save().await.unwrap();
+    w.clock.advance(Duration::minutes(29));
+    let active = reload(session.id());
+    assert!(matches!(
+        authenticate(&w.state, &active, true).await.unwrap(),
+        Authentication::SignedIn(_)
+    ));
+    active.save().await.unwrap();
+    w.clock.advance(Duration::minutes(30));
+    assert!(matches!(
+        authenticate(&w.state, &reload(session.id()), true)
+            .await
+            .unwrap(),
+        Authentication::Ended(SessionEnd::Idle)
+    ));
+    let listed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM account_sessions WHERE owner_id = $1")
+            .bind(ada)
+            .fetch_one(&w.owner)
+            .await
+            .unwrap();
+    assert_eq!(listed, 0, "an ended session leaves the list");
+
+    // Remembered: no idle limit, but 30 days at most.
+    let remembered = w.session();
+    accounts::sign_in(
+        &w.state,
+        &remembered,
+        "ada@example.com",
+        PASSWORD,
+        true,
+        &w.client,
+    )
+    .await
+    .unwrap();
+    w.clock.advance(Duration::days(2));
+    assert!(matches!(
+        authenticate(&w.state, &reload(remembered.id()), true)
+            .await
+            .unwrap(),
+        Authentication::SignedIn(_)
+    ));
+    w.clock.advance(Duration::days(28));
+    assert!(matches!(
+        authenticate(&w.state, &reload(remembered.id()), true)
+            .await
+            .unwrap(),
+        Authentication::Ended(SessionEnd::Expired)
+    ));
+
+    // Not remembered, kept active every 20 minutes: ends at 12 hours.
+    let busy = w.session();
+    accounts::sign_in(
+        &w.state,
+        &busy,
+        "ada@example.com",
+        PASSWORD,
+        false,
+        &w.client,
+    )
+    .await
+    .unwrap();
+    let mut outcome = None;
+    for _ in 0..40 {
+        w.clock.advance(Duration::minutes(20));
+        let current = reload(busy.id());
+        match authenticate(&w.state, &current, true).await.unwrap() {
+            Authentication::SignedIn(_) => current.save().await.unwrap(),
+            Authentication::Ended(reason) => {
+                outcome = Some(reason);
+                break;
+            }
+            Authentication::Anonymous => unreachable!(),
+        }
+    }
+    assert_eq!(outcome, Some(SessionEnd::Expired));
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_audit_chain_verifies_and_breaks_when_edited_or_deleted(owner: PgPool) {
+    let w = world(owner).await;
+    let ada = w.sign_up("ada@example.com").await;
+    w.sign_in("ada@example.com", PASSWORD).await.unwrap();
+    w.sign_in("ada@example.com", "wrong wrong wrong")
+        .await
+        .unwrap_err();
+    w.sign_in("ada@example.com", PASSWORD).await.unwrap();
+    let verify = || async {
+        let mut tx = TenantTx::begin(&w.state.pool, ada).await.unwrap();
+        audit::verify_chain(&mut tx).await.unwrap()
+    };
+    assert_eq!(verify().await, None);
+
+    // The app role may not change the log at all.
+    for statement in [
+        "UPDATE audit_events SET detail = 'x'",
+        "DELETE FROM audit_events",
+    ] {
+        let mut tx = TenantTx::begin(&w.state.pool, ada).await.unwrap();
+        let refused = sqlx::query(statement).execute(&mut *tx).await.unwrap_err();
+        assert_eq!(
+            refused
+                .as_database_error()
+                .and_then(|e| e.code())
+                .as_deref(),
+            Some("42501"),
+            "{statement}"
+        );
+    }
+
+    // Someone with more power edits a row: detected.
+    sqlx::query(
+        "UPDATE audit_events SET detail = 'nothing happened' WHERE owner_id = $1 AND seq = 2",
+    )
+    .bind(ada)
+    .execute(&w.owner)
+    .await
+    .unwrap();
+    assert_eq!(verify().await, Some(ChainBreak::Altered { seq: 2 }));
+    // Or deletes one: detected too.
+    sqlx::query("DELETE FROM audit_events WHERE owner_id = $1 AND seq = 2")
+        .bind(ada)
+        .execute(&w.owner)
+        .await
+        .unwrap();
+    assert_eq!(verify().await, Some(ChainBreak::Gap { seq: 3 }));
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn mail_survives_a_crash_between_sending_and_recording_without_duplicates(owner: PgPool) {
+    let w = world(owner).await;
+    w.sign_up("ada@example.com").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mailer = Mailer::Directory(dir.path().to_owned());
+    let files = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.ends_with(".eml"))
+            .collect::<Vec<_>>()
+    };
+
+    // Sent, then the process dies before recording it.
+    mail::deliver_due(&w.state.pool, &mailer, &w.clock, Stop::AfterSending)
+        .await
+        .unwrap();
+    assert_eq!(files().len(), 1);
+    // Another process finds it leased and leaves it alone.
+    assert_eq!(
+        mail::deliver_due(&w.state.pool, &mailer, &w.clock, Stop::Never)
+            .await
+            .unwrap(),
+        0
+    );
+    // Once the lease runs out it is delivered again, to the same file.
+    w.clock.advance(Duration::minutes(3));
+    assert_eq!(
+        mail::deliver_due(&w.state.pool, &mailer, &w.clock, Stop::Never)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(files().len(), 1, "delivered exactly once: {:?}", files());
+    let eml = std::fs::read_to_string(dir.path().join(&files()[0])).unwrap();
+    assert!(eml.contains("To: ada@example.com") && eml.contains("verify-email?token="));
+    let (sent, body): (bool, Option<String>) =
+        sqlx::query_as("SELECT sent_at IS NOT NULL, body FROM mail_outbox")
+            .fetch_one(&w.owner)
+            .await
+            .unwrap();
+    assert!(sent);
+    assert_eq!(body, None, "the link is erased once delivered");
+    assert_eq!(
+        mail::deliver_due(&w.state.pool, &mailer, &w.clock, Stop::Never)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn mail_is_written_only_when_its_action_commits(owner: PgPool) {
+    let w = world(owner).await;
+    w.sign_up("ada@example.com").await;
+    let invite = w.invite().await;
+    // Refused sign-up (address taken): its verification mail must not exist.
+    let refused = accounts::sign_up(
+        &w.state,
+        SignUp {
+            email: "ada@example.com".to_owned(),
+            display_name: "Imposter".to_owned(),
+            password: PASSWORD.to_owned(),
+            region: Region::UsEast,
+            invite,
+        },
+        &w.client,
+    )
+    .await;
+    assert!(refused.is_err());
+    assert_eq!(w.mail_to("ada@example.com").await.len(), 1);
+}
