@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::{get, header, send};
 use std::sync::Arc;
 
 use app::platform::{clock::SystemClock, db::MIGRATOR};
@@ -27,28 +28,6 @@ fn site_at(pool: PgPool, public_url: &str) -> (Router, tempfile::TempDir) {
 
 async fn site(owner: &PgPool) -> (Router, tempfile::TempDir) {
     site_at(common::app_pool(owner, 4).await, "http://127.0.0.1:3000")
-}
-
-async fn send(app: &Router, request: Request<Body>) -> (Response<Body>, String) {
-    let response = app.clone().oneshot(request).await.unwrap();
-    let (parts, body) = response.into_parts();
-    let bytes = body.collect().await.unwrap().to_bytes();
-    (
-        Response::from_parts(parts, Body::empty()),
-        String::from_utf8_lossy(&bytes).into_owned(),
-    )
-}
-
-fn get(path: &str) -> Request<Body> {
-    Request::get(path).body(Body::empty()).unwrap()
-}
-
-fn header<'a>(response: &'a Response<Body>, name: &str) -> &'a str {
-    response
-        .headers()
-        .get(name)
-        .map(|v| v.to_str().unwrap())
-        .unwrap_or("")
 }
 
 /// The nonce attribute of every <script> tag in a page.

@@ -9,7 +9,9 @@ export const test = base.extend<{ problems: string[] }>({
       const text = message.text();
       // A 404 page reports its own status; that is the page working, not a failed resource.
       const ownStatus = /status of 404/.test(text) && message.location().url === page.url();
-      if ((message.type() === "error" && !ownStatus) || /hydrat/i.test(text)) {
+      // A refused form (422), a signed-out call (401) or a sudo prompt (403) is the app answering.
+      const refusal = /status of 40[13]|status of 422/.test(text) && message.location().url.includes("/api/");
+      if ((message.type() === "error" && !ownStatus && !refusal) || /hydrat/i.test(text)) {
         problems.push(`${message.type()}: ${text}`);
       }
     });

@@ -5,8 +5,15 @@
 use std::sync::Arc;
 
 use app::platform::{clock::Clock, config::Settings, db, keys, state::AppState};
+use axum::{
+    body::Body,
+    http::{Request, Response},
+    Router,
+};
 use custodian::startup;
+use http_body_util::BodyExt;
 use sqlx::PgPool;
+use tower::ServiceExt;
 use url::Url;
 use uuid::Uuid;
 
@@ -77,4 +84,27 @@ pub async fn seed_tenant(owner: &PgPool, owner_id: Uuid) {
             .await
             .unwrap_or_else(|e| panic!("seed failed: {statement}: {e}"));
     }
+}
+
+/// Sends a request through the router; returns the response head and the body as text.
+pub async fn send(app: &Router, request: Request<Body>) -> (Response<Body>, String) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    (
+        Response::from_parts(parts, Body::empty()),
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+pub fn get(path: &str) -> Request<Body> {
+    Request::get(path).body(Body::empty()).unwrap()
+}
+
+pub fn header<'a>(response: &'a Response<Body>, name: &str) -> &'a str {
+    response
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap())
+        .unwrap_or("")
 }

@@ -89,7 +89,7 @@ impl From<AuthError> for FormError {
             | AuthError::Mail(_)
             | AuthError::Session(_) => {
                 tracing::error!(error = %message, "account operation failed");
-                FormError::Page("Something went wrong on our side. Please try again.".to_owned())
+                FormError::Failed
             }
             _ => FormError::Page(message),
         }

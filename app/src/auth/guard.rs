@@ -61,7 +61,7 @@ pub fn sudo_user(state: &AppState) -> Result<CurrentUser, FormError> {
 }
 
 fn failed() -> FormError {
-    FormError::Page("Something went wrong on our side. Please try again.".to_owned())
+    FormError::Failed
 }
 
 /// Checks the password of the signed-in person and opens sudo mode for ten minutes, under a

@@ -44,7 +44,7 @@ impl From<SecurityError> for FormError {
         match error {
             SecurityError::Database(_) | SecurityError::Audit(_) => {
                 tracing::error!(%error, "security operation failed");
-                FormError::Page("Something went wrong on our side. Please try again.".to_owned())
+                FormError::Failed
             }
             other => FormError::Page(other.to_string()),
         }

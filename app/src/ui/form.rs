@@ -22,6 +22,9 @@ pub enum FormError {
     /// The action needs the password again (sudo mode).
     #[error("Confirm your password to continue.")]
     SudoRequired,
+    /// Our fault, not the person's; the details are in the server's log.
+    #[error("Something went wrong on our side. Please try again.")]
+    Failed,
 }
 
 impl FormError {
@@ -61,7 +64,40 @@ impl FromServerFnError for FormError {
             E::Args(_) | E::MissingArg(_) => {
                 Self::Page("The form was incomplete. Please fill it in again.".to_owned())
             }
-            _ => Self::Page("Something went wrong on our side. Please try again.".to_owned()),
+            _ => Self::Failed,
+        }
+    }
+
+    /// On the server, also answers a script's call with a status that says whose problem it is
+    /// (the framework would say 500 for every refusal). A plain form post keeps the redirect
+    /// back to its page.
+    fn ser(&self) -> leptos::server_fn::Bytes {
+        #[cfg(feature = "ssr")]
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            let plain_form = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+                parts
+                    .headers
+                    .get(axum::http::header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.contains("text/html"))
+            });
+            if !plain_form {
+                response.set_status(self.status());
+            }
+        }
+        <JsonEncoding as leptos::server_fn::Encodes<Self>>::encode(self).unwrap_or_default()
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl FormError {
+    fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode;
+        match self {
+            Self::Field { .. } | Self::Page(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::SignedOut => StatusCode::UNAUTHORIZED,
+            Self::SudoRequired => StatusCode::FORBIDDEN,
+            Self::Failed => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
