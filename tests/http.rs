@@ -9,14 +9,12 @@ use std::sync::Arc;
 use app::platform::{clock::SystemClock, db::MIGRATOR};
 use axum::{
     body::Body,
-    http::{header, Request, Response, StatusCode},
+    http::{header, Request, StatusCode},
     routing::post,
     Router,
 };
 use custodian::{middleware::content_security_policy, router};
-use http_body_util::BodyExt;
 use sqlx::{postgres::PgPoolOptions, PgPool};
-use tower::ServiceExt;
 use tower_sessions::{ExpiredDeletion, Session};
 use tower_sessions_sqlx_store::PostgresStore;
 
