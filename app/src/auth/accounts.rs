@@ -64,7 +64,11 @@ pub enum AuthError {
     #[error("the outbox failed: {0}")]
     Mail(#[from] MailError),
     #[error("the session store failed: {0}")]
-    Session(String),
+    Session(#[from] tower_sessions::session::Error),
+    #[error("Enter your password.")]
+    SudoPasswordMissing,
+    #[error("That password is not right.")]
+    SudoPasswordWrong,
 }
 
 impl From<sqlx::Error> for AuthError {
@@ -83,6 +87,9 @@ impl From<AuthError> for FormError {
             AuthError::Password(_) => FormError::field("password", message),
             AuthError::PasswordMismatch => FormError::field("confirm", message),
             AuthError::Invite(_) => FormError::field("invite", message),
+            AuthError::SudoPasswordMissing | AuthError::SudoPasswordWrong => {
+                FormError::field("sudo_password", message)
+            }
             AuthError::Token(TokenError::Database(_))
             | AuthError::Database(_)
             | AuthError::Audit(_)
@@ -328,19 +335,13 @@ pub async fn sign_in(
     }
 
     // A new id at every sign-in, so that a planted session id is worth nothing.
-    let session_error = |e: tower_sessions::session::Error| AuthError::Session(e.to_string());
-    session.cycle_id().await.map_err(session_error)?;
     let signed_in = SignedIn::new(owner_id, Uuid::new_v4(), remember, now);
     session.set_expiry(Some(if remember {
         Expiry::AtDateTime(signed_in.expires_at())
     } else {
         Expiry::OnSessionEnd
     }));
-    session::write(session, &signed_in)
-        .await
-        .map_err(session_error)?;
-    session.save().await.map_err(session_error)?;
-    let store_id = session.id().map(|id| id.to_string()).unwrap_or_default();
+    let store_id = session::rotate(session, &signed_in).await?;
 
     let outcome = record_sign_in(state, &signed_in, &store_id, &credentials.email, client).await;
     if outcome.is_err() {
@@ -432,10 +433,46 @@ pub async fn sign_out(
     session::delete_listed(&mut tx, signed_in.account_session).await?;
     audit::record(&mut tx, "sign_out", "", client, now).await?;
     tx.commit().await?;
-    session
-        .flush()
-        .await
-        .map_err(|e| AuthError::Session(e.to_string()))
+    Ok(session.flush().await?)
+}
+
+/// Checks the signed-in person's password again and opens sudo mode for ten minutes, under a
+/// fresh session id (a privilege change).
+pub async fn grant_sudo(
+    state: &AppState,
+    session: &Session,
+    signed_in: &SignedIn,
+    password_typed: &str,
+    client: &ClientInfo,
+) -> Result<(), AuthError> {
+    if password_typed.is_empty() {
+        return Err(AuthError::SudoPasswordMissing);
+    }
+    let mut tx = TenantTx::begin(&state.pool, signed_in.owner_id).await?;
+    let phc: String = sqlx::query_scalar("SELECT password_hash FROM accounts")
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    let right = password::verify(password_typed, Some(phc)).await?;
+
+    let now = state.clock.now();
+    let mut tx = TenantTx::begin(&state.pool, signed_in.owner_id).await?;
+    if !right {
+        audit::record(&mut tx, "sudo_failed", "wrong password", client, now).await?;
+        tx.commit().await?;
+        return Err(AuthError::SudoPasswordWrong);
+    }
+    let mut signed_in = signed_in.clone();
+    signed_in.sudo_until = Some((now + session::SUDO_WINDOW).unix_timestamp());
+    let store_id = session::rotate(session, &signed_in).await?;
+    sqlx::query("UPDATE account_sessions SET store_id = $2 WHERE id = $1")
+        .bind(signed_in.account_session)
+        .bind(store_id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(&mut tx, "sudo_granted", "", client, now).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Marks the address verified. The token proves the person reads that mailbox.

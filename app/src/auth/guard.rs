@@ -5,12 +5,9 @@ use axum::http::request::Parts;
 use leptos::prelude::use_context;
 use tower_sessions::Session;
 
-use super::{
-    password,
-    session::{self, CurrentUser, SUDO_WINDOW},
-};
+use super::session::CurrentUser;
 use crate::{
-    platform::{audit, client::ClientInfo, db::TenantTx, state::AppState},
+    platform::{client::ClientInfo, state::AppState},
     ui::form::FormError,
 };
 
@@ -60,67 +57,17 @@ pub fn sudo_user(state: &AppState) -> Result<CurrentUser, FormError> {
     }
 }
 
-fn failed() -> FormError {
-    FormError::Failed
-}
-
-/// Checks the password of the signed-in person and opens sudo mode for ten minutes, under a
-/// fresh session id (a privilege change).
+/// Checks the password again and opens sudo mode for ten minutes.
 pub async fn grant_sudo(password_typed: &str) -> Result<(), FormError> {
     let (state, client) = request()?;
     let user = user()?;
-    let session = session()?;
-    let now = state.clock.now();
-    let log = |error: &dyn std::fmt::Display| {
-        tracing::error!(%error, "sudo check failed");
-        failed()
-    };
-
-    let mut tx = TenantTx::begin(&state.pool, user.owner_id())
-        .await
-        .map_err(|e| log(&e))?;
-    let phc: String = sqlx::query_scalar("SELECT password_hash FROM accounts")
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| log(&e))?;
-    tx.commit().await.map_err(|e| log(&e))?;
-    if password_typed.is_empty() {
-        return Err(FormError::field("sudo_password", "Enter your password."));
-    }
-    let right = password::verify(password_typed, Some(phc))
-        .await
-        .map_err(|e| log(&e))?;
-
-    let mut tx = TenantTx::begin(&state.pool, user.owner_id())
-        .await
-        .map_err(|e| log(&e))?;
-    if !right {
-        audit::record(&mut tx, "sudo_failed", "wrong password", &client, now)
-            .await
-            .map_err(|e| log(&e))?;
-        tx.commit().await.map_err(|e| log(&e))?;
-        return Err(FormError::field(
-            "sudo_password",
-            "That password is not right.",
-        ));
-    }
-    let mut signed_in = user.signed_in.clone();
-    signed_in.sudo_until = Some((now + SUDO_WINDOW).unix_timestamp());
-    session.cycle_id().await.map_err(|e| log(&e))?;
-    session::write(&session, &signed_in)
-        .await
-        .map_err(|e| log(&e))?;
-    session.save().await.map_err(|e| log(&e))?;
-    let store_id = session.id().map(|id| id.to_string()).unwrap_or_default();
-    sqlx::query("UPDATE account_sessions SET store_id = $2 WHERE id = $1")
-        .bind(signed_in.account_session)
-        .bind(store_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| log(&e))?;
-    audit::record(&mut tx, "sudo_granted", "", &client, now)
-        .await
-        .map_err(|e| log(&e))?;
-    tx.commit().await.map_err(|e| log(&e))?;
+    super::accounts::grant_sudo(
+        &state,
+        &session()?,
+        &user.signed_in,
+        password_typed,
+        &client,
+    )
+    .await?;
     Ok(())
 }

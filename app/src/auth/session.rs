@@ -9,7 +9,10 @@ use tower_sessions::Session;
 use uuid::Uuid;
 
 use super::api::SessionEnd;
-use crate::platform::{db::TenantTx, state::AppState};
+use crate::platform::{
+    db::{DbError, TenantTx},
+    state::AppState,
+};
 
 pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
 pub const ABSOLUTE_LIFETIME: Duration = Duration::hours(12);
@@ -119,6 +122,19 @@ pub async fn write(
     session.insert(SESSION_KEY, signed_in).await
 }
 
+/// Moves the session to a fresh id (sign-in and sudo are privilege changes), stores
+/// `signed_in` in it and returns the new store id.
+pub async fn rotate(
+    session: &Session,
+    signed_in: &SignedIn,
+) -> Result<String, tower_sessions::session::Error> {
+    session.cycle_id().await?;
+    write(session, signed_in).await?;
+    // Saved now rather than after the response, so the new id is known to list the session.
+    session.save().await?;
+    Ok(session.id().map(|id| id.to_string()).unwrap_or_default())
+}
+
 /// Deletes a session's listing row and its store record; used by sign-out, revocation and
 /// expiry. Runs in the caller's tenant transaction.
 pub async fn delete_listed(
@@ -141,7 +157,7 @@ pub async fn authenticate(
     state: &AppState,
     session: &Session,
     cookie_present: bool,
-) -> Result<Authentication, sqlx::Error> {
+) -> Result<Authentication, DbError> {
     let Some(mut signed_in) = read(session).await else {
         return Ok(if cookie_present {
             Authentication::Ended(SessionEnd::Revoked)
@@ -152,11 +168,9 @@ pub async fn authenticate(
     let now = state.clock.now();
     match signed_in.standing(now) {
         Standing::Ended(reason) => {
-            let mut tx = TenantTx::begin(&state.pool, signed_in.owner_id)
-                .await
-                .map_err(db_error)?;
+            let mut tx = TenantTx::begin(&state.pool, signed_in.owner_id).await?;
             delete_listed(&mut tx, signed_in.account_session).await?;
-            tx.commit().await.map_err(db_error)?;
+            tx.commit().await?;
             // The record is gone; this clears the cookie too.
             if let Err(error) = session.flush().await {
                 tracing::warn!(%error, "could not clear an ended session");
@@ -168,15 +182,13 @@ pub async fn authenticate(
             if record_activity {
                 signed_in.last_active_at = now.unix_timestamp();
                 if write(session, &signed_in).await.is_ok() {
-                    let mut tx = TenantTx::begin(&state.pool, signed_in.owner_id)
-                        .await
-                        .map_err(db_error)?;
+                    let mut tx = TenantTx::begin(&state.pool, signed_in.owner_id).await?;
                     sqlx::query("UPDATE account_sessions SET last_seen_at = $2 WHERE id = $1")
                         .bind(signed_in.account_session)
                         .bind(now)
                         .execute(&mut *tx)
                         .await?;
-                    tx.commit().await.map_err(db_error)?;
+                    tx.commit().await?;
                 }
             }
             Ok(Authentication::SignedIn(CurrentUser {
@@ -184,13 +196,6 @@ pub async fn authenticate(
                 store_id,
             }))
         }
-    }
-}
-
-fn db_error(error: crate::platform::db::DbError) -> sqlx::Error {
-    match error {
-        crate::platform::db::DbError::Query(e) => e,
-        other => sqlx::Error::Protocol(other.to_string()),
     }
 }
 
