@@ -9,7 +9,7 @@ use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
 use crate::{
-    auth::{resubmit, NewPasswordField, SignOutButton, SudoPrompt},
+    auth::{besides_sudo, resubmit, NewPasswordField, SignOutButton, SudoPrompt},
     ui::form::{action_error, query_notice, Field, FormError, FormNotice, Notice, Submit},
 };
 use api::{
@@ -116,11 +116,6 @@ fn DisplayNameSection(current: String) -> impl IntoView {
     }
 }
 
-/// Whether an action's last error asks for the password again.
-fn needs_sudo(error: Signal<Option<FormError>>) -> Signal<bool> {
-    Signal::derive(move || error.get() == Some(FormError::SudoRequired))
-}
-
 #[component]
 fn EmailSection() -> impl IntoView {
     let action = ServerAction::<ChangeEmail>::new();
@@ -136,9 +131,9 @@ fn EmailSection() -> impl IntoView {
                 <Field label="New email address" name="email" kind="email" autocomplete="email" error=error />
                 <Submit label="Send confirmation link" pending=action.pending() />
             </ActionForm>
-            <SudoPrompt needed=needs_sudo(error) then=resubmit(form) />
+            <SudoPrompt error then=resubmit(form) />
             <div class="mt-3 max-w-md">
-                <FormNotice error=Signal::derive(move || error.get().filter(|e| *e != FormError::SudoRequired)) />
+                <FormNotice error=besides_sudo(error) />
             </div>
         </section>
     }
@@ -173,9 +168,9 @@ fn PasswordSection(email: String, name: String) -> impl IntoView {
                 />
                 <Submit label="Change password" pending=action.pending() />
             </ActionForm>
-            <SudoPrompt needed=needs_sudo(error) then=resubmit(form) />
+            <SudoPrompt error then=resubmit(form) />
             <div class="mt-3 max-w-md">
-                <FormNotice error=Signal::derive(move || error.get().filter(|e| *e != FormError::SudoRequired)) />
+                <FormNotice error=besides_sudo(error) />
             </div>
         </section>
     }

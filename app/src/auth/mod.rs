@@ -322,10 +322,19 @@ pub fn resubmit(form: NodeRef<html::Form>) -> Callback<()> {
     })
 }
 
-/// Asks for the password inline when an action needs a recent re-authentication, then goes on
-/// with the action (`then`).
+/// An action's error other than the request for the password, for the form's own notice.
+pub fn besides_sudo(error: Signal<Option<FormError>>) -> Signal<Option<FormError>> {
+    Signal::derive(move || error.get().filter(|e| *e != FormError::SudoRequired))
+}
+
+/// Asks for the password inline when the action's `error` says it needs a recent
+/// re-authentication, then goes on with the action (`then`).
 #[component]
-pub fn SudoPrompt(#[prop(into)] needed: Signal<bool>, then: Callback<()>) -> impl IntoView {
+pub fn SudoPrompt(
+    #[prop(into)] error: Signal<Option<FormError>>,
+    then: Callback<()>,
+) -> impl IntoView {
+    let needed = move || error.get() == Some(FormError::SudoRequired);
     let confirm = ServerAction::<ConfirmSudo>::new();
     let error = action_error(confirm);
     Effect::new(move |_| {
@@ -335,7 +344,7 @@ pub fn SudoPrompt(#[prop(into)] needed: Signal<bool>, then: Callback<()>) -> imp
         }
     });
     view! {
-        <Show when=move || needed.get()>
+        <Show when=needed>
             <section
                 aria-labelledby="sudo-heading"
                 class="mt-4 max-w-md rounded border border-amber-700 bg-amber-50 p-4 dark:bg-amber-950"

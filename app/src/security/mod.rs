@@ -10,8 +10,8 @@ use leptos_router::{components::A, hooks::use_query_map};
 
 use crate::{
     account::LoadError,
-    auth::{resubmit, SudoPrompt},
-    ui::form::{action_error, query_notice, FormError, FormNotice, Notice},
+    auth::{besides_sudo, resubmit, SudoPrompt},
+    ui::form::{action_error, query_notice, FormNotice, Notice},
 };
 use api::{
     event_label, list_sessions, security_log, RevokeSession, SessionRow, SignOutEverywhereElse,
@@ -138,14 +138,6 @@ pub fn SessionsPage() -> impl IntoView {
     }
 }
 
-fn sudo_needed(error: Signal<Option<FormError>>) -> Signal<bool> {
-    Signal::derive(move || error.get() == Some(FormError::SudoRequired))
-}
-
-fn other_errors(error: Signal<Option<FormError>>) -> Signal<Option<FormError>> {
-    Signal::derive(move || error.get().filter(|e| *e != FormError::SudoRequired))
-}
-
 #[component]
 fn SessionList(rows: Vec<SessionRow>) -> impl IntoView {
     let revoke = ServerAction::<RevokeSession>::new();
@@ -167,7 +159,7 @@ fn SessionList(rows: Vec<SessionRow>) -> impl IntoView {
         }
     });
     view! {
-        <FormNotice error=other_errors(revoke_error) />
+        <FormNotice error=besides_sudo(revoke_error) />
         <ul class="mt-6 flex flex-col gap-4" aria-label="Signed-in sessions">
             {rows
                 .into_iter()
@@ -196,15 +188,15 @@ fn SessionList(rows: Vec<SessionRow>) -> impl IntoView {
                 })
                 .collect_view()}
         </ul>
-        <SudoPrompt needed=sudo_needed(revoke_error) then=revoke_again />
+        <SudoPrompt error=revoke_error then=revoke_again />
         {has_others.then(|| view! {
             <ActionForm action=others node_ref=others_form attr:class="mt-6">
-                <FormNotice error=other_errors(others_error) />
+                <FormNotice error=besides_sudo(others_error) />
                 <button type="submit" class="rounded bg-red-700 px-4 py-2 font-semibold text-white">
                     "Sign out everywhere else"
                 </button>
             </ActionForm>
-            <SudoPrompt needed=sudo_needed(others_error) then=resubmit(others_form) />
+            <SudoPrompt error=others_error then=resubmit(others_form) />
         })}
     }
 }
