@@ -18,12 +18,26 @@ CREATE TABLE accounts (
 SELECT custodian_protect_tenant_table('accounts', 'SELECT, INSERT, UPDATE');
 
 -- Email addresses are unique across tenants, so the directory cannot be a tenant table. The app
--- role reaches it only through the three functions below: look up one exact address, and claim
--- or give up an address for the current tenant. It cannot list addresses.
+-- role reaches it only through two functions below: look up one exact address, and claim an
+-- address for the current tenant (giving up its previous one). It cannot list addresses.
 CREATE TABLE email_directory (
     email text PRIMARY KEY,
     account uuid NOT NULL UNIQUE
 );
+
+-- The current tenant, or an error: the functions below act for a tenant and never for none.
+CREATE FUNCTION custodian_required_owner() RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    me uuid := custodian_current_owner();
+BEGIN
+    IF me IS NULL THEN
+        RAISE EXCEPTION 'no tenant in this transaction' USING ERRCODE = '42501';
+    END IF;
+    RETURN me;
+END
+$$;
 
 CREATE FUNCTION custodian_account_for_email(p_email text) RETURNS uuid
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
@@ -35,11 +49,8 @@ CREATE FUNCTION custodian_claim_email(p_email text) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
     AS $$
 DECLARE
-    me uuid := custodian_current_owner();
+    me uuid := custodian_required_owner();
 BEGIN
-    IF me IS NULL THEN
-        RAISE EXCEPTION 'no tenant in this transaction' USING ERRCODE = '42501';
-    END IF;
     INSERT INTO email_directory (email, account) VALUES (p_email, me)
         ON CONFLICT (account) DO UPDATE SET email = excluded.email;
     RETURN true;
@@ -58,12 +69,9 @@ CREATE FUNCTION custodian_redeem_invite(p_code text, p_email text, p_now timesta
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
     AS $$
 DECLARE
-    me uuid := custodian_current_owner();
+    me uuid := custodian_required_owner();
     invite_row invites%ROWTYPE;
 BEGIN
-    IF me IS NULL THEN
-        RAISE EXCEPTION 'no tenant in this transaction' USING ERRCODE = '42501';
-    END IF;
     SELECT * INTO invite_row FROM invites
         WHERE code_sha256 = sha256(convert_to(p_code, 'UTF8')) FOR UPDATE;
     IF NOT FOUND THEN
@@ -84,11 +92,8 @@ CREATE FUNCTION custodian_create_invite(p_code text, p_now timestamptz, p_expire
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
     AS $$
 DECLARE
-    me uuid := custodian_current_owner();
+    me uuid := custodian_required_owner();
 BEGIN
-    IF me IS NULL THEN
-        RAISE EXCEPTION 'no tenant in this transaction' USING ERRCODE = '42501';
-    END IF;
     -- Serialises one account's concurrent requests so the limit holds.
     PERFORM pg_advisory_xact_lock(hashtextextended(me::text, 0));
     IF (SELECT count(*) FROM invites WHERE invited_by = me) >= 5 THEN
