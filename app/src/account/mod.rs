@@ -9,8 +9,11 @@ use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
 use crate::{
-    auth::{besides_sudo, resubmit, NewPasswordField, SignOutButton, SudoPrompt},
-    ui::form::{action_error, query_notice, Field, FormError, FormNotice, Notice, Submit},
+    auth::{besides_sudo, query_value, resubmit, NewPasswordField, SignOutButton, SudoPrompt},
+    ui::{
+        form::{action_error, query_notice, Field, FormError, FormNotice, Notice, Submit},
+        LINK,
+    },
 };
 use api::{
     account_overview, AccountSummary, ChangeDisplayName, ChangeEmail, ChangePassword,
@@ -27,7 +30,7 @@ pub fn LoadError(error: FormError) -> impl IntoView {
         FormError::SignedOut => view! {
             <p role="alert" class="mt-6">
                 "You are signed out. "
-                <a href="/signin" class="font-medium text-indigo-800 underline dark:text-indigo-300">"Sign in"</a>
+                <a href="/signin" class=LINK>"Sign in"</a>
                 " to continue."
             </p>
         }
@@ -92,7 +95,7 @@ fn UnverifiedBanner(email: String) -> impl IntoView {
                 ". Until then you cannot invite anyone."
             </p>
             <ActionForm action=resend attr:class="mt-2">
-                <button type="submit" class="font-medium text-indigo-800 underline dark:text-indigo-300">
+                <button type="submit" class=LINK>
                     "Send the link again"
                 </button>
             </ActionForm>
@@ -233,7 +236,7 @@ fn InvitesSection(account: AccountSummary) -> impl IntoView {
                 })}
         </section>
         <p class="mt-10">
-            <A href="/security/sessions" attr:class="font-medium text-indigo-800 underline dark:text-indigo-300">
+            <A href="/security/sessions" attr:class=LINK>
                 "See where you are signed in"
             </A>
         </p>
@@ -245,13 +248,13 @@ fn InvitesSection(account: AccountSummary) -> impl IntoView {
 pub fn ConfirmEmailPage() -> impl IntoView {
     let action = ServerAction::<ConfirmEmailChange>::new();
     let error = action_error(action);
-    let query = use_query_map();
+    let token = query_value("token");
     view! {
         <Title text="Confirm your new email address" />
         <h1 class="text-3xl font-bold">"Confirm your new email address"</h1>
         <ActionForm action=action attr:class=FORM>
             <FormNotice error=error />
-            <input type="hidden" name="token" value=move || query.read().get("token").unwrap_or_default() />
+            <input type="hidden" name="token" value=move || token.get().unwrap_or_default() />
             <Submit label="Use this address" pending=action.pending() />
         </ActionForm>
     }

@@ -20,7 +20,10 @@ use leptos::{html, prelude::*};
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
-use crate::ui::form::{action_error, query_notice, Field, FormError, FormNotice, Notice, Submit};
+use crate::ui::{
+    form::{action_error, query_notice, Field, FormError, FormNotice, Notice, Submit},
+    LINK,
+};
 use api::{
     ConfirmSudo, Region, RequestPasswordReset, ResetPassword, SessionEnd, SignIn, SignOut, SignUp,
     VerifyEmail,
@@ -36,12 +39,11 @@ pub fn is_protected(path: &str) -> bool {
 }
 
 /// A value from the page's query string.
-fn query_value(key: &'static str) -> Signal<Option<String>> {
+pub fn query_value(key: &'static str) -> Signal<Option<String>> {
     let query = use_query_map();
     Signal::derive(move || query.read().get(key))
 }
 
-const LINK: &str = "font-medium text-indigo-800 underline dark:text-indigo-300";
 const FORM: &str = "mt-6 flex max-w-md flex-col gap-5";
 
 /// The page frame of the sign-in and sign-up pages.

@@ -11,14 +11,15 @@ use leptos_router::{components::A, hooks::use_query_map};
 use crate::{
     account::LoadError,
     auth::{besides_sudo, resubmit, SudoPrompt},
-    ui::form::{action_error, query_notice, FormNotice, Notice},
+    ui::{
+        form::{action_error, query_notice, FormNotice, Notice},
+        LINK,
+    },
 };
 use api::{
     event_label, list_sessions, security_log, RevokeSession, SessionRow, SignOutEverywhereElse,
     EVENT_KINDS,
 };
-
-const LINK: &str = "font-medium text-indigo-800 underline dark:text-indigo-300";
 
 #[component]
 fn SecurityNav() -> impl IntoView {

@@ -6,6 +6,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
+/// How a link in running text looks, on every page.
+pub const LINK: &str = "font-medium text-indigo-800 underline dark:text-indigo-300";
+
 /// The areas of the account center, in the order they appear in the navigation.
 pub const AREAS: [(&str, &str); 6] = [
     ("/account", "Account"),
@@ -90,7 +93,7 @@ pub fn NotFound() -> impl IntoView {
             "There is nothing at this address. It may have moved, or the link may be mistyped."
         </p>
         <p class="mt-6">
-            <A href="/" attr:class="font-medium text-indigo-800 underline dark:text-indigo-300">
+            <A href="/" attr:class=LINK>
                 "Go to the home page"
             </A>
         </p>
