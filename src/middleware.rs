@@ -73,9 +73,14 @@ pub async fn identify(
     let client = ClientInfo::from_request(peer, request.headers(), &state.trusted_proxies);
     request.extensions_mut().insert(client);
 
+    // Only protected pages and server functions act for a person; static files and public
+    // pages skip the session lookup.
+    let path = request.uri().path();
+    let needs_user = is_protected(path) || path.starts_with("/api/");
     let cookie_present = has_cookie(request.headers(), policy.session_cookie_name());
     let mut ended = None;
-    if let Some(session) = request.extensions().get::<Session>().cloned() {
+    let session = request.extensions().get::<Session>().cloned();
+    if let Some(session) = session.filter(|_| needs_user) {
         match authenticate(&state, &session, cookie_present).await {
             Ok(Authentication::SignedIn(user)) => {
                 request.extensions_mut().insert(user);
