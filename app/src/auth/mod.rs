@@ -68,6 +68,13 @@ pub fn NewPasswordField(
         password_strength(password.clone(), email.clone(), name.clone())
     });
     let pending_check = StoredValue::new(None::<TimeoutHandle>);
+    // A check still waiting when the form is sent and the page moves on must not fire into a
+    // component that is gone.
+    on_cleanup(move || {
+        if let Some(handle) = pending_check.try_get_value().flatten() {
+            handle.clear();
+        }
+    });
     let on_input = Callback::new(move |password: String| {
         if let Some(handle) = pending_check.get_value() {
             handle.clear();
