@@ -19,6 +19,13 @@ function inviteCode(): string {
   return code;
 }
 
+/** The text of a quoted-printable body, as a mail program shows it. */
+function decodeQuotedPrintable(body: string): string {
+  return body
+    .replace(/=\r?\n/g, "")
+    .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
 /** Waits for a mail to `to` whose subject is `subject`, and returns the link in it. */
 async function linkFromMail(to: string, subject: string): Promise<string> {
   let link = "";
@@ -26,7 +33,7 @@ async function linkFromMail(to: string, subject: string): Promise<string> {
     .poll(
       () => {
         for (const name of readdirSync(mailDir).filter((n) => n.endsWith(".eml"))) {
-          const eml = readFileSync(path.join(mailDir, name), "utf8");
+          const eml = decodeQuotedPrintable(readFileSync(path.join(mailDir, name), "utf8"));
           if (eml.includes(`To: ${to}`) && eml.includes(`Subject: ${subject}`)) {
             link = /(http:\/\/\S+token=\S+)/.exec(eml)?.[1] ?? "";
           }
@@ -68,7 +75,7 @@ async function secondBrowser(browser: Browser, email: string) {
 
 // Written but not yet seen passing (the session ended during the release build); skipped
 // rather than left to fail CI. Next step: run `make test-e2e` and drop the fixme.
-test.describe.fixme("accounts in the browser", () => {
+test.describe("accounts in the browser", () => {
 test("sign up, verify, sign in twice, end the other session, see it in the log", async ({ page, browser, problems }) => {
   const email = `ada-${Date.now()}@example.com`;
   await signUp(page, email);
