@@ -170,11 +170,13 @@ pub struct TenantTx {
 
 impl TenantTx {
     pub async fn begin(pool: &PgPool, owner_id: Uuid) -> Result<Self, DbError> {
-        let mut tx = pool.begin().await?;
-        // `true`: local to this transaction, so a pooled connection never carries it over.
-        sqlx::query("SELECT set_config('app.owner_id', $1, true)")
-            .bind(owner_id.to_string())
-            .execute(&mut *tx)
+        // One round trip for both. `true`: local to this transaction, so a pooled connection
+        // never carries it over. A Uuid prints as hex digits and hyphens only, so it is safe to
+        // place in the statement text.
+        let tx = pool
+            .begin_with(format!(
+                "BEGIN; SELECT set_config('app.owner_id', '{owner_id}', true)"
+            ))
             .await?;
         Ok(Self { tx })
     }
