@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Serves the release build on its own port and database, loads the SSR home page and a static
-# asset of the same server with wrk at the same concurrency, and writes req/s, p50, p99 and
-# their ratio (the machine is noisy: the ratio is the figure) plus the WASM bundle size to
-# bench/results.md. Run through `make bench`, which builds first.
+# Serves the release build on its own port and database, loads the SSR home page, a signed-in
+# page and a static asset of the same server with wrk at the same concurrency, then sign-ins at
+# 20 concurrent, and writes req/s, p50, p99 and the ratios to the static asset (the machine is
+# noisy: the ratio is the figure) plus the WASM bundle size to bench/results.md. Run through
+# `make bench`, which builds first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ADDR=127.0.0.1:3200
 DB=custodian_bench
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
+SIGN_IN_CONNECTIONS=20
 DURATION=${BENCH_DURATION:-10s}
 OUT=bench/out
 RESULTS=bench/results.md
@@ -16,9 +18,10 @@ mkdir -p "$OUT"
 
 dropdb --if-exists --force -h 127.0.0.1 -U postgres "$DB"
 rm -rf target/bench-data
-DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" RUST_LOG=warn \
-  target/release/custodian serve --site-addr "$ADDR" --data-dir target/bench-data \
-  --site-root target/site >"$OUT/server.log" 2>&1 &
+export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
+# The per-network sign-in limit would refuse a benchmark from one address; lifted here only.
+RUST_LOG=warn target/release/custodian serve --site-addr "$ADDR" --data-dir target/bench-data \
+  --site-root target/site --auth-rate-limit 1000000000 >"$OUT/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do
@@ -26,21 +29,52 @@ for _ in $(seq 1 60); do
   sleep 1
 done
 
-# Prints "req/s p50_ms p99_ms" for one URL.
+# One account to sign in with, and a signed-in session's cookie.
+EMAIL=bench@example.com
+PASSWORD='violet+kettle+drums+at+midnight'
+code=$(target/release/custodian invite create --site-addr "$ADDR" | awk '/Invite code:/ { print $3 }')
+form() { curl -fsS -o /dev/null -H 'sec-fetch-site: same-origin' -H 'accept: application/json' "$@"; }
+form --data "email=$EMAIL&display_name=Bench&password=$PASSWORD&region=us-east&invite=$code" "http://$ADDR/api/signup"
+form -c "$OUT/cookies.txt" --data "email=$EMAIL&password=$PASSWORD&remember=on" "http://$ADDR/api/signin"
+cookie=$(awk '$6 == "custodian_session" { print $6 "=" $7 }' "$OUT/cookies.txt")
+cat >"$OUT/sign-in.lua" <<LUA
+wrk.method = "POST"
+wrk.body = "email=$EMAIL&password=$PASSWORD"
+wrk.headers["content-type"] = "application/x-www-form-urlencoded"
+wrk.headers["accept"] = "application/json"
+wrk.headers["sec-fetch-site"] = "same-origin"
+LUA
+
+# Prints "req/s p50_ms p99_ms" for one URL; further arguments go to wrk.
 measure() {
-  wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$1" >"$OUT/$2.txt"
-  awk -v errors="$(grep -c 'Non-2xx\|Socket errors' "$OUT/$2.txt" || true)" '
+  local url=$1 name=$2 connections=$3
+  shift 3
+  wrk -t2 -c"$connections" -d"$DURATION" --latency "$@" "$url" >"$OUT/$name.txt"
+  awk -v errors="$(grep -c 'Non-2xx\|Socket errors' "$OUT/$name.txt" || true)" '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
     /Requests\/sec/ { rps = $2 }
     $1 == "50.000%" || $1 == "50%" { p50 = ms($2) }
     $1 == "99.000%" || $1 == "99%" { p99 = ms($2) }
     END { if (errors > 0) { print "wrk reported errors" > "/dev/stderr"; exit 1 } printf "%.0f %.2f %.2f\n", rps, p50, p99 }
-  ' "$OUT/$2.txt"
+  ' "$OUT/$name.txt"
 }
 
-read -r ssr_rps ssr_p50 ssr_p99 < <(measure "http://$ADDR/" ssr-home)
-read -r static_rps static_p50 static_p99 < <(measure "http://$ADDR/pkg/custodian.css" static-css)
-ratio=$(awk -v a="$ssr_rps" -v b="$static_rps" 'BEGIN { printf "%.2f", a / b }')
+# wrk counts a redirect as success: the cookie must get the page itself, before and after.
+signed_in_page() {
+  [ "$(curl -sS -o /dev/null -w '%{http_code}' -H "cookie: $cookie" "http://$ADDR/account")" = 200 ] ||
+    { echo "the session cookie does not reach /account" >&2; exit 1; }
+}
+signed_in_page
+read -r ssr_rps ssr_p50 ssr_p99 < <(measure "http://$ADDR/" ssr-home "$CONNECTIONS")
+read -r auth_rps auth_p50 auth_p99 < <(measure "http://$ADDR/account" account "$CONNECTIONS" -H "cookie: $cookie")
+signed_in_page
+read -r static_rps static_p50 static_p99 < <(measure "http://$ADDR/pkg/custodian.css" static-css "$CONNECTIONS")
+read -r signin_rps signin_p50 signin_p99 < <(measure "http://$ADDR/api/signin" sign-in "$SIGN_IN_CONNECTIONS" -s "$OUT/sign-in.lua")
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ratio=$(ratio "$ssr_rps" "$static_rps")
+auth_ratio=$(ratio "$auth_rps" "$static_rps")
+argon2=$(awk -F'= |;' '/pub const (MEMORY_KIB|PASSES|LANES)/ { gsub(/_/, "", $2); printf "%s%s", sep, $2; sep = "," }' app/src/auth/password.rs)
+IFS=, read -r argon_m argon_t argon_p <<<"$argon2"
 
 wasm=target/site/pkg/custodian.wasm
 raw=$(stat -c %s "$wasm")
@@ -57,9 +91,19 @@ $(date -u +"%Y-%m-%d %H:%M UTC"), $(nproc) cores, wrk -t2 -c$CONNECTIONS -d$DURA
 | target | req/s | p50 ms | p99 ms |
 |---|---|---|---|
 | SSR home page \`/\` | $ssr_rps | $ssr_p50 | $ssr_p99 |
+| signed-in page \`/account\` | $auth_rps | $auth_p50 | $auth_p99 |
 | static asset \`/pkg/custodian.css\` | $static_rps | $static_p50 | $static_p99 |
 
 SSR / static throughput: **$ratio** (target ≥ 0.30: $(verdict "$ratio >= 0.30")).
+Signed-in page / static throughput: **$auth_ratio** (target ≥ 0.20: $(verdict "$auth_ratio >= 0.20")).
+
+Sign-in at $SIGN_IN_CONNECTIONS concurrent (argon2id m=${argon_m} KiB, t=${argon_t}, p=${argon_p}, one hashing per core):
+
+| target | req/s | p50 ms | p99 ms | failed |
+|---|---|---|---|---|
+| \`POST /api/signin\` | $signin_rps | $signin_p50 | $signin_p99 | 0 |
+
+(Any failed or refused sign-in stops the run, so a written table means none failed.)
 
 | WASM bundle | KB |
 |---|---|
