@@ -64,8 +64,9 @@ $$;
 ALTER TABLE invites ADD COLUMN used_by_email text;
 CREATE INDEX invites_invited_by_idx ON invites (invited_by);
 
-CREATE FUNCTION custodian_redeem_invite(p_code text, p_email text, p_now timestamptz)
-    RETURNS text
+CREATE FUNCTION custodian_redeem_invite(
+    p_code text, p_email text, p_now timestamptz, OUT status text, OUT inviter uuid
+)
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
     AS $$
 DECLARE
@@ -75,15 +76,17 @@ BEGIN
     SELECT * INTO invite_row FROM invites
         WHERE code_sha256 = sha256(convert_to(p_code, 'UTF8')) FOR UPDATE;
     IF NOT FOUND THEN
-        RETURN 'unknown';
+        status := 'unknown';
     ELSIF invite_row.used_at IS NOT NULL THEN
-        RETURN 'used';
+        status := 'used';
     ELSIF invite_row.expires_at <= p_now THEN
-        RETURN 'expired';
+        status := 'expired';
+    ELSE
+        UPDATE invites SET used_by = me, used_at = p_now, used_by_email = p_email
+            WHERE id = invite_row.id;
+        status := 'ok';
+        inviter := invite_row.invited_by;
     END IF;
-    UPDATE invites SET used_by = me, used_at = p_now, used_by_email = p_email
-        WHERE id = invite_row.id;
-    RETURN 'ok';
 END
 $$;
 

@@ -167,6 +167,30 @@ async fn sign_up_redeems_the_invite_once_and_records_the_region(owner: PgPool) {
     .await;
     assert!(matches!(taken, Err(AuthError::EmailTaken)), "{taken:?}");
 
+    // The inviter's own log hears of it, without the newcomer's network or device.
+    let invite_from_ada = invites::create(&w.owner, 7, Some(ada)).await.unwrap().code;
+    accounts::sign_up(
+        &w.state,
+        SignUp {
+            invite: invite_from_ada,
+            ..input("dora@example.com")
+        },
+        &w.client,
+    )
+    .await
+    .unwrap();
+    let mut tx = TenantTx::begin(&w.state.pool, ada).await.unwrap();
+    let newest = audit::page(&mut tx, Some("invite_used"), None, 1)
+        .await
+        .unwrap();
+    assert_eq!(newest.len(), 1);
+    assert_eq!(newest[0].detail, "by dora@example.com");
+    assert_eq!(
+        (newest[0].ip_prefix.as_str(), newest[0].user_agent.as_str()),
+        ("", "")
+    );
+    assert_eq!(audit::verify_chain(&mut tx).await.unwrap(), None);
+
     w.clock.advance(Duration::days(8));
     let expired = accounts::sign_up(
         &w.state,

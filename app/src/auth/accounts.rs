@@ -203,12 +203,13 @@ pub async fn sign_up(
     if !claimed {
         return Err(AuthError::EmailTaken);
     }
-    let redeemed: String = sqlx::query_scalar("SELECT custodian_redeem_invite($1, $2, $3)")
-        .bind(invite)
-        .bind(&email)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
+    let (redeemed, inviter): (String, Option<Uuid>) =
+        sqlx::query_as("SELECT status, inviter FROM custodian_redeem_invite($1, $2, $3)")
+            .bind(invite)
+            .bind(&email)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
     match redeemed.as_str() {
         "ok" => {}
         "used" => return Err(AuthError::Invite("This invite code has already been used.")),
@@ -225,6 +226,11 @@ pub async fn sign_up(
     }
     audit::record(&mut tx, "signed_up", "joined with an invite", client, now).await?;
     send_verification(state, &mut tx, owner_id, &email, now).await?;
+    if let Some(inviter) = inviter {
+        // Last: from here the transaction acts for the inviter, who sees who joined.
+        tx.switch_tenant(inviter).await?;
+        audit::record_unattributed(&mut tx, "invite_used", &format!("by {email}"), now).await?;
+    }
     tx.commit().await?;
     tracing::info!(owner = %owner_id, "account created");
     Ok(owner_id)

@@ -66,6 +66,36 @@ pub async fn record(
     client: &ClientInfo,
     now: OffsetDateTime,
 ) -> Result<(), AuditError> {
+    append(
+        tx,
+        kind,
+        detail,
+        &client.ip_prefix(),
+        &client.user_agent,
+        now,
+    )
+    .await
+}
+
+/// An event caused by someone else (another tenant's person), whose network and device are not
+/// this tenant's to see.
+pub async fn record_unattributed(
+    tx: &mut TenantTx,
+    kind: &str,
+    detail: &str,
+    now: OffsetDateTime,
+) -> Result<(), AuditError> {
+    append(tx, kind, detail, "", "", now).await
+}
+
+async fn append(
+    tx: &mut TenantTx,
+    kind: &str,
+    detail: &str,
+    ip_prefix: &str,
+    user_agent: &str,
+    now: OffsetDateTime,
+) -> Result<(), AuditError> {
     let conn: &mut PgConnection = tx;
     // One writer per tenant at a time, so that sequence numbers and the chain stay linear.
     sqlx::query(
@@ -81,13 +111,7 @@ pub async fn record(
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS.to_vec()),
     };
-    let ip_prefix = client.ip_prefix();
-    let hash = event_hash(
-        &prev_hash,
-        seq,
-        now,
-        [kind, detail, &ip_prefix, &client.user_agent],
-    );
+    let hash = event_hash(&prev_hash, seq, now, [kind, detail, ip_prefix, user_agent]);
     sqlx::query(
         "INSERT INTO audit_events \
          (owner_id, seq, occurred_at, kind, detail, ip_prefix, user_agent, prev_hash, hash) \
@@ -97,8 +121,8 @@ pub async fn record(
     .bind(now)
     .bind(kind)
     .bind(detail)
-    .bind(&ip_prefix)
-    .bind(&client.user_agent)
+    .bind(ip_prefix)
+    .bind(user_agent)
     .bind(&prev_hash)
     .bind(hash.as_slice())
     .execute(&mut *conn)

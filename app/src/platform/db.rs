@@ -181,6 +181,17 @@ impl TenantTx {
         Ok(Self { tx })
     }
 
+    /// Acts for another tenant from here on, in the same transaction: for the rare change that
+    /// belongs to two tenants at once (an invite used records an event for its inviter). Call
+    /// it last, after everything written for the first tenant.
+    pub async fn switch_tenant(&mut self, owner_id: Uuid) -> Result<(), DbError> {
+        sqlx::query("SELECT set_config('app.owner_id', $1, true)")
+            .bind(owner_id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     pub async fn commit(self) -> Result<(), DbError> {
         self.tx.commit().await?;
         Ok(())

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::ui::form::FormError;
 
 /// Every kind of security-log event, with how the log names it.
-pub const EVENT_KINDS: [(&str, &str); 16] = [
+pub const EVENT_KINDS: [(&str, &str); 17] = [
     ("sign_in", "Signed in"),
     ("sign_in_failed", "Sign-in failed"),
     ("sign_out", "Signed out"),
@@ -21,6 +21,7 @@ pub const EVENT_KINDS: [(&str, &str); 16] = [
     ("password_reset_requested", "Password reset requested"),
     ("password_reset", "Password reset"),
     ("invite_created", "Invite created"),
+    ("invite_used", "Your invite was used"),
     ("sudo_granted", "Password confirmed"),
     ("sudo_failed", "Password confirmation failed"),
     ("other_sessions_ended", "Signed out everywhere else"),
