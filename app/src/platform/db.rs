@@ -166,6 +166,7 @@ pub async fn ping(pool: &PgPool) -> bool {
 /// made here, and outside such a transaction no tenant row matches at all.
 pub struct TenantTx {
     tx: Transaction<'static, Postgres>,
+    owner_id: Uuid,
 }
 
 impl TenantTx {
@@ -178,7 +179,12 @@ impl TenantTx {
                 "BEGIN; SELECT set_config('app.owner_id', '{owner_id}', true)"
             ))
             .await?;
-        Ok(Self { tx })
+        Ok(Self { tx, owner_id })
+    }
+
+    /// The tenant this transaction acts for.
+    pub fn owner_id(&self) -> Uuid {
+        self.owner_id
     }
 
     /// Acts for another tenant from here on, in the same transaction: for the rare change that
@@ -189,6 +195,7 @@ impl TenantTx {
             .bind(owner_id.to_string())
             .execute(&mut *self.tx)
             .await?;
+        self.owner_id = owner_id;
         Ok(())
     }
 

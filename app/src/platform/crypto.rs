@@ -1,0 +1,286 @@
+//! The key hierarchy (promise P9): each tenant has its own data key, stored wrapped by the
+//! key-encryption key with AES-256-GCM and numbered so it can be rotated. Values are sealed with
+//! the newest data key and associated data that binds them to their owner and purpose, so a
+//! sealed value copied to another row, tenant or purpose does not open.
+
+use aes_gcm::{
+    aead::{Aead, Payload},
+    Aes256Gcm, KeyInit, Nonce,
+};
+use hmac::{Hmac, Mac};
+use rand::RngCore as _;
+use sha2::Sha256;
+use thiserror::Error;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{db::TenantTx, keys::KeyEncryptionKey};
+
+const KEY_LEN: usize = 32;
+const NONCE_LEN: usize = 12;
+const VERSION_LEN: usize = 4;
+
+#[derive(Debug, Error)]
+pub enum CryptoError {
+    /// Tampered, truncated, or sealed for another owner or purpose.
+    #[error("a sealed value did not open")]
+    Unsealable,
+    #[error("the tenant's data key version {0} is missing")]
+    MissingKey(i32),
+    #[error("the key store failed: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// What a sealed value is for; part of its associated data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    TotpSecret,
+    BackupCode,
+}
+
+impl Purpose {
+    fn label(self) -> &'static str {
+        match self {
+            Self::TotpSecret => "totp-secret",
+            Self::BackupCode => "backup-code",
+        }
+    }
+}
+
+/// A tenant's data key in the clear; lives only as long as one operation needs it.
+struct DataKey {
+    version: i32,
+    bytes: [u8; KEY_LEN],
+}
+
+fn associated_data(owner_id: Uuid, purpose: &str) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(16 + purpose.len());
+    aad.extend_from_slice(owner_id.as_bytes());
+    aad.extend_from_slice(purpose.as_bytes());
+    aad
+}
+
+/// Encrypts with AES-256-GCM under a fresh random nonce: version ‖ nonce ‖ ciphertext+tag.
+fn seal_with(key: &[u8; KEY_LEN], version: i32, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let cipher = Aes256Gcm::new(key.into());
+    let mut nonce = [0u8; NONCE_LEN];
+    rand::rng().fill_bytes(&mut nonce);
+    let ciphertext = cipher
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
+        // Encryption fails only for inputs of many gigabytes.
+        .unwrap_or_default();
+    let mut sealed = Vec::with_capacity(VERSION_LEN + NONCE_LEN + ciphertext.len());
+    sealed.extend_from_slice(&version.to_be_bytes());
+    sealed.extend_from_slice(&nonce);
+    sealed.extend_from_slice(&ciphertext);
+    sealed
+}
+
+/// The data key version a sealed value names.
+fn version_of(sealed: &[u8]) -> Result<i32, CryptoError> {
+    let bytes: [u8; VERSION_LEN] = sealed
+        .get(..VERSION_LEN)
+        .and_then(|b| b.try_into().ok())
+        .ok_or(CryptoError::Unsealable)?;
+    Ok(i32::from_be_bytes(bytes))
+}
+
+fn open_with(key: &[u8; KEY_LEN], aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    if sealed.len() < VERSION_LEN + NONCE_LEN {
+        return Err(CryptoError::Unsealable);
+    }
+    let (nonce, ciphertext) = sealed[VERSION_LEN..].split_at(NONCE_LEN);
+    Aes256Gcm::new(key.into())
+        .decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: ciphertext,
+                aad,
+            },
+        )
+        .map_err(|_| CryptoError::Unsealable)
+}
+
+fn wrapping_aad(owner_id: Uuid, version: i32) -> Vec<u8> {
+    associated_data(owner_id, &format!("data-key/{version}"))
+}
+
+/// Creates the tenant's first data key (at sign-up), wrapped by the key-encryption key.
+pub async fn create_data_key(
+    tx: &mut TenantTx,
+    kek: &KeyEncryptionKey,
+    now: OffsetDateTime,
+) -> Result<(), CryptoError> {
+    new_data_key(tx, kek, 1, now).await.map(|_| ())
+}
+
+async fn new_data_key(
+    tx: &mut TenantTx,
+    kek: &KeyEncryptionKey,
+    version: i32,
+    now: OffsetDateTime,
+) -> Result<DataKey, CryptoError> {
+    let owner_id = tx.owner_id();
+    let mut bytes = [0u8; KEY_LEN];
+    rand::rng().fill_bytes(&mut bytes);
+    let wrapped = seal_with(kek.as_bytes(), 0, &wrapping_aad(owner_id, version), &bytes);
+    sqlx::query(
+        "INSERT INTO data_keys (owner_id, version, wrapped_key, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(owner_id)
+    .bind(version)
+    .bind(wrapped)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(DataKey { version, bytes })
+}
+
+fn unwrap_key(
+    kek: &KeyEncryptionKey,
+    owner_id: Uuid,
+    version: i32,
+    wrapped: &[u8],
+) -> Result<DataKey, CryptoError> {
+    let bytes = open_with(kek.as_bytes(), &wrapping_aad(owner_id, version), wrapped)?
+        .try_into()
+        .map_err(|_| CryptoError::Unsealable)?;
+    Ok(DataKey { version, bytes })
+}
+
+/// The tenant's newest data key; accounts created before keys existed get one now.
+async fn current_key(
+    tx: &mut TenantTx,
+    kek: &KeyEncryptionKey,
+    now: OffsetDateTime,
+) -> Result<DataKey, CryptoError> {
+    let newest: Option<(i32, Vec<u8>)> =
+        sqlx::query_as("SELECT version, wrapped_key FROM data_keys ORDER BY version DESC LIMIT 1")
+            .fetch_optional(&mut **tx)
+            .await?;
+    match newest {
+        Some((version, wrapped)) => unwrap_key(kek, tx.owner_id(), version, &wrapped),
+        None => new_data_key(tx, kek, 1, now).await,
+    }
+}
+
+async fn key_version(
+    tx: &mut TenantTx,
+    kek: &KeyEncryptionKey,
+    version: i32,
+) -> Result<DataKey, CryptoError> {
+    let wrapped: Vec<u8> =
+        sqlx::query_scalar("SELECT wrapped_key FROM data_keys WHERE version = $1")
+            .bind(version)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(CryptoError::MissingKey(version))?;
+    unwrap_key(kek, tx.owner_id(), version, &wrapped)
+}
+
+/// Adds a newer data key; values sealed from now on use it, older ones still open.
+pub async fn rotate_data_key(
+    tx: &mut TenantTx,
+    kek: &KeyEncryptionKey,
+    now: OffsetDateTime,
+) -> Result<i32, CryptoError> {
+    let newest = current_key(tx, kek, now).await?.version;
+    Ok(new_data_key(tx, kek, newest + 1, now).await?.version)
+}
+
+/// Seals a value of the transaction's tenant for one purpose.
+pub async fn seal(
+    tx: &mut TenantTx,
+    kek: &KeyEncryptionKey,
+    purpose: Purpose,
+    plaintext: &[u8],
+    now: OffsetDateTime,
+) -> Result<Vec<u8>, CryptoError> {
+    let key = current_key(tx, kek, now).await?;
+    let aad = associated_data(tx.owner_id(), purpose.label());
+    Ok(seal_with(&key.bytes, key.version, &aad, plaintext))
+}
+
+/// Opens a value sealed by `seal` for the same tenant and purpose.
+pub async fn open(
+    tx: &mut TenantTx,
+    kek: &KeyEncryptionKey,
+    purpose: Purpose,
+    sealed: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    let key = key_version(tx, kek, version_of(sealed)?).await?;
+    open_with(
+        &key.bytes,
+        &associated_data(tx.owner_id(), purpose.label()),
+        sealed,
+    )
+}
+
+/// HMAC-SHA-256 under a key derived from the tenant's first data key: a stored digest that is
+/// worthless without the key file (short secrets such as backup codes cannot be guessed offline).
+pub async fn keyed_digest(
+    tx: &mut TenantTx,
+    kek: &KeyEncryptionKey,
+    purpose: Purpose,
+    value: &[u8],
+    now: OffsetDateTime,
+) -> Result<Vec<u8>, CryptoError> {
+    // The first version, not the newest: digests must stay comparable across rotations.
+    let key = match key_version(tx, kek, 1).await {
+        Err(CryptoError::MissingKey(_)) => current_key(tx, kek, now).await?,
+        other => other?,
+    };
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(&key.bytes).map_err(|_| CryptoError::Unsealable)?;
+    mac.update(&associated_data(tx.owner_id(), purpose.label()));
+    mac.update(value);
+    Ok(mac.finalize().into_bytes().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: [u8; KEY_LEN] = [7; KEY_LEN];
+
+    fn aad(owner: u128) -> Vec<u8> {
+        associated_data(Uuid::from_u128(owner), Purpose::TotpSecret.label())
+    }
+
+    #[test]
+    fn a_sealed_value_opens_to_itself_and_names_its_key_version() {
+        let sealed = seal_with(&KEY, 3, &aad(1), b"the secret");
+        assert_eq!(version_of(&sealed).unwrap(), 3);
+        assert_eq!(open_with(&KEY, &aad(1), &sealed).unwrap(), b"the secret");
+        assert!(!sealed.windows(10).any(|w| w == b"the secret"));
+        // A fresh nonce each time: the same value never seals the same way twice.
+        assert_ne!(sealed, seal_with(&KEY, 3, &aad(1), b"the secret"));
+    }
+
+    #[test]
+    fn one_flipped_bit_anywhere_fails() {
+        let sealed = seal_with(&KEY, 1, &aad(1), b"the secret");
+        for index in VERSION_LEN..sealed.len() {
+            let mut tampered = sealed.clone();
+            tampered[index] ^= 0x01;
+            assert!(open_with(&KEY, &aad(1), &tampered).is_err(), "byte {index}");
+        }
+        assert!(open_with(&KEY, &aad(1), &sealed[..sealed.len() - 1]).is_err());
+        assert!(open_with(&KEY, &aad(1), &sealed[..5]).is_err());
+    }
+
+    #[test]
+    fn another_owner_or_purpose_or_key_fails() {
+        let sealed = seal_with(&KEY, 1, &aad(1), b"the secret");
+        assert!(open_with(&KEY, &aad(2), &sealed).is_err());
+        let backup = associated_data(Uuid::from_u128(1), Purpose::BackupCode.label());
+        assert!(open_with(&KEY, &backup, &sealed).is_err());
+        assert!(open_with(&[8; KEY_LEN], &aad(1), &sealed).is_err());
+    }
+}
