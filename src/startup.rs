@@ -135,6 +135,7 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
         key_encryption_key: Arc::new(key_encryption_key),
         clock: Arc::new(SystemClock),
         auth_rate_limit: settings.auth_rate_limit,
+        sudo_window: settings.sudo_window(),
         trusted_proxies: trusted_proxies.into(),
     };
     jobs::spawn(

@@ -16,11 +16,8 @@ use app::{
     },
     platform::{
         audit::{self, ChainBreak},
-        client::ClientInfo,
-        clock::ManualClock,
         db::{TenantTx, MIGRATOR},
         mail::{self, Mailer, Stop},
-        state::AppState,
     },
 };
 use sqlx::PgPool;
@@ -29,87 +26,14 @@ use tower_sessions::Session;
 use tower_sessions_sqlx_store::PostgresStore;
 use uuid::Uuid;
 
-const PASSWORD: &str = "violet kettle drums at midnight";
-
-struct World {
-    owner: PgPool,
-    state: AppState,
-    clock: ManualClock,
-    client: ClientInfo,
-    _dir: tempfile::TempDir,
-}
-
-async fn world(owner: PgPool) -> World {
-    let clock = ManualClock::starting_now();
-    let pool = common::app_pool(&owner, 4).await;
-    let (state, dir) = common::state(pool, "http://127.0.0.1:3000", Arc::new(clock.clone()));
-    World {
-        owner,
-        state,
-        clock,
-        client: ClientInfo {
-            ip: "203.0.113.7".parse().unwrap(),
-            user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
-                .to_owned(),
-        },
-        _dir: dir,
-    }
-}
+use common::{world, World, PASSWORD};
 
 impl World {
-    async fn invite(&self) -> String {
-        invites::create(&self.owner, 7, None).await.unwrap().code
-    }
-
-    async fn sign_up(&self, email: &str) -> Uuid {
-        let invite = self.invite().await;
-        accounts::sign_up(
-            &self.state,
-            SignUp {
-                email: email.to_owned(),
-                display_name: "Ada".to_owned(),
-                password: PASSWORD.to_owned(),
-                region: Region::EuWest,
-                invite,
-            },
-            &self.client,
-        )
-        .await
-        .unwrap()
-    }
-
-    fn session(&self) -> Session {
-        Session::new(
-            None,
-            Arc::new(PostgresStore::new(self.state.pool.clone())),
-            None,
-        )
-    }
-
     async fn sign_in(&self, email: &str, password: &str) -> Result<Session, AuthError> {
         let session = self.session();
         accounts::sign_in(&self.state, &session, email, password, false, &self.client)
             .await
             .map(|_| session)
-    }
-
-    /// Every body queued for `to`, oldest first.
-    async fn mail_to(&self, to: &str) -> Vec<String> {
-        sqlx::query_scalar("SELECT body FROM mail_outbox WHERE recipient = $1 ORDER BY created_at")
-            .bind(to)
-            .fetch_all(&self.owner)
-            .await
-            .unwrap()
-    }
-
-    async fn kinds(&self, owner_id: Uuid) -> Vec<String> {
-        let mut tx = TenantTx::begin(&self.state.pool, owner_id).await.unwrap();
-        audit::page(&mut tx, None, None, 100)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| format!("{}:{}", e.kind, e.detail))
-            .collect()
     }
 }
 

@@ -229,8 +229,10 @@ fn a_first_start_needs_no_configuration_and_stops_gracefully() {
     let status = stop(child);
 
     let signup = signup.unwrap_or_else(|| panic!("no sign-up URL printed: {stdout:?}"));
+    // A loopback address is published as localhost, which WebAuthn accepts.
+    let port = addr.rsplit(':').next().unwrap();
     assert!(
-        signup.contains(&format!("http://{addr}/signup?invite=")),
+        signup.contains(&format!("http://localhost:{port}/signup?invite=")),
         "{signup}"
     );
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod auth;
 pub mod home;
+pub mod mfa;
 #[cfg(feature = "ssr")]
 pub mod platform;
 pub mod security;
@@ -60,6 +61,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=home::HomePage ssr=SsrMode::InOrder />
                     <Route path=path!("signup") view=auth::SignUpPage />
                     <Route path=path!("signin") view=auth::SignInPage />
+                    <Route path=path!("signin/verify") view=mfa::SecondStepPage />
                     <Route path=path!("forgot-password") view=auth::ForgotPasswordPage />
                     <Route path=path!("reset-password") view=auth::ResetPasswordPage />
                     <Route path=path!("verify-email") view=auth::VerifyEmailPage />
@@ -68,6 +70,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("account") view=account::AccountPage ssr=SsrMode::InOrder />
                     <Route path=path!("security") view=security::SecurityLogPage ssr=SsrMode::InOrder />
                     <Route path=path!("security/sessions") view=security::SessionsPage ssr=SsrMode::InOrder />
+                    <Route path=path!("security/factors") view=mfa::FactorsPage ssr=SsrMode::InOrder />
                 </Routes>
             </ui::Layout>
         </Router>

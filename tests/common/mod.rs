@@ -4,7 +4,21 @@
 
 use std::sync::Arc;
 
-use app::platform::{clock::Clock, config::Settings, db, keys, state::AppState};
+use app::{
+    auth::{
+        accounts::{self, SignUp},
+        api::Region,
+        invites,
+    },
+    platform::{
+        audit,
+        client::ClientInfo,
+        clock::{Clock, ManualClock},
+        config::Settings,
+        db, keys,
+        state::AppState,
+    },
+};
 use axum::{
     body::Body,
     http::{Request, Response},
@@ -14,6 +28,8 @@ use custodian::startup;
 use http_body_util::BodyExt;
 use sqlx::PgPool;
 use tower::ServiceExt;
+use tower_sessions::Session;
+use tower_sessions_sqlx_store::PostgresStore;
 use url::Url;
 use uuid::Uuid;
 
@@ -34,9 +50,95 @@ pub fn state(
         key_encryption_key: Arc::new(key),
         clock,
         auth_rate_limit: 1_000,
+        sudo_window: app::auth::session::SUDO_WINDOW,
         trusted_proxies: Arc::from([]),
     };
     (state, dir)
+}
+
+pub const PASSWORD: &str = "violet kettle drums at midnight";
+
+/// The server's state on an app-role pool, a clock the test moves, and one browser's client.
+pub struct World {
+    pub owner: PgPool,
+    pub state: AppState,
+    pub clock: ManualClock,
+    pub client: ClientInfo,
+    _dir: tempfile::TempDir,
+}
+
+/// The public URL the tests' server has: a domain name, as WebAuthn needs.
+pub const SITE: &str = "http://localhost:3000";
+
+pub async fn world(owner: PgPool) -> World {
+    let clock = ManualClock::starting_now();
+    let pool = app_pool(&owner, 4).await;
+    let (state, dir) = state(pool, SITE, Arc::new(clock.clone()));
+    World {
+        owner,
+        state,
+        clock,
+        client: ClientInfo {
+            ip: "203.0.113.7".parse().unwrap(),
+            user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+                .to_owned(),
+        },
+        _dir: dir,
+    }
+}
+
+impl World {
+    pub async fn invite(&self) -> String {
+        invites::create(&self.owner, 7, None).await.unwrap().code
+    }
+
+    pub async fn sign_up(&self, email: &str) -> Uuid {
+        let invite = self.invite().await;
+        accounts::sign_up(
+            &self.state,
+            SignUp {
+                email: email.to_owned(),
+                display_name: "Ada".to_owned(),
+                password: PASSWORD.to_owned(),
+                region: Region::EuWest,
+                invite,
+            },
+            &self.client,
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Every body queued for `to`, oldest first.
+    pub async fn mail_to(&self, to: &str) -> Vec<String> {
+        sqlx::query_scalar("SELECT body FROM mail_outbox WHERE recipient = $1 ORDER BY created_at")
+            .bind(to)
+            .fetch_all(&self.owner)
+            .await
+            .unwrap()
+    }
+
+    /// The tenant's security log as `kind:detail`, newest first.
+    pub async fn kinds(&self, owner_id: Uuid) -> Vec<String> {
+        let mut tx = db::TenantTx::begin(&self.state.pool, owner_id)
+            .await
+            .unwrap();
+        audit::page(&mut tx, None, None, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| format!("{}:{}", e.kind, e.detail))
+            .collect()
+    }
+
+    /// A fresh browser session in the server's store.
+    pub fn session(&self) -> Session {
+        Session::new(
+            None,
+            Arc::new(PostgresStore::new(self.state.pool.clone())),
+            None,
+        )
+    }
 }
 
 /// A pool for the same database that runs as custodian_app, as the server does.
@@ -75,6 +177,11 @@ pub async fn seed_tenant(owner: &PgPool, owner_id: Uuid) {
          VALUES ($1, $2, 'verify_email', now(), now() + interval '1 hour')",
         "INSERT INTO audit_events (owner_id, seq, occurred_at, kind, detail, ip_prefix, user_agent, prev_hash, hash) \
          VALUES ($1, 1, now(), 'seed', '', '', '', $2, $2)",
+        "INSERT INTO data_keys (owner_id, version, wrapped_key, created_at) VALUES ($1, 1, $2, now())",
+        "INSERT INTO totp_factors (owner_id, sealed_secret, created_at) VALUES ($1, $2, now())",
+        "INSERT INTO backup_codes (owner_id, code_digest, created_at) VALUES ($1, $2, now())",
+        "INSERT INTO passkeys (owner_id, id, credential_id, name, credential, created_at) \
+         VALUES ($1, gen_random_uuid(), $2, 'Seed', '{}', now())",
     ];
     for statement in statements {
         sqlx::query(statement)

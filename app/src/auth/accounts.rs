@@ -17,6 +17,7 @@ use crate::{
     platform::{
         audit::{self, AuditError},
         client::ClientInfo,
+        crypto::{self, CryptoError},
         db::{DbError, TenantTx},
         mail::{self, Mail, MailError},
         rate_limit,
@@ -61,6 +62,8 @@ pub enum AuthError {
     Database(#[from] DbError),
     #[error("the security log failed: {0}")]
     Audit(#[from] AuditError),
+    #[error("the key store failed: {0}")]
+    Crypto(#[from] CryptoError),
     #[error("the outbox failed: {0}")]
     Mail(#[from] MailError),
     #[error("the session store failed: {0}")]
@@ -69,6 +72,8 @@ pub enum AuthError {
     SudoPasswordMissing,
     #[error("That password is not right.")]
     SudoPasswordWrong,
+    #[error("{0}")]
+    SudoCode(String),
 }
 
 impl From<sqlx::Error> for AuthError {
@@ -90,9 +95,11 @@ impl From<AuthError> for FormError {
             AuthError::SudoPasswordMissing | AuthError::SudoPasswordWrong => {
                 FormError::field("sudo_password", message)
             }
+            AuthError::SudoCode(_) => FormError::field("sudo_code", message),
             AuthError::Token(TokenError::Database(_))
             | AuthError::Database(_)
             | AuthError::Audit(_)
+            | AuthError::Crypto(_)
             | AuthError::Mail(_)
             | AuthError::Session(_) => {
                 tracing::error!(error = %message, "account operation failed");
@@ -185,6 +192,7 @@ pub async fn sign_up(
         .bind(now)
         .execute(&mut *tx)
         .await?;
+    crypto::create_data_key(&mut tx, &state.key_encryption_key, now).await?;
     sqlx::query(
         "INSERT INTO accounts (owner_id, email, display_name, password_hash, password_changed_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $5)",
@@ -281,13 +289,22 @@ pub fn throttle_delay(failures: i32) -> Duration {
 
 #[derive(sqlx::FromRow)]
 struct Credentials {
-    email: String,
     password_hash: String,
     failed_sign_ins: i32,
     last_failed_sign_in_at: Option<OffsetDateTime>,
+    has_second_factor: bool,
 }
 
-/// Checks the password and, when right, signs the session in with a fresh id.
+/// Where a right password leads.
+#[derive(Debug)]
+pub enum SignInOutcome {
+    SignedIn(SignedIn),
+    /// The account has a second factor; the session waits for it (`/signin/verify`).
+    SecondFactorNeeded,
+}
+
+/// Checks the password. When right, signs the session in with a fresh id, or, when the account
+/// has a second factor, leaves the session waiting for it, not signed in.
 pub async fn sign_in(
     state: &AppState,
     session: &Session,
@@ -295,7 +312,7 @@ pub async fn sign_in(
     password: &str,
     remember: bool,
     client: &ClientInfo,
-) -> Result<SignedIn, AuthError> {
+) -> Result<SignInOutcome, AuthError> {
     let email = normalize_email(email)?;
     let Some(owner_id) = account_for_email(state, &email).await? else {
         // Same work, same answer as a wrong password.
@@ -304,7 +321,10 @@ pub async fn sign_in(
     };
     let mut tx = TenantTx::begin(&state.pool, owner_id).await?;
     let credentials: Credentials = sqlx::query_as(
-        "SELECT email, password_hash, failed_sign_ins, last_failed_sign_in_at FROM accounts",
+        "SELECT password_hash, failed_sign_ins, last_failed_sign_in_at, \
+         EXISTS (SELECT 1 FROM totp_factors WHERE enabled_at IS NOT NULL) \
+         OR EXISTS (SELECT 1 FROM passkeys) AS has_second_factor \
+         FROM accounts",
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -315,7 +335,7 @@ pub async fn sign_in(
         let mut tx = TenantTx::begin(&state.pool, owner_id).await?;
         audit::record(&mut tx, "sign_in_failed", detail, client, now).await?;
         tx.commit().await?;
-        Err::<SignedIn, AuthError>(error)
+        Err::<SignInOutcome, AuthError>(error)
     };
     if credentials.failed_sign_ins >= LOCK_AT {
         return refuse("account locked", AuthError::Locked).await;
@@ -339,9 +359,37 @@ pub async fn sign_in(
         tx.commit().await?;
         return Err(AuthError::BadCredentials);
     }
+    if credentials.has_second_factor {
+        // "Remember me" never skips this step; it only lengthens the session that follows.
+        let pending = session::PendingSignIn {
+            owner_id,
+            remember,
+            password_accepted_at: now.unix_timestamp(),
+        };
+        // A fresh id here too: the half-signed-in session must not be one planted earlier.
+        session.cycle_id().await?;
+        session::write_pending(session, &pending).await?;
+        return Ok(SignInOutcome::SecondFactorNeeded);
+    }
+    start_session(state, session, owner_id, remember, "password", client)
+        .await
+        .map(SignInOutcome::SignedIn)
+}
 
+/// Signs the session in under a fresh id and lists it, once every factor has passed. `method`
+/// says how, for the security log.
+pub async fn start_session(
+    state: &AppState,
+    session: &Session,
+    owner_id: Uuid,
+    remember: bool,
+    method: &str,
+    client: &ClientInfo,
+) -> Result<SignedIn, AuthError> {
+    let now = state.clock.now();
     // A new id at every sign-in, so that a planted session id is worth nothing.
-    let signed_in = SignedIn::new(owner_id, Uuid::new_v4(), remember, now);
+    let signed_in = SignedIn::new(owner_id, Uuid::new_v4(), remember, now, state.sudo_window);
+    session::clear_pending(session).await?;
     session.set_expiry(Some(if remember {
         Expiry::AtDateTime(signed_in.expires_at())
     } else {
@@ -349,7 +397,7 @@ pub async fn sign_in(
     }));
     let store_id = session::rotate(session, &signed_in).await?;
 
-    let outcome = record_sign_in(state, &signed_in, &store_id, &credentials.email, client).await;
+    let outcome = record_sign_in(state, &signed_in, &store_id, method, client).await;
     if outcome.is_err() {
         let _ = session.flush().await;
     }
@@ -360,12 +408,15 @@ async fn record_sign_in(
     state: &AppState,
     signed_in: &SignedIn,
     store_id: &str,
-    email: &str,
+    method: &str,
     client: &ClientInfo,
 ) -> Result<(), AuthError> {
     let now = state.clock.now();
     let owner_id = signed_in.owner_id;
     let mut tx = TenantTx::begin(&state.pool, owner_id).await?;
+    let email: String = sqlx::query_scalar("SELECT email FROM accounts")
+        .fetch_one(&mut *tx)
+        .await?;
     sqlx::query("UPDATE accounts SET failed_sign_ins = 0, last_failed_sign_in_at = NULL")
         .execute(&mut *tx)
         .await?;
@@ -405,7 +456,7 @@ async fn record_sign_in(
             &mut tx,
             Mail {
                 account: owner_id,
-                to: email,
+                to: &email,
                 subject: "New sign-in to your account",
                 body: format!(
                     "Your Custodian account was signed in from a device it had not seen before:\n\n  {device}, network {}\n  {}\n\nIf this was you, there is nothing to do. If not, reset your password and end the session on your Sessions page.",
@@ -418,11 +469,11 @@ async fn record_sign_in(
         .await?;
     }
     let detail = if signed_in.remember {
-        "remember me"
+        format!("{method}, remember me")
     } else {
-        ""
+        method.to_owned()
     };
-    audit::record(&mut tx, "sign_in", detail, client, now).await?;
+    audit::record(&mut tx, "sign_in", &detail, client, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -461,22 +512,42 @@ pub async fn grant_sudo(
     tx.commit().await?;
     let right = password::verify(password_typed, Some(phc)).await?;
 
-    let now = state.clock.now();
-    let mut tx = TenantTx::begin(&state.pool, signed_in.owner_id).await?;
     if !right {
-        audit::record(&mut tx, "sudo_failed", "wrong password", client, now).await?;
+        let mut tx = TenantTx::begin(&state.pool, signed_in.owner_id).await?;
+        audit::record(
+            &mut tx,
+            "sudo_failed",
+            "wrong password",
+            client,
+            state.clock.now(),
+        )
+        .await?;
         tx.commit().await?;
         return Err(AuthError::SudoPasswordWrong);
     }
+    open_sudo(state, session, signed_in, "password", client).await
+}
+
+/// Opens sudo mode for ten minutes under a fresh session id, once the person proved again who
+/// they are (`method`: password, passkey or authenticator app).
+pub async fn open_sudo(
+    state: &AppState,
+    session: &Session,
+    signed_in: &SignedIn,
+    method: &str,
+    client: &ClientInfo,
+) -> Result<(), AuthError> {
+    let now = state.clock.now();
     let mut signed_in = signed_in.clone();
-    signed_in.sudo_until = Some((now + session::SUDO_WINDOW).unix_timestamp());
+    signed_in.sudo_until = Some((now + state.sudo_window).unix_timestamp());
     let store_id = session::rotate(session, &signed_in).await?;
+    let mut tx = TenantTx::begin(&state.pool, signed_in.owner_id).await?;
     sqlx::query("UPDATE account_sessions SET store_id = $2 WHERE id = $1")
         .bind(signed_in.account_session)
         .bind(store_id)
         .execute(&mut *tx)
         .await?;
-    audit::record(&mut tx, "sudo_granted", "", client, now).await?;
+    audit::record(&mut tx, "sudo_granted", method, client, now).await?;
     tx.commit().await?;
     Ok(())
 }

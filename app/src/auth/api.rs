@@ -141,7 +141,7 @@ pub async fn sign_in(
     }
     accounts::check_rate(&state, &client).await?;
     let session = guard::session()?;
-    accounts::sign_in(
+    let outcome = accounts::sign_in(
         &state,
         &session,
         &email,
@@ -150,7 +150,14 @@ pub async fn sign_in(
         &client,
     )
     .await?;
-    leptos_axum::redirect(&safe_return_path(next.as_deref()));
+    let next = safe_return_path(next.as_deref());
+    match outcome {
+        accounts::SignInOutcome::SignedIn(_) => leptos_axum::redirect(&next),
+        accounts::SignInOutcome::SecondFactorNeeded => leptos_axum::redirect(&format!(
+            "/signin/verify?next={}",
+            url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+        )),
+    }
     Ok(())
 }
 

@@ -20,6 +20,10 @@ use leptos::{html, prelude::*};
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
+use crate::mfa::{
+    api::{sudo_options, ConfirmSudoCode, PasskeyPurpose},
+    PasskeyButton,
+};
 use crate::ui::{
     form::{action_error, query_notice, Field, FormError, FormNotice, Notice, Submit},
     LINK,
@@ -222,7 +226,8 @@ pub fn SignInPage() -> impl IntoView {
             <ActionForm action=action attr:class=FORM attr:novalidate="true">
                 <FormNotice error=error />
                 <input type="hidden" name="next" value=move || next.get().unwrap_or_default() />
-                <Field label="Email address" name="email" kind="email" autocomplete="username" error=error />
+                // "webauthn": the browser may offer passkeys among the field's suggestions.
+                <Field label="Email address" name="email" kind="email" autocomplete="username webauthn" error=error />
                 <Field
                     label="Password"
                     name="password"
@@ -236,6 +241,7 @@ pub fn SignInPage() -> impl IntoView {
                 </div>
                 <Submit label="Sign in" pending=action.pending() />
             </ActionForm>
+            <crate::mfa::PasskeySignIn />
             <p class="mt-6 flex gap-6">
                 <A href="/forgot-password" attr:class=LINK>"Forgot your password?"</A>
                 <A href="/signup" attr:class=LINK>"Create an account"</A>
@@ -336,8 +342,9 @@ pub fn besides_sudo(error: Signal<Option<FormError>>) -> Signal<Option<FormError
     Signal::derive(move || error.get().filter(|e| *e != FormError::SudoRequired))
 }
 
-/// Asks for the password inline when the action's `error` says it needs a recent
-/// re-authentication, then goes on with the action (`then`).
+/// Asks for the password (or, when the account has them, a passkey or an authenticator code)
+/// inline when the action's `error` says it needs a recent re-authentication, then goes on with
+/// the action (`then`).
 #[component]
 pub fn SudoPrompt(
     #[prop(into)] error: Signal<Option<FormError>>,
@@ -345,11 +352,22 @@ pub fn SudoPrompt(
 ) -> impl IntoView {
     let needed = move || error.get() == Some(FormError::SudoRequired);
     let confirm = ServerAction::<ConfirmSudo>::new();
-    let error = action_error(confirm);
+    let confirm_error = action_error(confirm);
+    let by_code = ServerAction::<ConfirmSudoCode>::new();
+    let code_error = action_error(by_code);
+    let options = Resource::new(needed, |needed| async move {
+        if needed {
+            sudo_options().await.ok()
+        } else {
+            None
+        }
+    });
     Effect::new(move |_| {
-        if let Some(Ok(())) = confirm.value().get() {
-            confirm.value().set(None);
-            then.run(());
+        for action in [confirm.value(), by_code.value()] {
+            if let Some(Ok(())) = action.get() {
+                action.set(None);
+                then.run(());
+            }
         }
     });
     view! {
@@ -360,19 +378,40 @@ pub fn SudoPrompt(
             >
                 <h3 id="sudo-heading" class="font-semibold">"Confirm it is you"</h3>
                 <p class="mt-1 text-sm">
-                    "This change needs your password again (once every 10 minutes)."
+                    "This change needs you to sign in again (once every 10 minutes)."
                 </p>
                 <ActionForm action=confirm attr:class="mt-3 flex flex-col gap-3">
-                    <FormNotice error=error />
+                    <FormNotice error=confirm_error />
                     <Field
                         label="Your password"
                         name="sudo_password"
                         kind="password"
                         autocomplete="current-password"
-                        error=error
+                        error=confirm_error
                     />
                     <Submit label="Confirm and continue" pending=confirm.pending() />
                 </ActionForm>
+                <Suspense fallback=|| ()>
+                    {move || options.get().flatten().map(|options| view! {
+                        {options.passkey.then(|| view! {
+                            <div class="mt-4">
+                                <PasskeyButton purpose=PasskeyPurpose::Sudo label="Confirm with a passkey" on_done=then />
+                            </div>
+                        })}
+                        {options.totp.then(|| view! {
+                            <ActionForm action=by_code attr:class="mt-4 flex flex-col gap-3">
+                                <FormNotice error=code_error />
+                                <Field
+                                    label="Or a code from your authenticator app"
+                                    name="sudo_code"
+                                    autocomplete="one-time-code"
+                                    error=code_error
+                                />
+                                <Submit label="Confirm with the code" pending=by_code.pending() />
+                            </ActionForm>
+                        })}
+                    })}
+                </Suspense>
             </section>
         </Show>
     }

@@ -17,11 +17,15 @@ use crate::platform::{
 pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
 pub const ABSOLUTE_LIFETIME: Duration = Duration::hours(12);
 pub const REMEMBERED_LIFETIME: Duration = Duration::days(30);
+/// The longest sudo window, and the default (SUDO_MINUTES may shorten it).
 pub const SUDO_WINDOW: Duration = Duration::minutes(10);
 /// Activity is written back at most this often, not on every request.
 const ACTIVITY_GRANULARITY: Duration = Duration::minutes(1);
 
 const SESSION_KEY: &str = "signed_in";
+const PENDING_KEY: &str = "pending_sign_in";
+/// How long the second step of a sign-in waits after the password was accepted.
+pub const SECOND_STEP_WINDOW: Duration = Duration::minutes(5);
 
 /// What the session store keeps for a signed-in browser. Times are Unix seconds.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -33,6 +37,40 @@ pub struct SignedIn {
     pub last_active_at: i64,
     pub remember: bool,
     pub sudo_until: Option<i64>,
+}
+
+/// A sign-in whose password was right and whose second factor is still to come. The session is
+/// not signed in while it holds only this.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PendingSignIn {
+    pub owner_id: Uuid,
+    pub remember: bool,
+    pub password_accepted_at: i64,
+}
+
+impl PendingSignIn {
+    pub fn is_current(&self, now: OffsetDateTime) -> bool {
+        now < at(self.password_accepted_at) + SECOND_STEP_WINDOW
+    }
+}
+
+pub async fn read_pending(session: &Session) -> Option<PendingSignIn> {
+    session
+        .get::<PendingSignIn>(PENDING_KEY)
+        .await
+        .ok()
+        .flatten()
+}
+
+pub async fn write_pending(
+    session: &Session,
+    pending: &PendingSignIn,
+) -> Result<(), tower_sessions::session::Error> {
+    session.insert(PENDING_KEY, pending).await
+}
+
+pub async fn clear_pending(session: &Session) -> Result<(), tower_sessions::session::Error> {
+    session.remove_value(PENDING_KEY).await.map(|_| ())
 }
 
 /// The verdict on a session at some moment.
@@ -47,7 +85,13 @@ fn at(seconds: i64) -> OffsetDateTime {
 }
 
 impl SignedIn {
-    pub fn new(owner_id: Uuid, account_session: Uuid, remember: bool, now: OffsetDateTime) -> Self {
+    pub fn new(
+        owner_id: Uuid,
+        account_session: Uuid,
+        remember: bool,
+        now: OffsetDateTime,
+        sudo_window: Duration,
+    ) -> Self {
         Self {
             owner_id,
             account_session,
@@ -55,7 +99,7 @@ impl SignedIn {
             last_active_at: now.unix_timestamp(),
             remember,
             // Signing in is a re-authentication.
-            sudo_until: Some((now + SUDO_WINDOW).unix_timestamp()),
+            sudo_until: Some((now + sudo_window).unix_timestamp()),
         }
     }
 
@@ -159,7 +203,8 @@ pub async fn authenticate(
     cookie_present: bool,
 ) -> Result<Authentication, DbError> {
     let Some(mut signed_in) = read(session).await else {
-        return Ok(if cookie_present {
+        // A session holding only an unfinished sign-in or passkey prompt never was signed in.
+        return Ok(if cookie_present && session.is_empty().await {
             Authentication::Ended(SessionEnd::Revoked)
         } else {
             Authentication::Anonymous
@@ -206,7 +251,7 @@ mod tests {
     fn session(remember: bool) -> (SignedIn, OffsetDateTime) {
         let start = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
         (
-            SignedIn::new(Uuid::nil(), Uuid::nil(), remember, start),
+            SignedIn::new(Uuid::nil(), Uuid::nil(), remember, start, SUDO_WINDOW),
             start,
         )
     }
@@ -255,6 +300,18 @@ mod tests {
                 record_activity: false
             }
         );
+    }
+
+    #[test]
+    fn the_second_step_waits_five_minutes() {
+        let (_, start) = session(false);
+        let pending = PendingSignIn {
+            owner_id: Uuid::nil(),
+            remember: true,
+            password_accepted_at: start.unix_timestamp(),
+        };
+        assert!(pending.is_current(start + Duration::seconds(299)));
+        assert!(!pending.is_current(start + Duration::minutes(5)));
     }
 
     #[test]

@@ -83,6 +83,10 @@ pub struct Settings {
     #[arg(long, global = true, env = "AUTH_RATE_LIMIT", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
     pub auth_rate_limit: u32,
 
+    /// Minutes a re-authentication opens sensitive actions for (sudo mode); at most 10.
+    #[arg(long, global = true, env = "SUDO_MINUTES", default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=10))]
+    pub sudo_minutes: u8,
+
     /// Directory with the compiled site (WASM, CSS, static files).
     #[arg(
         long,
@@ -116,14 +120,23 @@ impl Settings {
     }
 
     pub fn public_url(&self) -> Result<Url, ConfigError> {
-        let raw = self
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", self.site_addr));
+        // On this machine alone, "localhost" rather than the loopback address: browsers accept
+        // it as a secure context, and WebAuthn needs a domain name, never an IP address.
+        let raw = self.public_url.clone().unwrap_or_else(|| {
+            if self.site_addr.ip().is_loopback() {
+                format!("http://localhost:{}", self.site_addr.port())
+            } else {
+                format!("http://{}", self.site_addr)
+            }
+        });
         match Url::parse(&raw) {
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
             _ => Err(ConfigError::PublicUrl(raw)),
         }
+    }
+
+    pub fn sudo_window(&self) -> time::Duration {
+        time::Duration::minutes(self.sudo_minutes.into())
     }
 
     pub fn key_file(&self) -> PathBuf {
@@ -176,7 +189,7 @@ mod tests {
     #[test]
     fn public_url_defaults_to_the_site_address() {
         let s = settings(&["--site-addr", "127.0.0.1:4000"]);
-        assert_eq!(s.public_url().unwrap().as_str(), "http://127.0.0.1:4000/");
+        assert_eq!(s.public_url().unwrap().as_str(), "http://localhost:4000/");
         assert_eq!(s.public_url().unwrap().scheme(), "http");
     }
 

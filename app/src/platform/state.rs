@@ -21,6 +21,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Sign-in, sign-up and reset attempts per client network per minute.
     pub auth_rate_limit: u32,
+    /// How long a re-authentication opens sensitive actions (sudo mode).
+    pub sudo_window: time::Duration,
     /// Proxies whose X-Forwarded-For names the client.
     pub trusted_proxies: Arc<[IpNet]>,
 }

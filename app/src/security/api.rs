@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::ui::form::FormError;
 
 /// Every kind of security-log event, with how the log names it.
-pub const EVENT_KINDS: [(&str, &str); 17] = [
+pub const EVENT_KINDS: [(&str, &str); 27] = [
     ("sign_in", "Signed in"),
     ("sign_in_failed", "Sign-in failed"),
     ("sign_out", "Signed out"),
@@ -22,9 +22,19 @@ pub const EVENT_KINDS: [(&str, &str); 17] = [
     ("password_reset", "Password reset"),
     ("invite_created", "Invite created"),
     ("invite_used", "Your invite was used"),
-    ("sudo_granted", "Password confirmed"),
-    ("sudo_failed", "Password confirmation failed"),
+    ("sudo_granted", "Identity confirmed"),
+    ("sudo_failed", "Identity confirmation failed"),
     ("other_sessions_ended", "Signed out everywhere else"),
+    ("totp_setup_started", "Authenticator app setup started"),
+    ("totp_enabled", "Authenticator app turned on"),
+    ("totp_disabled", "Authenticator app turned off"),
+    ("backup_codes_created", "Backup codes created"),
+    ("backup_code_used", "Backup code used"),
+    ("passkey_added", "Passkey added"),
+    ("passkey_renamed", "Passkey renamed"),
+    ("passkey_removed", "Passkey removed"),
+    ("passkey_failed", "Passkey check failed"),
+    ("second_factor_failed", "Wrong code"),
 ];
 
 pub fn event_label(kind: &str) -> &str {

@@ -1,4 +1,5 @@
-//! The Security area: the security log (promise P5) and the sessions page (promise P4).
+//! The Security area: the security log (promise P5) and the sessions page (promise P4). Second
+//! factors have their own area, `mfa`.
 
 pub mod api;
 #[cfg(feature = "ssr")]
@@ -22,12 +23,13 @@ use api::{
 };
 
 #[component]
-fn SecurityNav() -> impl IntoView {
+pub fn SecurityNav() -> impl IntoView {
     view! {
         <nav aria-label="Security" class="mt-4">
             <ul class="flex gap-6">
                 <li><A href="/security" exact=true attr:class="aria-[current=page]:font-bold">"Security log"</A></li>
                 <li><A href="/security/sessions" attr:class="aria-[current=page]:font-bold">"Sessions"</A></li>
+                <li><A href="/security/factors" attr:class="aria-[current=page]:font-bold">"Two-step sign-in"</A></li>
             </ul>
         </nav>
     }
@@ -51,6 +53,7 @@ pub fn SecurityLogPage() -> impl IntoView {
         <Title text="Security log" />
         <h1 class="text-3xl font-bold">"Security log"</h1>
         <SecurityNav />
+        <crate::mfa::FactorSummary />
         <form method="get" action="/security" class="mt-6 flex items-end gap-3">
             <div class="flex flex-col gap-1">
                 <label for="kind" class="font-medium">"Show"</label>
