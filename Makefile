@@ -12,7 +12,7 @@ E2E_DATABASE := custodian_e2e
 
 .PHONY: run test setup lint test-rust test-e2e build-release bench
 
-## Build the release site and serve it on http://127.0.0.1:3000 (zero configuration).
+## Build the release site and serve it on http://localhost:3000 (zero configuration).
 run:
 	scripts/setup.sh build
 	cargo leptos build --release

@@ -14,7 +14,8 @@ export default defineConfig({
   forbidOnly: !!process.env.CI,
   reporter: [["list"], ["json", { outputFile: "playwright-report/results.json" }]],
   use: {
-    baseURL: `http://${addr}`,
+    // localhost, not 127.0.0.1: WebAuthn needs a domain name. The server's public URL says so too.
+    baseURL: `http://${addr.replace("127.0.0.1", "localhost")}`,
     trace: "retain-on-failure",
     launchOptions: {
       // Debian's chromium; Playwright never downloads a browser here.
@@ -31,7 +32,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `target/release/custodian serve --site-addr ${addr} --data-dir target/e2e-data --site-root target/site`,
+    command: `target/release/custodian serve --site-addr ${addr} --data-dir target/e2e-data --site-root target/site --sudo-minutes 1`,
     cwd: "..",
     url: `http://${addr}/healthz`,
     reuseExistingServer: false,

@@ -1,70 +1,6 @@
-import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
-import path from "node:path";
 import { test, expect, hydrated, seriousViolations } from "./fixtures";
-import type { Browser, Page } from "@playwright/test";
-
-// The server under test writes mail as .eml files here (see playwright.config.ts).
-const mailDir = path.join(__dirname, "..", "..", "target", "e2e-data", "mail");
-const password = "violet kettle drums at midnight";
-
-/** A fresh invite code from the operator CLI, against the same database as the server. */
-function inviteCode(): string {
-  const out = execFileSync(path.join(__dirname, "..", "..", "target", "release", "custodian"), ["invite", "create"], {
-    env: process.env,
-    encoding: "utf8",
-  });
-  const code = /Invite code: (\S+)/.exec(out)?.[1];
-  if (!code) throw new Error(`no invite code in: ${out}`);
-  return code;
-}
-
-/** The text of a quoted-printable body, as a mail program shows it. */
-function decodeQuotedPrintable(body: string): string {
-  return body
-    .replace(/=\r?\n/g, "")
-    .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-}
-
-/** Waits for a mail to `to` whose subject is `subject`, and returns the link in it. */
-async function linkFromMail(to: string, subject: string): Promise<string> {
-  let link = "";
-  await expect
-    .poll(
-      () => {
-        for (const name of readdirSync(mailDir).filter((n) => n.endsWith(".eml"))) {
-          const eml = decodeQuotedPrintable(readFileSync(path.join(mailDir, name), "utf8"));
-          if (eml.includes(`To: ${to}`) && eml.includes(`Subject: ${subject}`)) {
-            link = /(http:\/\/\S+token=\S+)/.exec(eml)?.[1] ?? "";
-          }
-        }
-        return link;
-      },
-      { timeout: 15_000 },
-    )
-    .not.toBe("");
-  return link;
-}
-
-async function signUp(page: Page, email: string) {
-  await page.goto(`/signup?invite=${inviteCode()}`);
-  await hydrated(page);
-  await page.getByLabel("Email address").fill(email);
-  await page.getByLabel("Display name").fill("Ada");
-  await page.getByLabel("Password", { exact: true }).fill(password);
-  await expect(page.getByText(/Strength: (Strong|Very strong)/)).toBeVisible();
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/signin\?notice=signed-up/);
-}
-
-async function signIn(page: Page, email: string, secret = password) {
-  await page.goto("/signin");
-  await hydrated(page);
-  await page.getByLabel("Email address").fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(secret);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/account/);
-}
+import { linkFromMail, password, signIn, signUp } from "./helpers";
+import type { Browser } from "@playwright/test";
 
 async function secondBrowser(browser: Browser, email: string) {
   const context = await browser.newContext();
@@ -170,7 +106,7 @@ test("bad input gets a message next to the field and nothing is created", async 
   await hydrated(page);
   await page.getByLabel("Email address").fill("nobody@example.com");
   await page.getByLabel("Password", { exact: true }).fill("whatever it is");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("alert").filter({ hasText: "The email address or password is not right." })).toBeVisible();
   expect(await seriousViolations(page)).toEqual([]);
   expect(problems).toEqual([]);

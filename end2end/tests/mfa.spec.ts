@@ -1,0 +1,167 @@
+import { createHmac } from "node:crypto";
+import { test, expect, hydrated, seriousViolations } from "./fixtures";
+import { password, signIn, signUp } from "./helpers";
+import type { Page } from "@playwright/test";
+
+/** RFC 4648 base32, as authenticator apps read the key shown on the page. */
+function base32Decode(text: string): Buffer {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  const bytes: number[] = [];
+  let bits = 0;
+  let value = 0;
+  for (const char of text.replace(/[\s=]/g, "").toUpperCase()) {
+    value = ((value << 5) | alphabet.indexOf(char)) & 0xffff;
+    bits += 5;
+    if (bits >= 8) {
+      bytes.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+/** The code an authenticator app shows for `secret` at time step `step` (RFC 6238). */
+function totp(secret: string, step: number): string {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac("sha1", base32Decode(secret)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  return ((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).toString().padStart(6, "0");
+}
+
+const currentStep = () => Math.floor(Date.now() / 30_000);
+
+/** Waits for the authenticator's next 30-second step. */
+async function nextStep(page: Page, after: number) {
+  while (currentStep() <= after) await page.waitForTimeout(500);
+  return currentStep();
+}
+
+/** Signs in with the password only, which leads to the second step. */
+async function passwordStep(page: Page, email: string) {
+  await page.goto("/signin");
+  await hydrated(page);
+  await page.getByLabel("Email address").fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await expect(page).toHaveURL(/\/signin\/verify/);
+  await hydrated(page);
+}
+
+async function signOut(page: Page) {
+  await page.goto("/account");
+  await hydrated(page);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/signin\?notice=signed-out/);
+}
+
+async function openFactors(page: Page) {
+  await page.goto("/security/factors");
+  await hydrated(page);
+}
+
+test("authenticator app: enrol, sign in with a code, refuse it again, recover with a backup code", async ({ page, problems }) => {
+  test.setTimeout(120_000);
+  const email = `totp-${Date.now()}@example.com`;
+  await signUp(page, email);
+  await signIn(page, email);
+  await openFactors(page);
+  expect(await seriousViolations(page)).toEqual([]);
+  await page.getByRole("button", { name: "Set up an authenticator app" }).click();
+  const secret = (await page.getByTestId("totp-secret").textContent()) ?? "";
+  expect(secret.replace(/\s/g, "")).toMatch(/^[A-Z2-7]{32}$/);
+  await expect(page.getByRole("img", { name: "QR code of your authenticator setup" })).toBeVisible();
+  await page.getByLabel("Code from the app").fill("000000" === totp(secret, currentStep()) ? "111111" : "000000");
+  await page.getByRole("button", { name: "Turn on" }).click();
+  await expect(page.getByText("That code is not right")).toBeVisible();
+  const enrolledAt = currentStep();
+  await page.getByLabel("Code from the app").fill(totp(secret, enrolledAt));
+  await page.getByRole("button", { name: "Turn on" }).click();
+  const codes = page.getByRole("list", { name: "Backup codes" }).getByRole("listitem");
+  await expect(codes).toHaveCount(10);
+  const backupCodes = await codes.allTextContents();
+  await expect(page.getByText("On.", { exact: true })).toBeVisible();
+  expect(await seriousViolations(page)).toEqual([]);
+  await signOut(page);
+
+  // The next step's code signs in; the step is then spent.
+  const step = await nextStep(page, enrolledAt);
+  await passwordStep(page, email);
+  expect(await seriousViolations(page)).toEqual([]);
+  await page.getByLabel("6-digit code").fill(totp(secret, step));
+  await page.getByRole("button", { name: "Verify" }).click();
+  await expect(page).toHaveURL(/\/account/);
+  await signOut(page);
+
+  await passwordStep(page, email);
+  await page.getByLabel("6-digit code").fill(totp(secret, step));
+  await page.getByRole("button", { name: "Verify" }).click();
+  await expect(page.getByText("That code is not right, or it was already used.")).toBeVisible();
+  await expect(page).toHaveURL(/\/signin\/verify/);
+
+  // Lost the phone: a backup code works, once.
+  await page.getByText("Lost your device? Use a backup code").click();
+  await page.getByLabel("Backup code").fill(backupCodes[0]);
+  await page.getByRole("button", { name: "Use the code" }).click();
+  await expect(page).toHaveURL(/\/account/);
+  await openFactors(page);
+  await expect(page.getByText("9 of 10 unused.")).toBeVisible();
+});
+
+test("passkey: add one, sign in with it alone, use it as the second step and for sudo", async ({ page, problems }) => {
+  test.setTimeout(150_000);
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  const email = `passkey-${Date.now()}@example.com`;
+  await signUp(page, email);
+  await signIn(page, email);
+  await openFactors(page);
+  await page.getByLabel("Passkey name").fill("Work laptop");
+  await page.getByRole("button", { name: "Add a passkey" }).click();
+  await expect(page.getByRole("list", { name: "Your passkeys" }).getByText("Work laptop", { exact: true })).toBeVisible();
+  await expect(page.getByRole("list", { name: "Backup codes" }).getByRole("listitem")).toHaveCount(10);
+  await signOut(page);
+
+  // The passkey alone, from the email field's autofill: the virtual authenticator answers the
+  // quiet request at once, where a person would pick the passkey among the suggestions.
+  await page.goto("/signin");
+  await expect(page).toHaveURL(/\/account/);
+  await signOut(page);
+
+  // The passkey alone, from the button, in a browser without passkey autofill.
+  await page.addInitScript(() => {
+    PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+  });
+  await page.goto("/signin");
+  await hydrated(page);
+  await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+  await expect(page).toHaveURL(/\/account/);
+  await signOut(page);
+
+  // The password, then the passkey.
+  await passwordStep(page, email);
+  await page.getByRole("button", { name: "Use a passkey" }).click();
+  await expect(page).toHaveURL(/\/account/);
+  await page.goto("/security");
+  await hydrated(page);
+  await expect(page.getByText("Two-step sign-in is on.")).toBeVisible();
+  await expect(page.getByRole("cell", { name: "Passkey added (Work laptop)" })).toBeVisible();
+
+  // Past the test server's one-minute sudo window, a sensitive action asks again, and the
+  // passkey answers instead of the password.
+  await page.waitForTimeout(61_000);
+  await openFactors(page);
+  await page.getByRole("button", { name: "Create new backup codes" }).click();
+  await page.getByRole("button", { name: "Confirm with a passkey" }).click();
+  await expect(page.getByRole("list", { name: "Backup codes" }).getByRole("listitem")).toHaveCount(10);
+});
