@@ -153,6 +153,12 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
         }
     });
     tracing::info!(addr = %settings.site_addr, public_url = %public_url, "serving");
+    if public_url.domain().is_none() {
+        tracing::warn!(
+            public_url = %public_url,
+            "passkeys need a domain name in PUBLIC_URL (an IP address cannot be a WebAuthn relying party)"
+        );
+    }
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

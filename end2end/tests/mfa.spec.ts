@@ -112,7 +112,7 @@ test("passkey: add one, sign in with it alone, use it as the second step and for
   test.setTimeout(150_000);
   const cdp = await page.context().newCDPSession(page);
   await cdp.send("WebAuthn.enable");
-  await cdp.send("WebAuthn.addVirtualAuthenticator", {
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
     options: {
       protocol: "ctap2",
       transport: "internal",
@@ -122,26 +122,40 @@ test("passkey: add one, sign in with it alone, use it as the second step and for
       automaticPresenceSimulation: true,
     },
   });
+  // Autofill would answer every sign-in page at once with this authenticator; the test turns
+  // it off (as in a browser without it) except where it checks autofill itself.
+  await page.addInitScript(() => {
+    if (sessionStorage.getItem("no-autofill")) {
+      PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+    }
+  });
   const email = `passkey-${Date.now()}@example.com`;
   await signUp(page, email);
+  await page.evaluate(() => sessionStorage.setItem("no-autofill", "1"));
   await signIn(page, email);
   await openFactors(page);
   await page.getByLabel("Passkey name").fill("Work laptop");
+  // The person refuses the fingerprint check: the prompt fails with a message, nothing is kept.
+  await cdp.send("WebAuthn.setUserVerified", { authenticatorId, isUserVerified: false });
   await page.getByRole("button", { name: "Add a passkey" }).click();
+  await expect(page.getByText("The passkey prompt was closed or timed out.")).toBeVisible();
+  await expect(page.getByText("No passkeys yet.")).toBeVisible();
+  await cdp.send("WebAuthn.setUserVerified", { authenticatorId, isUserVerified: true });
+  // The device's own authenticator (what the installed app offers as Face ID, Touch ID, ...).
+  await page.getByRole("button", { name: "Use this device's screen lock" }).click();
   await expect(page.getByRole("list", { name: "Your passkeys" }).getByText("Work laptop", { exact: true })).toBeVisible();
   await expect(page.getByRole("list", { name: "Backup codes" }).getByRole("listitem")).toHaveCount(10);
   await signOut(page);
 
   // The passkey alone, from the email field's autofill: the virtual authenticator answers the
   // quiet request at once, where a person would pick the passkey among the suggestions.
+  await page.evaluate(() => sessionStorage.removeItem("no-autofill"));
   await page.goto("/signin");
   await expect(page).toHaveURL(/\/account/);
+  await page.evaluate(() => sessionStorage.setItem("no-autofill", "1"));
   await signOut(page);
 
-  // The passkey alone, from the button, in a browser without passkey autofill.
-  await page.addInitScript(() => {
-    PublicKeyCredential.isConditionalMediationAvailable = async () => false;
-  });
+  // The passkey alone, from the button.
   await page.goto("/signin");
   await hydrated(page);
   await page.getByRole("button", { name: "Sign in with a passkey" }).click();

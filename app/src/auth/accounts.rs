@@ -366,8 +366,10 @@ pub async fn sign_in(
             remember,
             password_accepted_at: now.unix_timestamp(),
         };
-        // A fresh id here too: the half-signed-in session must not be one planted earlier.
+        // A fresh id here too: the half-signed-in session must not be one planted earlier. It
+        // lasts only as long as the step may take.
         session.cycle_id().await?;
+        session.set_expiry(Some(Expiry::OnInactivity(session::SECOND_STEP_WINDOW)));
         session::write_pending(session, &pending).await?;
         return Ok(SignInOutcome::SecondFactorNeeded);
     }

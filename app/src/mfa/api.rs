@@ -200,15 +200,12 @@ pub async fn passkey_challenge(purpose: PasskeyPurpose) -> Result<String, FormEr
     Ok(service::passkey_challenge(&state, &guard::session()?, purpose).await?)
 }
 
-/// Checks the browser's passkey answer and goes on: signed in (to `next`), or sudo mode open.
+/// Checks the browser's passkey answer: the session is then signed in, or in sudo mode. Only
+/// scripts call this (passkeys need one), and the script goes on to the next page itself.
 #[server(endpoint = "mfa/passkey-answer")]
-pub async fn passkey_answer(
-    purpose: PasskeyPurpose,
-    credential: String,
-    next: Option<String>,
-) -> Result<(), FormError> {
+pub async fn passkey_answer(purpose: PasskeyPurpose, credential: String) -> Result<(), FormError> {
     use super::service;
-    use crate::auth::{api::safe_return_path, guard};
+    use crate::auth::guard;
 
     let (state, client) = guard::request()?;
     let session = guard::session()?;
@@ -219,7 +216,6 @@ pub async fn passkey_answer(
         }
         PasskeyPurpose::SignIn | PasskeyPurpose::SecondFactor => {
             service::passkey_sign_in(&state, &session, purpose, &credential, &client).await?;
-            leptos_axum::redirect(&safe_return_path(next.as_deref()));
         }
     }
     Ok(())

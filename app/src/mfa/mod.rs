@@ -56,14 +56,13 @@ fn prompt_failure(error: Result<FormError, PromptError>) -> Option<String> {
 /// quiet request the username field's suggestions answer.
 async fn answer_with_passkey(
     purpose: PasskeyPurpose,
-    next: Option<String>,
     autofill: Option<Autofill>,
 ) -> Result<(), Result<FormError, PromptError>> {
     let options = passkey_challenge(purpose).await.map_err(Ok)?;
     let credential = browser::authenticate(&options, autofill.as_ref())
         .await
         .map_err(Err)?;
-    passkey_answer(purpose, credential, next).await.map_err(Ok)
+    passkey_answer(purpose, credential).await.map_err(Ok)
 }
 
 /// A button that signs in, finishes the second step, or confirms sudo mode with a passkey.
@@ -84,7 +83,7 @@ pub fn PasskeyButton(
         busy.set(true);
         failure.set(None);
         spawn_local(async move {
-            let outcome = answer_with_passkey(purpose, next.get_untracked(), None).await;
+            let outcome = answer_with_passkey(purpose, None).await;
             busy.set(false);
             match outcome {
                 Ok(()) => match on_done {
@@ -97,11 +96,19 @@ pub fn PasskeyButton(
             }
         });
     };
+    // The prompt needs the page's script; until it runs, say so instead of a dead button.
+    let scripted = RwSignal::new(false);
+    Effect::new(move |_| scripted.set(true));
     view! {
         <div class="flex flex-col gap-2">
-            <button type="button" class=BUTTON on:click=start aria-busy=move || busy.get().then_some("true")>
-                {move || if busy.get() { "Waiting for your passkey…" } else { label }}
-            </button>
+            <Show
+                when=move || scripted.get()
+                fallback=|| view! { <p class="text-sm">"Passkeys need JavaScript, which is off or still loading."</p> }
+            >
+                <button type="button" class=BUTTON on:click=start.clone() aria-busy=move || busy.get().then_some("true")>
+                    {move || if busy.get() { "Waiting for your passkey…" } else { label }}
+                </button>
+            </Show>
             <p role="alert" class="text-sm font-medium text-red-700 dark:text-red-300">{move || failure.get()}</p>
         </div>
     }
@@ -122,11 +129,10 @@ pub fn PasskeySignIn() -> impl IntoView {
                 if !browser::autofill_available().await {
                     return;
                 }
-                let next_path = next.get_untracked();
-                match answer_with_passkey(PasskeyPurpose::SignIn, next_path.clone(), Some(autofill))
-                    .await
-                {
-                    Ok(()) => go_to(&crate::auth::api::safe_return_path(next_path.as_deref())),
+                match answer_with_passkey(PasskeyPurpose::SignIn, Some(autofill)).await {
+                    Ok(()) => go_to(&crate::auth::api::safe_return_path(
+                        next.get_untracked().as_deref(),
+                    )),
                     Err(error) => failure.set(prompt_failure(error)),
                 }
             });

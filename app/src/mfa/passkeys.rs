@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
-use tower_sessions::Session;
+use tower_sessions::{Expiry, Session};
 use url::Url;
 use uuid::Uuid;
 use webauthn_rs::prelude::{
@@ -80,6 +80,10 @@ pub async fn save(
         ceremony,
         started_at: now.unix_timestamp(),
     };
+    if crate::auth::session::read(session).await.is_none() {
+        // A visitor who is not signed in: the record is worth keeping only as long as the prompt.
+        session.set_expiry(Some(Expiry::OnInactivity(CEREMONY_LIFETIME)));
+    }
     session.insert(CEREMONY_KEY, stored).await?;
     Ok(())
 }
