@@ -112,7 +112,10 @@ pub async fn serve(settings: Settings) -> Result<(), StartupError> {
     let trusted_proxies = settings.trusted_proxies()?;
     let mailer = Mailer::new(&settings.mail_transport()?)?;
     prepare_data_dir(&settings)?;
-    let key_encryption_key = keys::load_or_create(&settings.key_file())?;
+    let key_encryption_key = match &settings.key_encryption_key {
+        Some(configured) => keys::from_setting(configured)?,
+        None => keys::load_or_create(&settings.key_file())?,
+    };
     let listener = bind(settings.site_addr).await?;
 
     let owner = migrated_owner_pool(&settings).await?;

@@ -137,6 +137,18 @@ fn a_corrupt_key_file_is_one_clear_line() {
 }
 
 #[test]
+fn a_configured_key_that_is_not_a_key_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = serve_with(&free_addr(), dir.path())
+        .env("KEY_ENCRYPTION_KEY", "not a key")
+        .output()
+        .unwrap();
+    assert_one_line_failure(output, &["KEY_ENCRYPTION_KEY", "256-bit"]);
+    // Refused before anything was written: no key file was generated in its place.
+    assert!(!dir.path().join("keys").exists());
+}
+
+#[test]
 fn a_busy_port_is_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -175,8 +187,10 @@ fn start(
     database: &str,
     data_dir: &std::path::Path,
     addr: &str,
+    env: &[(&str, &str)],
 ) -> (std::process::Child, Vec<String>) {
     let mut child = serve_with(addr, data_dir)
+        .envs(env.iter().copied())
         .env("DATABASE_URL", database_url(database))
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
@@ -220,7 +234,7 @@ fn a_first_start_needs_no_configuration_and_stops_gracefully() {
     let data_dir = tempfile::tempdir().unwrap();
     let addr = free_addr();
 
-    let (child, stdout) = start(&database, data_dir.path(), &addr);
+    let (child, stdout) = start(&database, data_dir.path(), &addr, &[]);
     let signup = stdout
         .iter()
         .find(|l| l.contains("/signup?invite="))
@@ -249,13 +263,25 @@ fn a_first_start_needs_no_configuration_and_stops_gracefully() {
 
     // A second start keeps the key and does not create another first invite.
     let key_before = std::fs::read(&key).unwrap();
-    let (child, stdout) = start(&database, data_dir.path(), &addr);
+    let (child, stdout) = start(&database, data_dir.path(), &addr, &[]);
     stop(child);
     assert!(
         !stdout.iter().any(|l| l.contains("/signup?invite=")),
         "{stdout:?}"
     );
     assert_eq!(std::fs::read(&key).unwrap(), key_before);
+
+    // The same key given by configuration: another data directory needs no key file.
+    let configured = String::from_utf8(key_before).unwrap();
+    let other_dir = tempfile::tempdir().unwrap();
+    let (child, _) = start(
+        &database,
+        other_dir.path(),
+        &addr,
+        &[("KEY_ENCRYPTION_KEY", configured.trim())],
+    );
+    assert!(stop(child).success());
+    assert!(!other_dir.path().join("keys/kek.key").exists());
 
     let invite = custodian()
         .args([

@@ -100,7 +100,7 @@ pub fn PasskeyButton(
     let scripted = RwSignal::new(false);
     Effect::new(move |_| scripted.set(true));
     view! {
-        <div class="flex flex-col gap-2">
+        <div class="flex flex-col items-start gap-2">
             <Show
                 when=move || scripted.get()
                 fallback=|| view! { <p class="text-sm">"Passkeys need JavaScript, which is off or still loading."</p> }

@@ -63,6 +63,16 @@ pub struct Settings {
     #[arg(long, global = true, env = "KEY_FILE")]
     pub key_file: Option<PathBuf>,
 
+    /// The key-encryption key itself (base64 of 32 bytes), e.g. from a secret manager; when set,
+    /// no key file is read or written.
+    #[arg(
+        long,
+        global = true,
+        env = "KEY_ENCRYPTION_KEY",
+        hide_env_values = true
+    )]
+    pub key_encryption_key: Option<String>,
+
     /// "file" writes each mail as an .eml file in DATA_DIR/mail; an smtp:// or smtps:// URL
     /// sends it through that server.
     #[arg(

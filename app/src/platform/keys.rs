@@ -1,5 +1,6 @@
-//! The key-encryption key: 32 random bytes in a file of their own (base64, mode 0600), generated
-//! on first start. Per-tenant data keys will be wrapped with it.
+//! The key-encryption key: 32 random bytes, given by configuration (KEY_ENCRYPTION_KEY, for a
+//! secret manager) or kept in a file of their own (base64, mode 0600) generated on first start.
+//! Per-tenant data keys are wrapped with it (`crypto`).
 
 use std::{
     fs,
@@ -18,6 +19,8 @@ const KEY_LEN: usize = 32;
 pub enum KeyError {
     #[error("key file {path} is corrupt ({reason}); restore it from your backup (a new key cannot read data sealed with the old one)")]
     Corrupt { path: PathBuf, reason: &'static str },
+    #[error("KEY_ENCRYPTION_KEY is not a base64 256-bit key ({0}); generate one with: head -c 32 /dev/urandom | base64")]
+    InvalidSetting(&'static str),
     #[error("key file {path} can be read by other users; run: chmod 600 {path}")]
     TooOpen { path: PathBuf },
     #[error("cannot use key file {path}: {source}; check the path and its permissions")]
@@ -62,16 +65,22 @@ pub fn load_or_create(path: &Path) -> Result<KeyEncryptionKey, KeyError> {
     }
 }
 
+fn parse(text: &str) -> Result<KeyEncryptionKey, &'static str> {
+    let bytes = STANDARD.decode(text.trim()).map_err(|_| "not base64")?;
+    let key: [u8; KEY_LEN] = bytes.try_into().map_err(|_| "not a 256-bit key")?;
+    Ok(KeyEncryptionKey(key))
+}
+
 fn decode(path: &Path, text: &str) -> Result<KeyEncryptionKey, KeyError> {
-    let corrupt = |reason| KeyError::Corrupt {
+    parse(text).map_err(|reason| KeyError::Corrupt {
         path: path.to_owned(),
         reason,
-    };
-    let bytes = STANDARD
-        .decode(text.trim())
-        .map_err(|_| corrupt("not base64"))?;
-    let key: [u8; KEY_LEN] = bytes.try_into().map_err(|_| corrupt("not a 256-bit key"))?;
-    Ok(KeyEncryptionKey(key))
+    })
+}
+
+/// The key as configuration gives it (base64 of 32 bytes).
+pub fn from_setting(text: &str) -> Result<KeyEncryptionKey, KeyError> {
+    parse(text).map_err(KeyError::InvalidSetting)
 }
 
 fn create(path: &Path) -> std::io::Result<KeyEncryptionKey> {
@@ -115,6 +124,18 @@ mod tests {
         let loaded = load_or_create(&path).unwrap();
         assert_eq!(created.as_bytes(), loaded.as_bytes());
         assert_ne!(created.as_bytes(), &[0u8; KEY_LEN]);
+    }
+
+    #[test]
+    fn a_configured_key_is_used_as_given_and_junk_is_refused() {
+        let key = from_setting(&format!(" {} \n", STANDARD.encode([9u8; 32]))).unwrap();
+        assert_eq!(key.as_bytes(), &[9u8; 32]);
+        for junk in ["", "not base64!", &STANDARD.encode([9u8; 31])] {
+            assert!(
+                matches!(from_setting(junk), Err(KeyError::InvalidSetting(_))),
+                "{junk:?}"
+            );
+        }
     }
 
     #[test]
