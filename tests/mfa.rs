@@ -9,7 +9,11 @@ use app::{
         accounts::{self, SignInOutcome},
         session,
     },
-    mfa::{api::PasskeyPurpose, service, service::MfaError},
+    mfa::{
+        api::{PasskeyPurpose, TotpState},
+        service,
+        service::MfaError,
+    },
     platform::{
         clock::Clock,
         crypto::{self, Purpose},
@@ -340,6 +344,28 @@ async fn removing_the_last_factor_needs_confirmation_and_sends_mail(owner: PgPoo
         .any(|body| body.contains("protected by its password alone")));
     let (_, outcome) = w.password_step("ada@example.com").await;
     assert!(matches!(outcome, SignInOutcome::SignedIn(_)), "{outcome:?}");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn dropping_an_unconfirmed_setup_is_no_factor_removal(owner: PgPool) {
+    let w = world(owner).await;
+    let ada = w.sign_up("ada@example.com").await;
+    service::start_totp(&w.state, ada, &w.client).await.unwrap();
+    service::turn_off_totp(&w.state, ada, false, &w.client)
+        .await
+        .unwrap();
+    let factors = service::factors(&w.state, ada).await.unwrap();
+    assert_eq!(factors.totp, TotpState::Off);
+    assert!(!w
+        .mail_to("ada@example.com")
+        .await
+        .iter()
+        .any(|body| body.contains("password alone")));
+    assert!(!w
+        .kinds(ada)
+        .await
+        .iter()
+        .any(|k| k.starts_with("totp_disabled")));
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

@@ -415,13 +415,14 @@ pub async fn turn_off_totp(
 ) -> Result<(), MfaError> {
     let now = state.clock.now();
     let mut tx = TenantTx::begin(&state.pool, owner_id).await?;
-    let was_on = sqlx::query("DELETE FROM totp_factors")
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-        > 0;
-    after_removal(&mut tx, understood, "the authenticator app", now).await?;
+    let was_on: bool =
+        sqlx::query_scalar("DELETE FROM totp_factors RETURNING enabled_at IS NOT NULL")
+            .fetch_optional(&mut *tx)
+            .await?
+            .unwrap_or(false);
+    // A setup never confirmed was no factor: dropping it changes nothing else.
     if was_on {
+        after_removal(&mut tx, understood, "the authenticator app", now).await?;
         audit::record(&mut tx, "totp_disabled", "", client, now).await?;
     }
     tx.commit().await?;
