@@ -15,7 +15,7 @@ E2E_DATABASE := custodian_e2e
 ## Build the release site and serve it on http://localhost:3000 (zero configuration).
 run:
 	scripts/setup.sh build
-	cargo leptos build --release
+	cargo leptos build --release --split
 	target/release/custodian serve
 
 ## Every check and test: formatting, clippy (server and browser), Rust tests, Playwright.
@@ -36,7 +36,7 @@ test-rust:
 	DATABASE_URL=$(PG)/postgres cargo nextest run -p custodian -p app --features app/ssr
 
 build-release:
-	cargo leptos build --release
+	cargo leptos build --release --split
 
 ## Playwright against the release build, on a fresh database.
 test-e2e:
@@ -48,5 +48,5 @@ test-e2e:
 ## Throughput and size figures, written to bench/results.md.
 bench:
 	scripts/setup.sh bench
-	cargo leptos build --release
+	cargo leptos build --release --split
 	bench/run.sh

@@ -14,7 +14,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path, SsrMode,
+    lazy_route, path, Lazy, LazyRoute, SsrMode,
 };
 
 /// The HTML document around the app. Every inline or external script carries the response's
@@ -59,20 +59,51 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=ui::NotFound>
                     // In order: the status panel arrives resolved, so it reads right without JS.
                     <Route path=path!("") view=home::HomePage ssr=SsrMode::InOrder />
-                    <Route path=path!("signup") view=auth::SignUpPage />
-                    <Route path=path!("signin") view=auth::SignInPage />
-                    <Route path=path!("signin/verify") view=mfa::SecondStepPage />
-                    <Route path=path!("forgot-password") view=auth::ForgotPasswordPage />
-                    <Route path=path!("reset-password") view=auth::ResetPasswordPage />
-                    <Route path=path!("verify-email") view=auth::VerifyEmailPage />
-                    <Route path=path!("confirm-email") view=account::ConfirmEmailPage />
+                    <Route path=path!("signup") view={Lazy::<SignUpRoute>::new()} />
+                    <Route path=path!("signin") view={Lazy::<SignInRoute>::new()} />
+                    <Route path=path!("signin/verify") view={Lazy::<SecondStepRoute>::new()} />
+                    <Route path=path!("forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} />
+                    <Route path=path!("reset-password") view={Lazy::<ResetPasswordRoute>::new()} />
+                    <Route path=path!("verify-email") view={Lazy::<VerifyEmailRoute>::new()} />
+                    <Route path=path!("confirm-email") view={Lazy::<ConfirmEmailRoute>::new()} />
                     // In order: signed-in pages arrive complete, so they read right without JS.
-                    <Route path=path!("account") view=account::AccountPage ssr=SsrMode::InOrder />
-                    <Route path=path!("security") view=security::SecurityLogPage ssr=SsrMode::InOrder />
-                    <Route path=path!("security/sessions") view=security::SessionsPage ssr=SsrMode::InOrder />
-                    <Route path=path!("security/factors") view=mfa::FactorsPage ssr=SsrMode::InOrder />
+                    <Route path=path!("account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("security") view={Lazy::<SecurityLogRoute>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("security/sessions") view={Lazy::<SessionsRoute>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("security/factors") view={Lazy::<FactorsRoute>::new()} ssr=SsrMode::InOrder />
                 </Routes>
             </ui::Layout>
         </Router>
     }
 }
+
+/// A route whose page the browser loads only when it is visited: its code is a WASM chunk of
+/// its own (cargo-leptos `--split`), so the first page needs only the shell and its own code.
+macro_rules! lazy_page {
+    ($route:ident, $page:path) => {
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(_this: Self) -> AnyView {
+                $page().into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(SignUpRoute, auth::SignUpPage);
+lazy_page!(SignInRoute, auth::SignInPage);
+lazy_page!(SecondStepRoute, mfa::SecondStepPage);
+lazy_page!(ForgotPasswordRoute, auth::ForgotPasswordPage);
+lazy_page!(ResetPasswordRoute, auth::ResetPasswordPage);
+lazy_page!(VerifyEmailRoute, auth::VerifyEmailPage);
+lazy_page!(ConfirmEmailRoute, account::ConfirmEmailPage);
+lazy_page!(AccountRoute, account::AccountPage);
+lazy_page!(SecurityLogRoute, security::SecurityLogPage);
+lazy_page!(SessionsRoute, security::SessionsPage);
+lazy_page!(FactorsRoute, mfa::FactorsPage);

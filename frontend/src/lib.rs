@@ -5,5 +5,6 @@ use wasm_bindgen::prelude::wasm_bindgen;
 #[wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Lazy: a route's code may arrive as its own chunk, which hydration waits for.
+    leptos::mount::hydrate_lazy(app::App);
 }
