@@ -593,6 +593,69 @@ async fn passkeys_register_sign_in_alone_and_refuse_clones_and_other_origins(own
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
+async fn passkeys_are_renamed_and_the_last_one_goes_only_when_confirmed(owner: PgPool) {
+    let w = world(owner).await;
+    let ada = w.sign_up("ada@example.com").await;
+    let (session, _) = w.password_step("ada@example.com").await;
+    register_passkey(&w, &session, ada, &mut SoftPasskey::new(true)).await;
+    let id = service::factors(&w.state, ada).await.unwrap().passkeys[0]
+        .id
+        .clone();
+
+    for bad in ["", "   ", &"x".repeat(61)] {
+        let refused = service::rename_passkey(&w.state, ada, &id, bad, &w.client).await;
+        assert!(
+            matches!(refused, Err(MfaError::PasskeyName)),
+            "{bad:?}: {refused:?}"
+        );
+    }
+    service::rename_passkey(&w.state, ada, &id, " Phone ", &w.client)
+        .await
+        .unwrap();
+    assert_eq!(
+        service::factors(&w.state, ada).await.unwrap().passkeys[0].name,
+        "Phone"
+    );
+    let unknown =
+        service::rename_passkey(&w.state, ada, &Uuid::new_v4().to_string(), "X", &w.client).await;
+    assert!(
+        matches!(unknown, Err(MfaError::NoSuchPasskey)),
+        "{unknown:?}"
+    );
+    let junk = service::remove_passkey(&w.state, ada, "not-an-id", true, &w.client).await;
+    assert!(matches!(junk, Err(MfaError::NoSuchPasskey)), "{junk:?}");
+
+    // The only factor: kept until the warning is confirmed, then gone with the backup codes.
+    let unconfirmed = service::remove_passkey(&w.state, ada, &id, false, &w.client).await;
+    assert!(
+        matches!(unconfirmed, Err(MfaError::LastFactorNotConfirmed)),
+        "{unconfirmed:?}"
+    );
+    assert_eq!(
+        service::factors(&w.state, ada)
+            .await
+            .unwrap()
+            .passkeys
+            .len(),
+        1
+    );
+    service::remove_passkey(&w.state, ada, &id, true, &w.client)
+        .await
+        .unwrap();
+    let factors = service::factors(&w.state, ada).await.unwrap();
+    assert!(factors.passkeys.is_empty());
+    assert_eq!(factors.backup_codes_left, None);
+    let kinds = w.kinds(ada).await;
+    assert!(kinds.contains(&"passkey_renamed:Phone".to_owned()));
+    assert!(kinds.contains(&"passkey_removed:Phone".to_owned()));
+    assert!(w
+        .mail_to("ada@example.com")
+        .await
+        .iter()
+        .any(|body| body.contains("the passkey “Phone”")));
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
 async fn a_passkey_is_the_second_step_after_a_password_and_expires_after_five_minutes(
     owner: PgPool,
 ) {
