@@ -619,3 +619,26 @@ async fn no_password_token_or_code_reaches_the_logs_or_the_security_log(owner: P
         );
     }
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn each_network_gets_its_limit_of_attempts_per_minute(owner: PgPool) {
+    let mut w = world(owner).await;
+    w.state.auth_rate_limit = 3;
+    for _ in 0..3 {
+        accounts::check_rate(&w.state, &w.client).await.unwrap();
+    }
+    let refused = accounts::check_rate(&w.state, &w.client).await;
+    assert!(
+        matches!(refused, Err(AuthError::RateLimited)),
+        "{refused:?}"
+    );
+    // Another network is counted apart.
+    let elsewhere = app::platform::client::ClientInfo {
+        ip: "198.51.100.9".parse().unwrap(),
+        ..w.client.clone()
+    };
+    accounts::check_rate(&w.state, &elsewhere).await.unwrap();
+    // The next minute starts afresh.
+    w.clock.advance(Duration::minutes(1));
+    accounts::check_rate(&w.state, &w.client).await.unwrap();
+}
