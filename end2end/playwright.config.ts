@@ -32,7 +32,9 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `target/release/custodian serve --site-addr ${addr} --data-dir target/e2e-data --site-root target/site --sudo-minutes 1`,
+    // One-minute sudo mode, so a test can see it end; a sign-in limit above what one address
+    // does here in a minute (the limit itself is tested in Rust).
+    command: `target/release/custodian serve --site-addr ${addr} --data-dir target/e2e-data --site-root target/site --sudo-minutes 1 --auth-rate-limit 600`,
     cwd: "..",
     url: `http://${addr}/healthz`,
     reuseExistingServer: false,

@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { test, expect, hydrated, seriousViolations } from "./fixtures";
 import { password, signIn, signUp } from "./helpers";
 import type { Page } from "@playwright/test";
@@ -80,6 +81,16 @@ test("authenticator app: enrol, sign in with a code, refuse it again, recover wi
   const codes = page.getByRole("list", { name: "Backup codes" }).getByRole("listitem");
   await expect(codes).toHaveCount(10);
   const backupCodes = await codes.allTextContents();
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "Download as text" }).click(),
+  ]);
+  const saved = readFileSync(await download.path(), "utf8");
+  for (const code of backupCodes) expect(saved).toContain(code);
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+  await page.getByRole("button", { name: "Copy the codes" }).click();
+  await expect(page.getByText("Copied.")).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toContain(backupCodes[9]);
   await expect(page.getByText("On.", { exact: true })).toBeVisible();
   expect(await seriousViolations(page)).toEqual([]);
   await signOut(page);
@@ -106,6 +117,19 @@ test("authenticator app: enrol, sign in with a code, refuse it again, recover wi
   await expect(page).toHaveURL(/\/account/);
   await openFactors(page);
   await expect(page.getByText("9 of 10 unused.")).toBeVisible();
+  await expect(page.getByText(/Only \d+ left/)).toHaveCount(0);
+
+  // Six more: with three left, the page warns.
+  for (const code of backupCodes.slice(1, 7)) {
+    await signOut(page);
+    await passwordStep(page, email);
+    await page.getByText("Lost your device? Use a backup code").click();
+    await page.getByLabel("Backup code").fill(code);
+    await page.getByRole("button", { name: "Use the code" }).click();
+    await expect(page).toHaveURL(/\/account/);
+  }
+  await openFactors(page);
+  await expect(page.getByText("Only 3 left. Create a new set so you are not locked out.")).toBeVisible();
 });
 
 test("passkey: add one, sign in with it alone, use it as the second step and for sudo", async ({ page, problems }) => {
