@@ -353,21 +353,10 @@ pub fn SudoPrompt(
     let needed = move || error.get() == Some(FormError::SudoRequired);
     let confirm = ServerAction::<ConfirmSudo>::new();
     let confirm_error = action_error(confirm);
-    let by_code = ServerAction::<ConfirmSudoCode>::new();
-    let code_error = action_error(by_code);
-    let options = Resource::new(needed, |needed| async move {
-        if needed {
-            sudo_options().await.ok()
-        } else {
-            None
-        }
-    });
     Effect::new(move |_| {
-        for action in [confirm.value(), by_code.value()] {
-            if let Some(Ok(())) = action.get() {
-                action.set(None);
-                then.run(());
-            }
+        if let Some(Ok(())) = confirm.value().get() {
+            confirm.value().set(None);
+            then.run(());
         }
     });
     view! {
@@ -391,28 +380,46 @@ pub fn SudoPrompt(
                     />
                     <Submit label="Confirm and continue" pending=confirm.pending() />
                 </ActionForm>
-                <Suspense fallback=|| ()>
-                    {move || options.get().flatten().map(|options| view! {
-                        {options.passkey.then(|| view! {
-                            <div class="mt-4">
-                                <PasskeyButton purpose=PasskeyPurpose::Sudo label="Confirm with a passkey" on_done=then />
-                            </div>
-                        })}
-                        {options.totp.then(|| view! {
-                            <ActionForm action=by_code attr:class="mt-4 flex flex-col gap-3">
-                                <FormNotice error=code_error />
-                                <Field
-                                    label="Or a code from your authenticator app"
-                                    name="sudo_code"
-                                    autocomplete="one-time-code"
-                                    error=code_error
-                                />
-                                <Submit label="Confirm with the code" pending=by_code.pending() />
-                            </ActionForm>
-                        })}
-                    })}
-                </Suspense>
+                <SudoAlternatives then />
             </section>
         </Show>
+    }
+}
+
+/// A passkey or an authenticator code instead of the password, when the account has them.
+/// Created only when the prompt shows, so pages that never ask do not look them up.
+#[component]
+fn SudoAlternatives(then: Callback<()>) -> impl IntoView {
+    let by_code = ServerAction::<ConfirmSudoCode>::new();
+    let code_error = action_error(by_code);
+    let options = Resource::new(|| (), |()| sudo_options());
+    Effect::new(move |_| {
+        if let Some(Ok(())) = by_code.value().get() {
+            by_code.value().set(None);
+            then.run(());
+        }
+    });
+    view! {
+        <Suspense fallback=|| ()>
+            {move || options.get().and_then(Result::ok).map(|options| view! {
+                {options.passkey.then(|| view! {
+                    <div class="mt-4">
+                        <PasskeyButton purpose=PasskeyPurpose::Sudo label="Confirm with a passkey" on_done=then />
+                    </div>
+                })}
+                {options.totp.then(|| view! {
+                    <ActionForm action=by_code attr:class="mt-4 flex flex-col gap-3">
+                        <FormNotice error=code_error />
+                        <Field
+                            label="Or a code from your authenticator app"
+                            name="sudo_code"
+                            autocomplete="one-time-code"
+                            error=code_error
+                        />
+                        <Submit label="Confirm with the code" pending=by_code.pending() />
+                    </ActionForm>
+                })}
+            })}
+        </Suspense>
     }
 }
