@@ -495,7 +495,7 @@ pub async fn sign_out(
     Ok(session.flush().await?)
 }
 
-/// Checks the signed-in person's password again and opens sudo mode for ten minutes, under a
+/// Checks the signed-in person's password again and opens sudo mode (SUDO_MINUTES), under a
 /// fresh session id (a privilege change).
 pub async fn grant_sudo(
     state: &AppState,
@@ -530,7 +530,7 @@ pub async fn grant_sudo(
     open_sudo(state, session, signed_in, "password", client).await
 }
 
-/// Opens sudo mode for ten minutes under a fresh session id, once the person proved again who
+/// Opens sudo mode (SUDO_MINUTES) under a fresh session id, once the person proved again who
 /// they are (`method`: password, passkey or authenticator app).
 pub async fn open_sudo(
     state: &AppState,

@@ -263,12 +263,7 @@ pub async fn sudo_options() -> Result<SecondStep, FormError> {
     use crate::auth::guard;
 
     let (state, _) = guard::request()?;
-    let factors = service::factors(&state, guard::user()?.owner_id()).await?;
-    Ok(SecondStep {
-        passkey: !factors.passkeys.is_empty(),
-        totp: factors.totp == TotpState::On,
-        backup_code: false,
-    })
+    Ok(service::sudo_options(&state, guard::user()?.owner_id()).await?)
 }
 
 /// Re-authentication for sudo mode with a code from the authenticator app.

@@ -38,9 +38,11 @@ const SECTION: &str = "mt-8 max-w-2xl rounded border border-slate-300 p-5 dark:b
 const BUTTON: &str = "rounded bg-indigo-700 px-4 py-2 font-semibold text-white hover:bg-indigo-800 focus:outline-none focus:ring-2 focus:ring-indigo-600 focus:ring-offset-2 disabled:opacity-60";
 const QUIET_BUTTON: &str = "rounded border border-slate-400 px-3 py-1 text-sm font-medium hover:bg-slate-100 dark:hover:bg-slate-800";
 
-/// Loads the page a sign-in leads to, from the server (the header changes with the session).
-fn go_to(path: &str) {
-    let _ = window().location().set_href(path);
+/// Loads the page a sign-in leads to (the `next` it was asked for), from the server: the
+/// header changes with the session.
+fn go_on(next: Option<String>) {
+    let path = crate::auth::api::safe_return_path(next.as_deref());
+    let _ = window().location().set_href(&path);
 }
 
 /// The text of a failed passkey attempt: the server's refusal or the browser's reason.
@@ -88,9 +90,7 @@ pub fn PasskeyButton(
             match outcome {
                 Ok(()) => match on_done {
                     Some(done) => done.run(()),
-                    None => go_to(&crate::auth::api::safe_return_path(
-                        next.get_untracked().as_deref(),
-                    )),
+                    None => go_on(next.get_untracked()),
                 },
                 Err(error) => failure.set(prompt_failure(error)),
             }
@@ -130,9 +130,7 @@ pub fn PasskeySignIn() -> impl IntoView {
                     return;
                 }
                 match answer_with_passkey(PasskeyPurpose::SignIn, Some(autofill)).await {
-                    Ok(()) => go_to(&crate::auth::api::safe_return_path(
-                        next.get_untracked().as_deref(),
-                    )),
+                    Ok(()) => go_on(next.get_untracked()),
                     Err(error) => failure.set(prompt_failure(error)),
                 }
             });
@@ -393,7 +391,7 @@ fn PasskeySection(
         <section aria-labelledby="passkeys-heading" class=SECTION>
             <h2 id="passkeys-heading" class="text-xl font-semibold">"Passkeys"</h2>
             <FormNotice error=besides_sudo(rename_error) />
-            <FormNotice error=Signal::derive(move || besides_sudo(remove_error).get().filter(|e| e.for_field("understood").is_none())) />
+            <FormNotice error=besides_sudo(remove_error) />
             {if factors.passkeys.is_empty() {
                 view! { <p class="mt-2">"No passkeys yet."</p> }.into_any()
             } else {
@@ -569,7 +567,7 @@ fn TotpSection(
         TotpState::On => view! {
             <p class="mt-2"><strong>"On."</strong>" Sign-in asks for a code from your app."</p>
             <ActionForm action=turn_off node_ref=off_form attr:class="mt-3">
-                <FormNotice error=Signal::derive(move || besides_sudo(off_error).get().filter(|e| e.for_field("understood").is_none())) />
+                <FormNotice error=besides_sudo(off_error) />
                 <LastFactorWarning is_last id="totp".to_owned() error=off_error />
                 <button type="submit" class="mt-2 rounded border border-red-700 px-3 py-1 font-medium text-red-800 dark:text-red-300">"Turn off the authenticator app"</button>
             </ActionForm>

@@ -88,13 +88,16 @@ pub async fn save(
     Ok(())
 }
 
+/// No ceremony in progress fits the answer (never started, already answered, or another one).
+pub fn prompt_ended() -> MfaError {
+    MfaError::PasskeyPrompt("The passkey prompt has ended. Start again.")
+}
+
 /// Removes the ceremony from the session (each challenge is answered once) and returns it
 /// when it is younger than five minutes.
 pub async fn take(session: &Session, now: OffsetDateTime) -> Result<Ceremony, MfaError> {
     let stored: Option<Stored> = session.remove(CEREMONY_KEY).await.ok().flatten();
-    let stored = stored.ok_or(MfaError::PasskeyPrompt(
-        "The passkey prompt has ended. Start again.",
-    ))?;
+    let stored = stored.ok_or_else(prompt_ended)?;
     if now.unix_timestamp() - stored.started_at >= CEREMONY_LIFETIME.whole_seconds() {
         return Err(MfaError::PasskeyPrompt(
             "The passkey prompt timed out after 5 minutes. Start again.",

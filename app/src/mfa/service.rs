@@ -520,10 +520,10 @@ pub async fn finish_passkey_registration(
         state: registration,
     } = passkeys::take(session, now).await?
     else {
-        return Err(prompt_ended());
+        return Err(passkeys::prompt_ended());
     };
     if started_by != owner_id {
-        return Err(prompt_ended());
+        return Err(passkeys::prompt_ended());
     }
     let answer: RegisterPublicKeyCredential = parse_answer(credential)?;
     let webauthn = passkeys::relying_party(&state.public_url)?;
@@ -620,9 +620,9 @@ async fn pending_sign_in(
     Ok(pending)
 }
 
-pub async fn second_step(state: &AppState, session: &Session) -> Result<SecondStep, MfaError> {
-    let pending = pending_sign_in(state, session).await?;
-    let mut tx = TenantTx::begin(&state.pool, pending.owner_id).await?;
+/// The factors an account can use right now.
+async fn usable_factors(state: &AppState, owner_id: Uuid) -> Result<SecondStep, MfaError> {
+    let mut tx = TenantTx::begin(&state.pool, owner_id).await?;
     let (passkey, totp, backup_code): (bool, bool, bool) = sqlx::query_as(
         "SELECT EXISTS (SELECT 1 FROM passkeys), \
          EXISTS (SELECT 1 FROM totp_factors WHERE enabled_at IS NOT NULL), \
@@ -635,6 +635,20 @@ pub async fn second_step(state: &AppState, session: &Session) -> Result<SecondSt
         passkey,
         totp,
         backup_code,
+    })
+}
+
+pub async fn second_step(state: &AppState, session: &Session) -> Result<SecondStep, MfaError> {
+    let pending = pending_sign_in(state, session).await?;
+    usable_factors(state, pending.owner_id).await
+}
+
+/// How a signed-in person can re-authenticate besides the password (backup codes are for
+/// signing in only).
+pub async fn sudo_options(state: &AppState, owner_id: Uuid) -> Result<SecondStep, MfaError> {
+    Ok(SecondStep {
+        backup_code: false,
+        ..usable_factors(state, owner_id).await?
     })
 }
 
@@ -741,10 +755,6 @@ async fn verify_passkey(
     Ok(name)
 }
 
-fn prompt_ended() -> MfaError {
-    MfaError::PasskeyPrompt("The passkey prompt has ended. Start again.")
-}
-
 /// Verifies an answer to a prompt that asked `owner_id` for one of their passkeys, for
 /// `purpose`.
 async fn verify_for(
@@ -761,10 +771,10 @@ async fn verify_for(
         state: authentication,
     } = ceremony
     else {
-        return Err(prompt_ended());
+        return Err(passkeys::prompt_ended());
     };
     if asked != owner_id || asked_for != purpose {
-        return Err(prompt_ended());
+        return Err(passkeys::prompt_ended());
     }
     verify_passkey(
         state,
@@ -830,7 +840,7 @@ pub async fn passkey_sign_in(
             verify_for(state, pending.owner_id, ceremony, purpose, &answer, client).await?;
             (pending.owner_id, pending.remember, "password + passkey")
         }
-        _ => return Err(prompt_ended()),
+        _ => return Err(passkeys::prompt_ended()),
     };
     accounts::start_session(state, session, owner_id, remember, method, client).await?;
     Ok(())
