@@ -457,6 +457,35 @@ async fn answer(
     serde_json::to_string(&answer).unwrap()
 }
 
+/// A fresh browser signs in with `owner_id`'s passkey alone, the answer made at `origin`.
+/// Returns the session, the answer it sent and the outcome.
+async fn sign_in_alone(
+    w: &World,
+    authenticator: &mut SoftPasskey,
+    origin: &str,
+    owner_id: Uuid,
+) -> (Session, String, Result<(), MfaError>) {
+    let session = w.session();
+    let credential = answer(
+        w,
+        &session,
+        PasskeyPurpose::SignIn,
+        authenticator,
+        origin,
+        Some(owner_id),
+    )
+    .await;
+    let outcome = service::passkey_sign_in(
+        &w.state,
+        &session,
+        PasskeyPurpose::SignIn,
+        &credential,
+        &w.client,
+    )
+    .await;
+    (session, credential, outcome)
+}
+
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn passkeys_register_sign_in_alone_and_refuse_clones_and_other_origins(owner: PgPool) {
     let w = world(owner).await;
@@ -474,25 +503,8 @@ async fn passkeys_register_sign_in_alone_and_refuse_clones_and_other_origins(own
     );
 
     // Sign in with the passkey alone, in a fresh browser.
-    let fresh = w.session();
-    let credential = answer(
-        &w,
-        &fresh,
-        PasskeyPurpose::SignIn,
-        &mut authenticator,
-        SITE,
-        Some(ada),
-    )
-    .await;
-    service::passkey_sign_in(
-        &w.state,
-        &fresh,
-        PasskeyPurpose::SignIn,
-        &credential,
-        &w.client,
-    )
-    .await
-    .unwrap();
+    let (fresh, credential, signed_in) = sign_in_alone(&w, &mut authenticator, SITE, ada).await;
+    signed_in.unwrap();
     assert_eq!(session::read(&fresh).await.unwrap().owner_id, ada);
     let last_used: Option<time::OffsetDateTime> =
         sqlx::query_scalar("SELECT last_used_at FROM passkeys")
@@ -517,24 +529,8 @@ async fn passkeys_register_sign_in_alone_and_refuse_clones_and_other_origins(own
 
     // An answer the browser made for another origin (here another port of the same host, so
     // the authenticator itself agrees to sign) is refused.
-    let elsewhere = w.session();
-    let credential = answer(
-        &w,
-        &elsewhere,
-        PasskeyPurpose::SignIn,
-        &mut authenticator,
-        "http://localhost:4444",
-        Some(ada),
-    )
-    .await;
-    let refused = service::passkey_sign_in(
-        &w.state,
-        &elsewhere,
-        PasskeyPurpose::SignIn,
-        &credential,
-        &w.client,
-    )
-    .await;
+    let (elsewhere, _, refused) =
+        sign_in_alone(&w, &mut authenticator, "http://localhost:4444", ada).await;
     assert!(
         matches!(refused, Err(MfaError::PasskeyPrompt(m)) if m.contains("another site")),
         "{refused:?}"
@@ -546,24 +542,7 @@ async fn passkeys_register_sign_in_alone_and_refuse_clones_and_other_origins(own
         .execute(&w.owner)
         .await
         .unwrap();
-    let cloned = w.session();
-    let credential = answer(
-        &w,
-        &cloned,
-        PasskeyPurpose::SignIn,
-        &mut authenticator,
-        SITE,
-        Some(ada),
-    )
-    .await;
-    let refused = service::passkey_sign_in(
-        &w.state,
-        &cloned,
-        PasskeyPurpose::SignIn,
-        &credential,
-        &w.client,
-    )
-    .await;
+    let (_, _, refused) = sign_in_alone(&w, &mut authenticator, SITE, ada).await;
     assert!(
         matches!(refused, Err(MfaError::PasskeyPrompt(m)) if m.contains("counter")),
         "{refused:?}"
