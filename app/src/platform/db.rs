@@ -161,6 +161,19 @@ pub async fn ping(pool: &PgPool) -> bool {
     )
 }
 
+/// A transaction that acts for one browser not signed in: the consent ledger's anonymous rows
+/// of that browser's consent id are visible and writable, and no others.
+pub async fn begin_for_browser(
+    pool: &PgPool,
+    consent_id: Uuid,
+) -> Result<Transaction<'static, Postgres>, DbError> {
+    Ok(pool
+        .begin_with(format!(
+            "BEGIN; SELECT set_config('app.consent_id', '{consent_id}', true)"
+        ))
+        .await?)
+}
+
 /// A transaction in which only one tenant's rows are visible and writable. It is the only way
 /// the server touches tenant tables: row-level security matches `owner_id` against the setting
 /// made here, and outside such a transaction no tenant row matches at all.
@@ -196,6 +209,16 @@ impl TenantTx {
             .execute(&mut *self.tx)
             .await?;
         self.owner_id = owner_id;
+        Ok(())
+    }
+
+    /// Also makes the anonymous consent records of the browser `consent_id` visible and
+    /// writable in this transaction.
+    pub async fn include_browser(&mut self, consent_id: Uuid) -> Result<(), DbError> {
+        sqlx::query("SELECT set_config('app.consent_id', $1, true)")
+            .bind(consent_id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 

@@ -38,6 +38,16 @@ impl KeyEncryptionKey {
     pub fn as_bytes(&self) -> &[u8; KEY_LEN] {
         &self.0
     }
+
+    /// A key for another purpose, derived from this one (HMAC-SHA256 of `label`), so that it is
+    /// configured, backed up and replaced together with it.
+    pub fn derive(&self, label: &str) -> [u8; KEY_LEN] {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
 }
 
 /// Loads the key file, creating it with a fresh random key when it does not exist.
