@@ -4,5 +4,6 @@
 pub mod health;
 pub mod jobs;
 pub mod middleware;
+pub mod privacy;
 pub mod router;
 pub mod startup;

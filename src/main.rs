@@ -38,6 +38,30 @@ enum Command {
         #[command(subcommand)]
         action: InviteAction,
     },
+    /// Manage the versioned policies (privacy, cookies, terms, subprocessors).
+    Policy {
+        #[command(subcommand)]
+        action: PolicyAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyAction {
+    /// Publish the next version of a policy from a Markdown file.
+    Publish {
+        /// Which policy: privacy, cookies, terms or subprocessors.
+        #[arg(long)]
+        document: String,
+        /// The Markdown file with the new text.
+        #[arg(long, value_name = "FILE")]
+        file: std::path::PathBuf,
+        /// One sentence on what changed, shown with the version.
+        #[arg(long)]
+        summary: String,
+        /// A change that matters: signed-in people must review it, and every account is emailed.
+        #[arg(long)]
+        material: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -66,6 +90,15 @@ async fn main() -> ExitCode {
         Command::Invite {
             action: InviteAction::Create { expires_in },
         } => startup::create_invite(&cli.settings, expires_in).await,
+        Command::Policy {
+            action:
+                PolicyAction::Publish {
+                    document,
+                    file,
+                    summary,
+                    material,
+                },
+        } => startup::publish_policy(&cli.settings, &document, &file, &summary, material).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,9 +6,14 @@ use std::net::SocketAddr;
 use app::{
     auth::{
         is_protected,
-        session::{authenticate, Authentication},
+        session::{authenticate, Authentication, CurrentUser},
     },
     platform::{client::ClientInfo, state::AppState},
+    privacy::{
+        analytics,
+        consent::{self, set_cookie, ConsentCookie, ConsentRequest, Subject, CONSENT_COOKIE},
+        policies,
+    },
 };
 use axum::{
     extract::{ConnectInfo, Request, State},
@@ -19,6 +24,7 @@ use axum::{
 use leptos::nonce::Nonce;
 use tower_sessions::Session;
 use url::Url;
+use uuid::Uuid;
 
 /// What the hardening depends on: the site's own origin and whether it is served over https.
 #[derive(Clone)]
@@ -76,7 +82,11 @@ pub async fn identify(
     // Only protected pages and server functions act for a person; static files and public
     // pages skip the session lookup.
     let path = request.uri().path();
-    let needs_user = is_protected(path) || path.starts_with("/api/");
+    // Pages read the session too: the policy-review banner and the Privacy page are per person.
+    let needs_user = is_protected(path)
+        || path.starts_with("/api/")
+        || path.starts_with("/privacy/receipts/")
+        || is_page_request(&request);
     let cookie_present = has_cookie(request.headers(), policy.session_cookie_name());
     let mut ended = None;
     let session = request.extensions().get::<Session>().cloned();
@@ -98,10 +108,7 @@ pub async fn identify(
         }
     }
 
-    let signed_out = request
-        .extensions()
-        .get::<app::auth::session::CurrentUser>()
-        .is_none();
+    let signed_out = request.extensions().get::<CurrentUser>().is_none();
     let is_page_view = matches!(*request.method(), Method::GET | Method::HEAD);
     if signed_out && is_page_view && is_protected(request.uri().path()) {
         let wanted = request.uri().path_and_query().map_or("/", |p| p.as_str());
@@ -116,6 +123,93 @@ pub async fn identify(
         return Redirect::to(&target).into_response();
     }
     next.run(request).await
+}
+
+/// A browser asking for a page (not a static file, not a server function).
+pub fn is_page_request(request: &Request) -> bool {
+    matches!(*request.method(), Method::GET | Method::HEAD)
+        && !request.uri().path().starts_with("/api/")
+        && request
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+}
+
+/// Consent on every request (promise P6): reads the signed consent cookie, the theme and
+/// `Sec-GPC`; records GPC once per subject and policy version (giving a browser without one a
+/// consent id); hands pages what the banner needs; and counts a page view only with analytics
+/// consent and no GPC.
+pub async fn consent(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let mut consent = ConsentRequest::read(
+        request.headers(),
+        request.uri().query(),
+        &state.key_encryption_key,
+    );
+    let page_view = is_page_request(&request);
+    let user = request.extensions().get::<CurrentUser>().cloned();
+    let mut new_cookie = None;
+    if consent.gpc && page_view && consent.cookie.is_none() {
+        let minted = ConsentCookie {
+            id: Uuid::new_v4(),
+            policy_version: 0,
+            choice: None,
+        };
+        consent.cookie = Some(minted);
+        new_cookie = set_cookie(
+            CONSENT_COOKIE,
+            &minted.encode(&state.key_encryption_key),
+            state.public_url.scheme() == "https",
+        );
+    }
+    let consent_id = consent.cookie.map(|c| c.id);
+    if let Some(client) = request.extensions_mut().get_mut::<ClientInfo>() {
+        client.consent_id = consent_id;
+    }
+    if page_view {
+        let client = request.extensions().get::<ClientInfo>().cloned();
+        if let (true, Some(client)) = (consent.gpc, client) {
+            let subject = match (&user, consent_id) {
+                (Some(user), _) => Some(Subject::Account(user.owner_id())),
+                (None, Some(id)) => Some(Subject::Browser(id)),
+                (None, None) => None,
+            };
+            if let Some(subject) = subject {
+                let choice = consent.cookie.and_then(|c| c.choice);
+                if let Err(error) = consent::record_gpc(&state, subject, choice, &client).await {
+                    tracing::warn!(%error, "could not record the GPC signal");
+                }
+            }
+        }
+        let reviews = match &user {
+            Some(user) => policies::pending_reviews(&state.pool, user.owner_id())
+                .await
+                .unwrap_or_else(|error| {
+                    tracing::warn!(%error, "could not read pending policy reviews");
+                    Vec::new()
+                }),
+            None => Vec::new(),
+        };
+        request.extensions_mut().insert(consent.page(reviews));
+    }
+    request.extensions_mut().insert(consent);
+    let path = request.uri().path().to_owned();
+
+    let mut response = next.run(request).await;
+    if page_view
+        && consent.analytics_allowed()
+        && response.status() == StatusCode::OK
+        && is_html(response.headers())
+    {
+        let day = state.clock.now().date();
+        if let Err(error) = analytics::count_view(&state.pool, &path, day).await {
+            tracing::warn!(%error, "could not count a page view");
+        }
+    }
+    if let Some(cookie) = new_cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 pub fn content_security_policy(nonce: &str) -> String {

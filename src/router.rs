@@ -16,7 +16,8 @@ use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::{
     health,
-    middleware::{identify, reject_cross_site, security_headers, SitePolicy},
+    middleware::{consent, identify, reject_cross_site, security_headers, SitePolicy},
+    privacy,
 };
 
 /// Gives Leptos the nonce that the security-headers middleware put in the request, so the
@@ -38,6 +39,12 @@ pub fn build(state: AppState, session_store: PostgresStore) -> Router {
     let options = state.leptos_options.clone();
     let routes = Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/.well-known/gpc.json", get(privacy::gpc))
+        .route(
+            "/.well-known/consent-receipt-key.json",
+            get(privacy::receipt_key),
+        )
+        .route("/privacy/receipts/{id}", get(privacy::download_receipt))
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),
@@ -52,7 +59,7 @@ pub fn build(state: AppState, session_store: PostgresStore) -> Router {
 }
 
 /// The middleware stack, in request order: request id and tracing, compression, security
-/// headers, the session, the current user, then the cross-site check.
+/// headers, the session, the current user, consent, then the cross-site check.
 pub fn with_middleware(routes: Router, state: AppState, session_store: PostgresStore) -> Router {
     let policy = SitePolicy::new(&state.public_url);
     let sessions = SessionManagerLayer::new(session_store)
@@ -88,7 +95,11 @@ pub fn with_middleware(routes: Router, state: AppState, session_store: PostgresS
             .layer(CompressionLayer::new())
             .layer(from_fn_with_state(policy.clone(), security_headers))
             .layer(sessions)
-            .layer(from_fn_with_state((state, policy.clone()), identify))
+            .layer(from_fn_with_state(
+                (state.clone(), policy.clone()),
+                identify,
+            ))
+            .layer(from_fn_with_state(state, consent))
             .layer(from_fn_with_state(policy, reject_cross_site)),
     )
 }

@@ -6,13 +6,14 @@ use std::{fs, io::ErrorKind, net::SocketAddr, sync::Arc};
 use app::{
     auth::invites::{self, InviteError},
     platform::{
-        clock::SystemClock,
+        clock::{Clock, SystemClock},
         config::{ConfigError, MailTransport, Settings},
         db::{self, DbError},
         keys::{self, KeyError},
         mail::{MailError, Mailer},
         state::AppState,
     },
+    privacy::{policies, service::PrivacyError},
 };
 use axum::serve::ListenerExt;
 use leptos::config::LeptosOptions;
@@ -46,6 +47,18 @@ pub enum StartupError {
     },
     #[error("cannot listen on {addr} ({reason}); stop the program using it or choose another with --site-addr or SITE_ADDR")]
     Bind { addr: SocketAddr, reason: String },
+    #[error("cannot publish the policy: {0}")]
+    Policy(#[from] PrivacyError),
+    #[error("cannot read {path}: {source}")]
+    PolicyFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the policy text must not be empty")]
+    EmptyPolicy,
+    #[error("the summary must be 1 to 500 characters")]
+    BadSummary,
     #[error("the server stopped unexpectedly: {0}")]
     Serve(#[source] std::io::Error),
 }
@@ -74,6 +87,9 @@ async fn migrated_owner_pool(settings: &Settings) -> Result<PgPool, StartupError
     db::create_database_if_missing(&settings.database_url).await?;
     let owner = db::connect_owner(&settings.database_url).await?;
     db::migrate(&owner).await?;
+    policies::sync_bundled(&owner)
+        .await
+        .map_err(|e| StartupError::Database(e.into()))?;
     Ok(owner)
 }
 
@@ -91,6 +107,43 @@ pub async fn create_invite(settings: &Settings, expires_in_days: u32) -> Result<
     println!("Invite code: {}", invite.code);
     println!("Sign up at:  {}", invite.signup_url(&public_url));
     println!("Expires:     {}", invite.expires_on());
+    Ok(())
+}
+
+/// Publishes the next version of a policy from a Markdown file; a material change asks every
+/// signed-in person to review it and mails every account.
+pub async fn publish_policy(
+    settings: &Settings,
+    document: &str,
+    file: &std::path::Path,
+    summary: &str,
+    material: bool,
+) -> Result<(), StartupError> {
+    let public_url = settings.public_url()?;
+    policies::title(document)?;
+    let body = fs::read_to_string(file).map_err(|source| StartupError::PolicyFile {
+        path: file.display().to_string(),
+        source,
+    })?;
+    if body.trim().is_empty() {
+        return Err(StartupError::EmptyPolicy);
+    }
+    let summary = summary.trim();
+    if summary.is_empty() || summary.chars().count() > 500 {
+        return Err(StartupError::BadSummary);
+    }
+    let owner = migrated_owner_pool(settings).await?;
+    let now = SystemClock.now();
+    let version =
+        policies::publish(&owner, document, &body, summary, material, &public_url, now).await?;
+    println!(
+        "Published version {version} of {document}{}.",
+        if material {
+            "; signed-in people will be asked to review it, and every account is emailed"
+        } else {
+            ""
+        }
+    );
     Ok(())
 }
 

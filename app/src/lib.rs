@@ -7,6 +7,7 @@ pub mod home;
 pub mod mfa;
 #[cfg(feature = "ssr")]
 pub mod platform;
+pub mod privacy;
 pub mod security;
 pub mod ui;
 
@@ -22,7 +23,7 @@ use leptos_router::{
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang="en" class=privacy::theme_class()>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -71,6 +72,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("security") view={Lazy::<SecurityLogRoute>::new()} ssr=SsrMode::InOrder />
                     <Route path=path!("security/sessions") view={Lazy::<SessionsRoute>::new()} ssr=SsrMode::InOrder />
                     <Route path=path!("security/factors") view={Lazy::<FactorsRoute>::new()} ssr=SsrMode::InOrder />
+                    // In order: the consent history and the policies read right without JS.
+                    <Route path=path!("privacy") view={Lazy::<PrivacyRoute>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("privacy/verify-receipt") view={Lazy::<VerifyReceiptRoute>::new()} />
+                    <Route path=path!("policies/:document") view={Lazy::<PolicyRoute>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("policies/:document/v/:version") view={Lazy::<PolicyRoute>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("policies/:document/history") view={Lazy::<PolicyHistoryRoute>::new()} ssr=SsrMode::InOrder />
                 </Routes>
             </ui::Layout>
         </Router>
@@ -107,3 +114,7 @@ lazy_page!(AccountRoute, account::AccountPage);
 lazy_page!(SecurityLogRoute, security::SecurityLogPage);
 lazy_page!(SessionsRoute, security::SessionsPage);
 lazy_page!(FactorsRoute, mfa::FactorsPage);
+lazy_page!(PrivacyRoute, privacy::PrivacyPage);
+lazy_page!(VerifyReceiptRoute, privacy::VerifyReceiptPage);
+lazy_page!(PolicyRoute, privacy::PolicyDocumentPage);
+lazy_page!(PolicyHistoryRoute, privacy::PolicyHistoryPage);

@@ -71,6 +71,7 @@ pub struct World {
 pub const SITE: &str = "http://localhost:3000";
 
 pub async fn world(owner: PgPool) -> World {
+    app::privacy::policies::sync_bundled(&owner).await.unwrap();
     let clock = ManualClock::starting_now();
     let pool = app_pool(&owner, 4).await;
     let (state, dir) = state(pool, SITE, Arc::new(clock.clone()));
@@ -82,6 +83,7 @@ pub async fn world(owner: PgPool) -> World {
             ip: "203.0.113.7".parse().unwrap(),
             user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
                 .to_owned(),
+            consent_id: None,
         },
         _dir: dir,
     }
@@ -182,6 +184,13 @@ pub async fn seed_tenant(owner: &PgPool, owner_id: Uuid) {
         "INSERT INTO backup_codes (owner_id, code_digest, created_at) VALUES ($1, $2, now())",
         "INSERT INTO passkeys (owner_id, id, credential_id, name, credential, created_at) \
          VALUES ($1, gen_random_uuid(), $2, 'Seed', '{}', now())",
+        "INSERT INTO consent_records (owner_id, id, granted, denied, policy_version, method, gpc, recorded_at, user_agent) \
+         VALUES ($1, gen_random_uuid(), '{essential}', '{analytics}', 1, 'banner', false, now(), 'seed')",
+        "INSERT INTO consent_links (owner_id, consent_id, linked_at) VALUES ($1, gen_random_uuid(), now())",
+        "INSERT INTO policy_versions (document, version, published_at, material, summary, body) \
+         VALUES ('terms', 1, now(), false, 'Seed', 'Seed') ON CONFLICT DO NOTHING",
+        "INSERT INTO policy_acknowledgments (owner_id, document, version, acknowledged_at) \
+         VALUES ($1, 'terms', 1, now())",
     ];
     for statement in statements {
         sqlx::query(statement)

@@ -23,6 +23,7 @@ use crate::{
         rate_limit,
         state::AppState,
     },
+    privacy::{consent, policies, service::PrivacyError},
     ui::form::FormError,
 };
 
@@ -68,6 +69,8 @@ pub enum AuthError {
     Mail(#[from] MailError),
     #[error("the session store failed: {0}")]
     Session(#[from] tower_sessions::session::Error),
+    #[error("the consent ledger failed: {0}")]
+    Consent(#[from] PrivacyError),
     #[error("Enter your password.")]
     SudoPasswordMissing,
     #[error("That password is not right.")]
@@ -101,7 +104,8 @@ impl From<AuthError> for FormError {
             | AuthError::Audit(_)
             | AuthError::Crypto(_)
             | AuthError::Mail(_)
-            | AuthError::Session(_) => {
+            | AuthError::Session(_)
+            | AuthError::Consent(_) => {
                 tracing::error!(error = %message, "account operation failed");
                 FormError::Failed
             }
@@ -233,6 +237,8 @@ pub async fn sign_up(
         }
     }
     audit::record(&mut tx, "signed_up", "joined with an invite", client, now).await?;
+    consent::record_sign_up(&mut tx, client, now).await?;
+    policies::acknowledge_current(&mut tx, now).await?;
     send_verification(state, &mut tx, owner_id, &email, now).await?;
     if let Some(inviter) = inviter {
         // Last: from here the transaction acts for the inviter, who sees who joined.
@@ -476,6 +482,7 @@ async fn record_sign_in(
         method.to_owned()
     };
     audit::record(&mut tx, "sign_in", &detail, client, now).await?;
+    consent::link_browser(&mut tx, client, now).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -11,6 +11,9 @@ use ipnet::IpNet;
 pub struct ClientInfo {
     pub ip: IpAddr,
     pub user_agent: String,
+    /// The random id in the browser's consent cookie, once it has one (set by the consent
+    /// middleware after the cookie's signature checked out).
+    pub consent_id: Option<uuid::Uuid>,
 }
 
 const MAX_USER_AGENT: usize = 300;
@@ -47,7 +50,11 @@ impl ClientInfo {
             .chars()
             .take(MAX_USER_AGENT)
             .collect();
-        Self { ip, user_agent }
+        Self {
+            ip,
+            user_agent,
+            consent_id: None,
+        }
     }
 
     /// The network rather than the address: /24 for IPv4, /48 for IPv6.
@@ -127,6 +134,7 @@ mod tests {
         let client = |ip: &str| ClientInfo {
             ip: ip.parse().unwrap(),
             user_agent: String::new(),
+            consent_id: None,
         };
         assert_eq!(client("203.0.113.77").ip_prefix(), "203.0.113.0/24");
         assert_eq!(

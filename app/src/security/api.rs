@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::ui::form::FormError;
 
 /// Every kind of security-log event, with how the log names it.
-pub const EVENT_KINDS: [(&str, &str); 27] = [
+pub const EVENT_KINDS: [(&str, &str); 29] = [
     ("sign_in", "Signed in"),
     ("sign_in_failed", "Sign-in failed"),
     ("sign_out", "Signed out"),
@@ -35,6 +35,8 @@ pub const EVENT_KINDS: [(&str, &str); 27] = [
     ("passkey_removed", "Passkey removed"),
     ("passkey_failed", "Passkey check failed"),
     ("second_factor_failed", "Wrong code"),
+    ("consent_changed", "Consent choice recorded"),
+    ("policy_acknowledged", "Policy change reviewed"),
 ];
 
 pub fn event_label(kind: &str) -> &str {

@@ -31,6 +31,8 @@ pub fn Layout(children: Children) -> impl IntoView {
         }
     });
 
+    crate::privacy::provide_page_consent();
+
     view! {
         // rel=external: the router leaves the link to the browser, whose fragment navigation moves
         // keyboard focus to <main>; a client-side navigation would only scroll.
@@ -41,6 +43,8 @@ pub fn Layout(children: Children) -> impl IntoView {
         >
             "Skip to content"
         </a>
+        <crate::privacy::CookieBanner />
+        <crate::privacy::PolicyReviewBanner />
         <header class="border-b border-slate-200 bg-slate-50 dark:border-slate-800 dark:bg-slate-900">
             <div class="mx-auto flex max-w-5xl flex-wrap items-center gap-x-8 gap-y-2 px-4 py-3">
                 <A href="/" attr:class="text-lg font-bold tracking-tight text-indigo-800 dark:text-indigo-300">
@@ -74,6 +78,7 @@ pub fn Layout(children: Children) -> impl IntoView {
             <p class="mx-auto max-w-5xl px-4 py-6 text-sm text-slate-700 dark:text-slate-300">
                 "Custodian: no third-party scripts, fonts or cookies on any page."
             </p>
+            <crate::privacy::FooterControls />
         </footer>
     }
 }

@@ -1,0 +1,365 @@
+//! Versioned policies (promise P7): the Markdown bundled in `policies/`, inserted as version
+//! rows at start-up; versions published by the operator's CLI; rendering; and the review of a
+//! material change by signed-in people (banner, acknowledgment, mail).
+
+use pulldown_cmark::{html, Event, Parser};
+use sqlx::{PgConnection, PgPool};
+use time::{macros::datetime, OffsetDateTime};
+use uuid::Uuid;
+
+use super::{
+    api::{PolicyNotice, PolicyText, PolicyVersionRow, PolicyVersions},
+    service::PrivacyError,
+};
+use crate::platform::{audit, client::ClientInfo, db::TenantTx, mail, state::AppState};
+
+/// Every document, by the name in its address, with its title.
+pub const DOCUMENTS: [(&str, &str); 4] = [
+    ("privacy", "Privacy policy"),
+    ("cookies", "Cookie policy"),
+    ("terms", "Terms of service"),
+    ("subprocessors", "Sub-processors"),
+];
+
+pub fn title(document: &str) -> Result<&'static str, PrivacyError> {
+    DOCUMENTS
+        .iter()
+        .find(|(slug, _)| *slug == document)
+        .map(|(_, title)| *title)
+        .ok_or_else(|| PrivacyError::UnknownDocument(document.chars().take(40).collect()))
+}
+
+/// A version that ships with the code.
+struct Bundled {
+    document: &'static str,
+    version: i32,
+    published_at: OffsetDateTime,
+    material: bool,
+    summary: &'static str,
+    body: &'static str,
+}
+
+impl Bundled {
+    const fn first(document: &'static str, body: &'static str) -> Self {
+        Self {
+            document,
+            version: 1,
+            published_at: datetime!(2026-11-23 00:00 UTC),
+            material: false,
+            summary: "First version.",
+            body,
+        }
+    }
+}
+
+const BUNDLED: [Bundled; 4] = [
+    Bundled::first("privacy", include_str!("../../../policies/privacy-v1.md")),
+    Bundled::first("cookies", include_str!("../../../policies/cookies-v1.md")),
+    Bundled::first("terms", include_str!("../../../policies/terms-v1.md")),
+    Bundled::first(
+        "subprocessors",
+        include_str!("../../../policies/subprocessors-v1.md"),
+    ),
+];
+
+/// Inserts the bundled versions the database lacks; run with the migration role at start-up.
+pub async fn sync_bundled(owner: &PgPool) -> Result<(), sqlx::Error> {
+    for doc in &BUNDLED {
+        sqlx::query(
+            "INSERT INTO policy_versions (document, version, published_at, material, summary, body) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(doc.document)
+        .bind(doc.version)
+        .bind(doc.published_at)
+        .bind(doc.material)
+        .bind(doc.summary)
+        .bind(doc.body)
+        .execute(owner)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Adds the next version of `document` (operator's CLI, migration role). A material change also
+/// queues a mail to every account, in the same transaction. Returns the new version number.
+pub async fn publish(
+    owner: &PgPool,
+    document: &str,
+    body: &str,
+    summary: &str,
+    material: bool,
+    public_url: &url::Url,
+    now: OffsetDateTime,
+) -> Result<i32, PrivacyError> {
+    let title = title(document)?;
+    let mut tx = owner.begin().await?;
+    // One publisher at a time per document, so version numbers never collide.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('policy:' || $1))")
+        .bind(document)
+        .execute(&mut *tx)
+        .await?;
+    let version: i32 = sqlx::query_scalar(
+        "INSERT INTO policy_versions (document, version, published_at, material, summary, body) \
+         SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5 FROM policy_versions \
+         WHERE document = $1 RETURNING version",
+    )
+    .bind(document)
+    .bind(now)
+    .bind(material)
+    .bind(summary)
+    .bind(body)
+    .fetch_one(&mut *tx)
+    .await?;
+    if material {
+        let mut link = public_url.clone();
+        link.set_path(&format!("/policies/{document}"));
+        let accounts: Vec<(Uuid, String)> =
+            sqlx::query_as("SELECT account, email FROM email_directory")
+                .fetch_all(&mut *tx)
+                .await?;
+        for (account, email) in accounts {
+            mail::enqueue(
+                &mut tx,
+                mail::Mail {
+                    account,
+                    to: &email,
+                    subject: &format!("We changed our {title}"),
+                    body: format!(
+                        "We made a change to our {title} that matters for you (version {version}):\n\n  {summary}\n\nRead it here:\n\n{link}\n\nThe next time you sign in, Custodian asks you to review it."
+                    ),
+                },
+                now,
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(version)
+}
+
+/// The version of `document` in force.
+pub async fn current_version(conn: &mut PgConnection, document: &str) -> Result<i32, PrivacyError> {
+    Ok(sqlx::query_scalar::<_, Option<i32>>(
+        "SELECT max(version) FROM policy_versions WHERE document = $1",
+    )
+    .bind(document)
+    .fetch_one(conn)
+    .await?
+    .unwrap_or(1))
+}
+
+/// Markdown to HTML. Raw HTML in the source is shown as text, never passed through.
+pub fn render(markdown: &str) -> String {
+    let events =
+        Parser::new_ext(markdown, pulldown_cmark::Options::ENABLE_TABLES).map(
+            |event| match event {
+                Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+                other => other,
+            },
+        );
+    let mut out = String::new();
+    html::push_html(&mut out, events);
+    out
+}
+
+fn date(at: OffsetDateTime) -> String {
+    at.date().to_string()
+}
+
+#[derive(sqlx::FromRow)]
+struct VersionRow {
+    version: i32,
+    published_at: OffsetDateTime,
+    material: bool,
+    summary: String,
+    body: String,
+}
+
+pub async fn page(
+    pool: &PgPool,
+    document: &str,
+    version: Option<i32>,
+) -> Result<PolicyText, PrivacyError> {
+    let title = title(document)?;
+    let mut conn = pool.acquire().await?;
+    let latest_version = current_version(&mut conn, document).await?;
+    let row: VersionRow = sqlx::query_as(
+        "SELECT version, published_at, material, summary, body FROM policy_versions \
+         WHERE document = $1 AND version = $2",
+    )
+    .bind(document)
+    .bind(version.unwrap_or(latest_version))
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(PrivacyError::UnknownVersion)?;
+    Ok(PolicyText {
+        document: document.to_owned(),
+        title: title.to_owned(),
+        version: row.version,
+        latest_version,
+        published: date(row.published_at),
+        material: row.material,
+        summary: row.summary,
+        html: render(&row.body),
+    })
+}
+
+pub async fn history(pool: &PgPool, document: &str) -> Result<PolicyVersions, PrivacyError> {
+    let title = title(document)?;
+    let rows: Vec<(i32, OffsetDateTime, bool, String)> = sqlx::query_as(
+        "SELECT version, published_at, material, summary FROM policy_versions \
+         WHERE document = $1 ORDER BY version DESC",
+    )
+    .bind(document)
+    .fetch_all(pool)
+    .await?;
+    Ok(PolicyVersions {
+        document: document.to_owned(),
+        title: title.to_owned(),
+        versions: rows
+            .into_iter()
+            .map(
+                |(version, published_at, material, summary)| PolicyVersionRow {
+                    version,
+                    published: date(published_at),
+                    material,
+                    summary,
+                },
+            )
+            .collect(),
+    })
+}
+
+/// The newest material change of each document that the person has not acknowledged and that
+/// came after they signed up.
+pub async fn pending_reviews(
+    pool: &PgPool,
+    owner_id: Uuid,
+) -> Result<Vec<PolicyNotice>, PrivacyError> {
+    let mut tx = TenantTx::begin(pool, owner_id).await?;
+    let rows: Vec<(String, i32, OffsetDateTime, String)> = sqlx::query_as(
+        "SELECT v.document, v.version, v.published_at, v.summary FROM policy_versions v \
+         WHERE v.material \
+           AND v.version = (SELECT max(w.version) FROM policy_versions w \
+                            WHERE w.document = v.document AND w.material) \
+           AND v.published_at > (SELECT created_at FROM accounts) \
+           AND NOT EXISTS (SELECT 1 FROM policy_acknowledgments a \
+                           WHERE a.document = v.document AND a.version >= v.version) \
+         ORDER BY v.document",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows
+        .into_iter()
+        .map(|(document, version, published_at, summary)| PolicyNotice {
+            title: title(&document).unwrap_or("Policy").to_owned(),
+            document,
+            version,
+            published: date(published_at),
+            summary,
+        })
+        .collect())
+}
+
+/// Records that the person has seen `version` of `document`, with a security-log event.
+pub async fn acknowledge(
+    state: &AppState,
+    owner_id: Uuid,
+    document: &str,
+    version: i32,
+    client: &ClientInfo,
+) -> Result<(), PrivacyError> {
+    let title = title(document)?;
+    let now = state.clock.now();
+    let mut tx = TenantTx::begin(&state.pool, owner_id).await?;
+    let inserted = sqlx::query(
+        "INSERT INTO policy_acknowledgments (owner_id, document, version, acknowledged_at) \
+         SELECT $1, document, version, $4 FROM policy_versions WHERE document = $2 AND version = $3 \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(owner_id)
+    .bind(document)
+    .bind(version)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM policy_versions WHERE document = $1 AND version = $2)",
+    )
+    .bind(document)
+    .bind(version)
+    .fetch_one(&mut *tx)
+    .await?;
+    if !exists {
+        return Err(PrivacyError::UnknownVersion);
+    }
+    if inserted == 1 {
+        let detail = format!("{title}, version {version}");
+        audit::record(&mut tx, "policy_acknowledged", &detail, client, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// At sign-up: the new account has seen every version in force.
+pub async fn acknowledge_current(
+    tx: &mut TenantTx,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    let owner_id = tx.owner_id();
+    let conn: &mut PgConnection = tx;
+    sqlx::query(
+        "INSERT INTO policy_acknowledgments (owner_id, document, version, acknowledged_at) \
+         SELECT DISTINCT ON (document) $1, document, version, $2 FROM policy_versions \
+         ORDER BY document, version DESC",
+    )
+    .bind(owner_id)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The cookie names the cookie policy in force lists: the first column of its tables, in
+/// backticks.
+pub fn listed_cookie_names(markdown: &str) -> Vec<String> {
+    markdown
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("| `"))
+        .filter_map(|rest| rest.split_once('`'))
+        .map(|(name, _)| name.to_owned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_html_in_a_policy_is_shown_as_text() {
+        let html = render("# Title\n\n<script>alert(1)</script>\n\nA <b>bold</b> claim.");
+        assert!(html.contains("<h1>Title</h1>"));
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(!html.contains("<b>"));
+    }
+
+    #[test]
+    fn the_bundled_cookie_policy_lists_the_cookies_the_code_names() {
+        let listed = listed_cookie_names(BUNDLED[1].body);
+        for name in [
+            super::super::consent::CONSENT_COOKIE,
+            super::super::consent::THEME_COOKIE,
+            "custodian_session",
+            "__Host-custodian_session",
+        ] {
+            assert!(
+                listed.iter().any(|l| l == name),
+                "{name} missing from {listed:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,699 @@
+//! Consent, GPC, policies and receipts (promises P6, P7) against PostgreSQL and the real router.
+
+mod common;
+
+use std::{collections::BTreeSet, sync::Arc};
+
+use app::{
+    auth::{accounts, invites},
+    platform::{
+        clock::ManualClock,
+        db::{self, TenantTx, MIGRATOR},
+    },
+    privacy::{
+        api::{Choices, ReceiptVerdict},
+        consent::{self, Entry, Method, Subject},
+        policies, receipts,
+    },
+};
+use axum::{
+    body::Body,
+    http::{Request, Response, StatusCode},
+    Router,
+};
+use common::{header, send, PASSWORD};
+use custodian::router;
+use sqlx::PgPool;
+use tower_sessions_sqlx_store::PostgresStore;
+use uuid::Uuid;
+
+const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+
+async fn site(owner: &PgPool) -> (Router, app::platform::state::AppState, tempfile::TempDir) {
+    policies::sync_bundled(owner).await.unwrap();
+    let pool = common::app_pool(owner, 4).await;
+    let (state, dir) = common::state(
+        pool.clone(),
+        "http://127.0.0.1:3000",
+        Arc::new(ManualClock::starting_now()),
+    );
+    (
+        router::build(state.clone(), PostgresStore::new(pool)),
+        state,
+        dir,
+    )
+}
+
+/// A browser's cookie jar that also remembers the name of every cookie any response set.
+#[derive(Default)]
+struct Browser {
+    jar: Vec<(String, String)>,
+    gpc: bool,
+    seen: BTreeSet<String>,
+}
+
+impl Browser {
+    fn cookie_header(&self) -> String {
+        self.jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, response: &Response<Body>) {
+        for value in response.headers().get_all("set-cookie") {
+            let pair = value.to_str().unwrap().split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            self.seen.insert(name.to_owned());
+            self.jar.retain(|(k, _)| k != name);
+            if !value.is_empty() {
+                self.jar.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    /// Signs up as ada@example.com with a fresh invite, then signs in.
+    async fn join_as_ada(&mut self, app: &Router, owner: &PgPool, remember: bool) {
+        let code = invites::create(owner, 7, None).await.unwrap().code;
+        let password = PASSWORD.replace(' ', "+");
+        let body = format!(
+            "email=ada%40example.com&display_name=Ada&password={password}&region=eu-west&invite={code}"
+        );
+        self.post(app, "/api/signup", &body).await;
+        let remember = if remember { "&remember=on" } else { "" };
+        let body = format!("email=ada%40example.com&password={password}{remember}");
+        let (response, _) = self.post(app, "/api/signin", &body).await;
+        assert_eq!(response.status(), StatusCode::FOUND, "{response:?}");
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.jar.iter().any(|(k, _)| k == name)
+    }
+
+    async fn page(&mut self, app: &Router, path: &str) -> (Response<Body>, String) {
+        let mut request = Request::get(path)
+            .header("accept", "text/html")
+            .header("user-agent", FIREFOX)
+            .header("cookie", self.cookie_header());
+        if self.gpc {
+            request = request.header("sec-gpc", "1");
+        }
+        let (response, body) = send(app, request.body(Body::empty()).unwrap()).await;
+        self.keep(&response);
+        (response, body)
+    }
+
+    async fn post(&mut self, app: &Router, path: &str, body: &str) -> (Response<Body>, String) {
+        let mut request = Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
+            .header("accept", "text/html")
+            .header("referer", "http://127.0.0.1:3000/")
+            .header("user-agent", FIREFOX)
+            .header("cookie", self.cookie_header());
+        if self.gpc {
+            request = request.header("sec-gpc", "1");
+        }
+        let (response, body) = send(app, request.body(Body::from(body.to_owned())).unwrap()).await;
+        self.keep(&response);
+        (response, body)
+    }
+}
+
+async fn count(owner: &PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(owner).await.unwrap()
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_ledger_is_append_only_for_the_app_role(owner: PgPool) {
+    let w = common::world(owner.clone()).await;
+    let ada = w.sign_up("ada@example.com").await;
+    let browser = Uuid::new_v4();
+    let entry = Entry {
+        choices: Choices::ACCEPT_ALL,
+        gpc: false,
+        policy_version: 1,
+        method: Method::Banner,
+        user_agent: FIREFOX,
+        now: w.state.clock.now(),
+    };
+    consent::append(&w.state, Subject::Browser(browser), &entry, &w.client)
+        .await
+        .unwrap();
+
+    for table in ["consent_records", "anonymous_consents"] {
+        for statement in [
+            format!("UPDATE {table} SET granted = '{{}}'"),
+            format!("DELETE FROM {table}"),
+        ] {
+            let refused = if table == "consent_records" {
+                let mut tx = TenantTx::begin(&w.state.pool, ada).await.unwrap();
+                sqlx::query(&statement).execute(&mut *tx).await.unwrap_err()
+            } else {
+                let mut tx = db::begin_for_browser(&w.state.pool, browser).await.unwrap();
+                sqlx::query(&statement).execute(&mut *tx).await.unwrap_err()
+            };
+            assert_eq!(
+                refused
+                    .as_database_error()
+                    .and_then(|e| e.code())
+                    .as_deref(),
+                Some("42501"),
+                "{statement}"
+            );
+        }
+    }
+    // Another browser cannot read this one's records, nor write under its id.
+    let stranger = Uuid::new_v4();
+    let mut tx = db::begin_for_browser(&w.state.pool, stranger)
+        .await
+        .unwrap();
+    let visible: i64 = sqlx::query_scalar("SELECT count(*) FROM anonymous_consents")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(visible, 0);
+    let forged = consent::append_for_browser(&mut tx, browser, &entry).await;
+    assert!(forged.is_err(), "wrote a record under another browser's id");
+    assert_eq!(
+        count(&owner, "SELECT count(*) FROM anonymous_consents").await,
+        1
+    );
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_browsers_records_are_linked_at_sign_up_and_sign_in(owner: PgPool) {
+    let mut w = common::world(owner.clone()).await;
+    let first_browser = Uuid::new_v4();
+    let now = w.state.clock.now();
+    let entry = |choices| Entry {
+        choices,
+        gpc: false,
+        policy_version: 1,
+        method: Method::Banner,
+        user_agent: FIREFOX,
+        now,
+    };
+    consent::append(
+        &w.state,
+        Subject::Browser(first_browser),
+        &entry(Choices::REJECT_ALL),
+        &w.client,
+    )
+    .await
+    .unwrap();
+    w.client.consent_id = Some(first_browser);
+    let ada = w.sign_up("ada@example.com").await;
+
+    let records = consent::visible_records(&w.state, Some(ada), None, None)
+        .await
+        .unwrap();
+    let methods: Vec<&str> = records.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(methods.len(), 2, "{methods:?}");
+    assert!(methods.contains(&"banner") && methods.contains(&"signup"));
+    let signup = records.iter().find(|r| r.method == "signup").unwrap();
+    assert!(
+        signup.denied.contains(&"functional".to_owned()),
+        "sign-up carries the browser's choice"
+    );
+
+    // Another browser's record joins the history when Ada signs in there.
+    let second_browser = Uuid::new_v4();
+    consent::append(
+        &w.state,
+        Subject::Browser(second_browser),
+        &entry(Choices::ACCEPT_ALL),
+        &w.client,
+    )
+    .await
+    .unwrap();
+    w.client.consent_id = Some(second_browser);
+    accounts::sign_in(
+        &w.state,
+        &w.session(),
+        "ada@example.com",
+        PASSWORD,
+        false,
+        &w.client,
+    )
+    .await
+    .unwrap();
+    let records = consent::visible_records(&w.state, Some(ada), None, None)
+        .await
+        .unwrap();
+    assert_eq!(records.len(), 3);
+    assert!(records
+        .iter()
+        .any(|r| r.subject == format!("browser:{second_browser}")));
+
+    // Someone else sees none of it.
+    w.client.consent_id = None;
+    let bo = w.sign_up("bo@example.com").await;
+    let theirs = consent::visible_records(&w.state, Some(bo), None, None)
+        .await
+        .unwrap();
+    assert_eq!(theirs.len(), 1, "only Bo's own sign-up record");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn gpc_is_honored_recorded_once_per_version_and_wins_over_an_opt_in(owner: PgPool) {
+    let (app, state, _dir) = site(&owner).await;
+    let mut browser = Browser {
+        gpc: true,
+        ..Browser::default()
+    };
+
+    // Default: a first visit with GPC gets a consent id and one GPC record.
+    let (response, html) = browser.page(&app, "/privacy").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(browser.has("custodian_consent"), "a subject for the record");
+    assert!(html.contains("Your browser sends GPC: honored."));
+    let gpc_records = "SELECT count(*) FROM anonymous_consents WHERE method = 'gpc'";
+    assert_eq!(count(&owner, gpc_records).await, 1);
+    let (granted, denied): (Vec<String>, Vec<String>) =
+        sqlx::query_as("SELECT granted, denied FROM anonymous_consents")
+            .fetch_one(&owner)
+            .await
+            .unwrap();
+    assert_eq!(granted, ["essential"]);
+    assert!(denied.contains(&"analytics".to_owned()) && denied.contains(&"sale_share".to_owned()));
+
+    // Once per subject and version: more visits add nothing...
+    browser.page(&app, "/").await;
+    browser.page(&app, "/privacy").await;
+    assert_eq!(count(&owner, gpc_records).await, 1);
+    // ...until the cookie policy has a new version.
+    let file_url = url::Url::parse("http://127.0.0.1:3000").unwrap();
+    policies::publish(
+        &owner,
+        "cookies",
+        "# Cookie policy\n\nNew text.",
+        "Clearer wording.",
+        false,
+        &file_url,
+        state.clock.now(),
+    )
+    .await
+    .unwrap();
+    browser.page(&app, "/").await;
+    assert_eq!(count(&owner, gpc_records).await, 2);
+
+    // An explicit opt-in to everything: GPC still wins for sale/share and analytics.
+    let (response, _) = browser
+        .post(
+            &app,
+            "/api/privacy/consent",
+            "choice=accept&method=banner&back=%2Fprivacy",
+        )
+        .await;
+    assert_eq!(header(&response, "location"), "/privacy");
+    let views = "SELECT coalesce(sum(views), 0)::bigint FROM page_views";
+    let (_, html) = browser.page(&app, "/privacy").await;
+    assert!(
+        html.contains("GPC wins"),
+        "the page says GPC overrides the opt-in"
+    );
+    assert_eq!(count(&owner, views).await, 0, "no analytics with GPC");
+
+    // Without GPC the same choice counts the visit, per path and day only.
+    browser.gpc = false;
+    browser.page(&app, "/privacy").await;
+    assert_eq!(count(&owner, views).await, 1);
+    let path: String = sqlx::query_scalar("SELECT path FROM page_views")
+        .fetch_one(&owner)
+        .await
+        .unwrap();
+    assert_eq!(path, "/privacy");
+    // A browser that rejected analytics is not counted.
+    let mut other = Browser::default();
+    other
+        .post(
+            &app,
+            "/api/privacy/consent",
+            "choice=reject&method=banner&back=%2F",
+        )
+        .await;
+    other.page(&app, "/privacy").await;
+    assert_eq!(count(&owner, views).await, 1);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn bad_consent_input_is_refused_and_never_recorded(owner: PgPool) {
+    let (app, _state, _dir) = site(&owner).await;
+    let mut browser = Browser::default();
+    for body in [
+        "choice=maybe&method=banner",
+        "choice=accept&method=gpc",
+        "choice=accept&method=signup",
+        "method=banner",
+    ] {
+        let (response, _) = browser.post(&app, "/api/privacy/consent", body).await;
+        assert_ne!(
+            response.status(),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{body}"
+        );
+        let location = header(&response, "location");
+        assert!(
+            location.contains("__err=") || response.status().is_client_error(),
+            "{body}: {response:?}"
+        );
+    }
+    assert_eq!(
+        count(&owner, "SELECT count(*) FROM anonymous_consents").await,
+        0
+    );
+
+    // A forged consent cookie is ignored: the banner shows and its id is never used.
+    let forged = format!("{}.1.111.AAAAAAAAAAAAAAAAAAAAAA", Uuid::new_v4());
+    browser.jar = vec![("custodian_consent".to_owned(), forged.clone())];
+    let (response, html) = browser.page(&app, "/").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        html.contains("Cookies on Custodian"),
+        "the banner asks again"
+    );
+    browser
+        .post(
+            &app,
+            "/api/privacy/consent",
+            "choice=accept&method=banner&back=%2F",
+        )
+        .await;
+    let forged_id = forged.split('.').next().unwrap();
+    let used: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM anonymous_consents WHERE consent_id::text = $1")
+            .bind(forged_id)
+            .fetch_one(&owner)
+            .await
+            .unwrap();
+    assert_eq!(used, 0);
+    assert_eq!(
+        count(&owner, "SELECT count(*) FROM anonymous_consents").await,
+        1
+    );
+
+    // An unknown category is never recorded: only the known switches are read.
+    let mut curious = Browser::default();
+    curious
+        .post(
+            &app,
+            "/api/privacy/consent",
+            "choice=custom&method=settings&functional=on&marketing=on&back=%2F",
+        )
+        .await;
+    let (granted, denied): (Vec<String>, Vec<String>) =
+        sqlx::query_as("SELECT granted, denied FROM anonymous_consents WHERE method = 'settings'")
+            .fetch_one(&owner)
+            .await
+            .unwrap();
+    assert_eq!(granted, ["essential", "functional", "sale_share"]);
+    assert_eq!(denied, ["analytics"]);
+
+    // Theme: no cookie without functional consent, and an unknown theme is refused.
+    let mut rejecting = Browser::default();
+    rejecting
+        .post(
+            &app,
+            "/api/privacy/consent",
+            "choice=reject&method=banner&back=%2F",
+        )
+        .await;
+    let (response, _) = rejecting
+        .post(&app, "/api/privacy/theme", "theme=dark&back=%2F")
+        .await;
+    assert_eq!(header(&response, "location"), "/?theme=dark");
+    assert!(!rejecting.has("custodian_theme"));
+    let (_, html) = rejecting.page(&app, "/?theme=dark").await;
+    assert!(
+        html.contains(r#"class="dark""#),
+        "the page still shows the theme"
+    );
+    let (response, _) = rejecting
+        .post(&app, "/api/privacy/theme", "theme=purple&back=%2F")
+        .await;
+    assert!(header(&response, "location").contains("__err="));
+    let (_, _) = browser
+        .post(&app, "/api/privacy/theme", "theme=dark&back=%2F")
+        .await;
+    assert!(
+        browser.has("custodian_theme"),
+        "accepted: the theme is kept"
+    );
+    let (_, html) = browser.page(&app, "/").await;
+    assert!(html.contains(r#"class="dark""#));
+    // Withdrawing functional consent removes it at once.
+    browser
+        .post(
+            &app,
+            "/api/privacy/consent",
+            "choice=reject&method=settings&back=%2F",
+        )
+        .await;
+    assert!(!browser.has("custodian_theme"));
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn receipts_verify_and_any_change_is_detected(owner: PgPool) {
+    let w = common::world(owner.clone()).await;
+    let ada = w.sign_up("ada@example.com").await;
+    let record = consent::visible_records(&w.state, Some(ada), None, None)
+        .await
+        .unwrap()
+        .remove(0);
+    let receipt = receipts::build(&w.state, &record);
+    let text = serde_json::to_string_pretty(&receipt).unwrap();
+
+    match receipts::verify(&w.state, &text) {
+        ReceiptVerdict::Genuine {
+            receipt_id,
+            subject,
+            ..
+        } => {
+            assert_eq!(receipt_id, record.id.to_string());
+            assert_eq!(subject, format!("account:{ada}"));
+        }
+        other => panic!("expected genuine, got {other:?}"),
+    }
+    // Reformatting is not tampering.
+    let compact = serde_json::to_string(&receipt).unwrap();
+    assert!(matches!(
+        receipts::verify(&w.state, &compact),
+        ReceiptVerdict::Genuine { .. }
+    ));
+
+    let mut edited = receipt.clone();
+    edited["receipt"]["services"][0]["purposes"][0]["consentGiven"] = serde_json::json!(false);
+    let edited = serde_json::to_string(&edited).unwrap();
+    assert_eq!(
+        receipts::verify(&w.state, &edited),
+        ReceiptVerdict::Tampered
+    );
+    let mut added = receipt.clone();
+    added["receipt"]["extra"] = serde_json::json!("x");
+    assert_eq!(
+        receipts::verify(&w.state, &added.to_string()),
+        ReceiptVerdict::Tampered
+    );
+
+    // Another server's key does not verify it.
+    let (elsewhere, _dir) = common::state(
+        w.state.pool.clone(),
+        common::SITE,
+        Arc::new(ManualClock::starting_now()),
+    );
+    assert_eq!(
+        receipts::verify(&elsewhere, &text),
+        ReceiptVerdict::Tampered
+    );
+
+    for broken in [
+        &text[..text.len() / 2],
+        "",
+        "[]",
+        r#"{"receipt": {}}"#,
+        r#"{"receipt": {}, "signature": {"alg": "Ed25519", "value": "not base64!"}}"#,
+        r#"{"receipt": {}, "signature": {"alg": "RS256", "value": ""}}"#,
+    ] {
+        assert!(
+            matches!(
+                receipts::verify(&w.state, broken),
+                ReceiptVerdict::Malformed(_)
+            ),
+            "{broken}"
+        );
+    }
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_receipt_downloads_only_for_its_subject(owner: PgPool) {
+    let (app, _state, _dir) = site(&owner).await;
+    let mut browser = Browser::default();
+    browser
+        .post(
+            &app,
+            "/api/privacy/consent",
+            "choice=accept&method=banner&back=%2F",
+        )
+        .await;
+    let id: Uuid = sqlx::query_scalar("SELECT id FROM anonymous_consents")
+        .fetch_one(&owner)
+        .await
+        .unwrap();
+    let (response, body) = browser.page(&app, &format!("/privacy/receipts/{id}")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(header(&response, "content-disposition").starts_with("attachment"));
+    let receipt: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(receipt["receipt"]["consentReceiptID"], id.to_string());
+    assert_eq!(receipt["signature"]["alg"], "Ed25519");
+
+    let mut stranger = Browser::default();
+    stranger
+        .post(
+            &app,
+            "/api/privacy/consent",
+            "choice=reject&method=banner&back=%2F",
+        )
+        .await;
+    let (response, _) = stranger
+        .page(&app, &format!("/privacy/receipts/{id}"))
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let (response, _) = stranger.page(&app, "/privacy/receipts/not-a-uuid").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    let (response, body) = browser
+        .page(&app, "/.well-known/consent-receipt-key.json")
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(body.contains("\"crv\":\"Ed25519\""), "{body}");
+    let (response, body) = browser.page(&app, "/.well-known/gpc.json").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(body.contains("\"gpc\":true"), "{body}");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_material_change_asks_for_review_until_acknowledged_and_mails_everyone(owner: PgPool) {
+    let (app, state, _dir) = site(&owner).await;
+    let mut ada = Browser::default();
+    ada.join_as_ada(&app, &owner, false).await;
+    let (_, html) = ada.page(&app, "/account").await;
+    assert!(
+        !html.contains("I have reviewed"),
+        "nothing to review at sign-up"
+    );
+
+    let public_url = url::Url::parse("http://127.0.0.1:3000").unwrap();
+    let version = policies::publish(
+        &owner,
+        "terms",
+        "# Terms of service\n\nNew terms.",
+        "You can now export your apps.",
+        true,
+        &public_url,
+        state.clock.now() + time::Duration::seconds(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(version, 2);
+    let mail: Vec<String> =
+        sqlx::query_scalar("SELECT subject FROM mail_outbox WHERE recipient = 'ada@example.com'")
+            .fetch_all(&owner)
+            .await
+            .unwrap();
+    assert!(
+        mail.iter().any(|s| s == "We changed our Terms of service"),
+        "{mail:?}"
+    );
+
+    let (_, html) = ada.page(&app, "/account").await;
+    assert!(html.contains("I have reviewed the Terms of service"));
+    let (response, _) = ada
+        .post(
+            &app,
+            "/api/policies/acknowledge",
+            "document=terms&version=2&back=%2Faccount",
+        )
+        .await;
+    assert_eq!(header(&response, "location"), "/account");
+    let (_, html) = ada.page(&app, "/account").await;
+    assert!(!html.contains("I have reviewed the Terms of service"));
+    let (response, _) = ada
+        .post(
+            &app,
+            "/api/policies/acknowledge",
+            "document=terms&version=99&back=%2Faccount",
+        )
+        .await;
+    assert!(header(&response, "location").contains("__err="));
+
+    // Earlier versions stay readable.
+    let (response, html) = ada.page(&app, "/policies/terms/v/1").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(html.contains("This is an earlier version"));
+    let (_, html) = ada.page(&app, "/policies/terms/history").await;
+    assert!(html.contains("Version 2 of") && html.contains("Version 1 of"));
+    let (_, html) = ada.page(&app, "/policies/nonsense").await;
+    assert!(html.contains("Policy not found"));
+}
+
+/// Every cookie any route sets is listed in the cookie policy in force.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn every_cookie_the_server_sets_is_in_the_cookie_policy(owner: PgPool) {
+    let (app, state, _dir) = site(&owner).await;
+    let mut browser = Browser {
+        gpc: true,
+        ..Browser::default()
+    };
+    let mut seen = BTreeSet::new();
+    for path in [
+        "/",
+        "/privacy",
+        "/signin",
+        "/signup",
+        "/policies/cookies",
+        "/nowhere",
+    ] {
+        browser.page(&app, path).await;
+    }
+    browser
+        .post(
+            &app,
+            "/api/privacy/consent",
+            "choice=accept&method=banner&back=%2F",
+        )
+        .await;
+    browser
+        .post(&app, "/api/privacy/theme", "theme=light&back=%2F")
+        .await;
+    browser.join_as_ada(&app, &owner, true).await;
+    for path in ["/account", "/security", "/security/sessions", "/privacy"] {
+        browser.page(&app, path).await;
+    }
+    browser.post(&app, "/api/signout", "").await;
+    seen.extend(browser.seen.iter().cloned());
+    assert!(
+        seen.len() >= 3,
+        "the walk set the session, consent and theme cookies: {seen:?}"
+    );
+
+    let mut conn = state.pool.acquire().await.unwrap();
+    let version = policies::current_version(&mut conn, "cookies")
+        .await
+        .unwrap();
+    let policy: String = sqlx::query_scalar(
+        "SELECT body FROM policy_versions WHERE document = 'cookies' AND version = $1",
+    )
+    .bind(version)
+    .fetch_one(&owner)
+    .await
+    .unwrap();
+    let listed = policies::listed_cookie_names(&policy);
+    for name in &seen {
+        assert!(
+            listed.contains(name),
+            "{name} is set but not in the cookie policy {listed:?}"
+        );
+    }
+}
