@@ -242,13 +242,12 @@ pub fn FooterControls() -> impl IntoView {
             consent.update(|c| c.theme = theme);
         }
     });
-    let outcome = move || match save.value().get() {
-        Some(Ok(true)) => "Theme saved on this device.",
-        Some(Ok(false)) => {
-            "Applied to this page only: functional cookies are off, so the theme is not remembered."
-        }
-        Some(Err(_)) => "The theme could not be applied. Try again.",
-        None => "",
+    let outcome = move || {
+        save.value().get().map(|result| match result {
+            Ok(true) => "Theme saved on this device.",
+            Ok(false) => "Applied to this page only: functional cookies are off, so the theme is not remembered.",
+            Err(_) => "The theme could not be applied. Try again.",
+        })
     };
     let back = here();
     let theme = move || consent.with(|c| c.theme);
@@ -307,7 +306,11 @@ pub fn PrivacyPage() -> impl IntoView {
             consent.update(|c| c.choice = Some(choices));
         }
     });
-    let history = Resource::new(move || save.version().get(), |_| consent_history());
+    // A choice made here or in the banner adds a record: read the history again.
+    let history = Resource::new(
+        move || (save.version().get(), consent.with(|c| c.choice)),
+        |_| consent_history(),
+    );
     let current = move || consent.with(|c| c.choice.unwrap_or_default());
     let error = action_error(save);
     let back = here();
