@@ -8,7 +8,10 @@ use app::{
         is_protected,
         session::{authenticate, Authentication, CurrentUser},
     },
-    platform::{client::ClientInfo, state::AppState},
+    platform::{
+        client::{cookie_value, ClientInfo},
+        state::AppState,
+    },
     privacy::{
         analytics,
         consent::{self, set_cookie, ConsentCookie, ConsentRequest, Subject, CONSENT_COOKIE},
@@ -51,17 +54,14 @@ impl SitePolicy {
     }
 }
 
-fn has_cookie(headers: &HeaderMap, name: &str) -> bool {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .any(|pair| {
-            pair.trim()
-                .split_once('=')
-                .is_some_and(|(key, _)| key == name)
-        })
+/// A request made for a person: a page, a protected page, a server function or a receipt.
+/// Static files are not, so they skip the session lookup and the consent cookie.
+fn acts_for_person(request: &Request) -> bool {
+    let path = request.uri().path();
+    is_protected(path)
+        || path.starts_with("/api/")
+        || path.starts_with("/privacy/receipts/")
+        || is_page_request(request)
 }
 
 /// Puts the client and the signed-in person (if any) into the request, ends sessions that have
@@ -79,15 +79,9 @@ pub async fn identify(
     let client = ClientInfo::from_request(peer, request.headers(), &state.trusted_proxies);
     request.extensions_mut().insert(client);
 
-    // Only protected pages and server functions act for a person; static files and public
-    // pages skip the session lookup.
-    let path = request.uri().path();
-    // Pages read the session too: the policy-review banner and the Privacy page are per person.
-    let needs_user = is_protected(path)
-        || path.starts_with("/api/")
-        || path.starts_with("/privacy/receipts/")
-        || is_page_request(&request);
-    let cookie_present = has_cookie(request.headers(), policy.session_cookie_name());
+    // Every page reads the session: the policy-review banner and the Privacy page are per person.
+    let needs_user = acts_for_person(&request);
+    let cookie_present = cookie_value(request.headers(), policy.session_cookie_name()).is_some();
     let mut ended = None;
     let session = request.extensions().get::<Session>().cloned();
     if let Some(session) = session.filter(|_| needs_user) {
@@ -141,6 +135,9 @@ pub fn is_page_request(request: &Request) -> bool {
 /// consent id); hands pages what the banner needs; and counts a page view only with analytics
 /// consent and no GPC.
 pub async fn consent(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    if !acts_for_person(&request) {
+        return next.run(request).await;
+    }
     let mut consent = ConsentRequest::read(
         request.headers(),
         request.uri().query(),
@@ -157,9 +154,9 @@ pub async fn consent(State(state): State<AppState>, mut request: Request, next: 
         };
         consent.cookie = Some(minted);
         new_cookie = set_cookie(
+            &state,
             CONSENT_COOKIE,
             &minted.encode(&state.key_encryption_key),
-            state.public_url.scheme() == "https",
         );
     }
     let consent_id = consent.cookie.map(|c| c.id);

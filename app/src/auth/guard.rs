@@ -15,7 +15,8 @@ fn unavailable() -> FormError {
     FormError::Page("The service is starting; try again in a moment.".to_owned())
 }
 
-fn parts() -> Result<Parts, FormError> {
+/// The request's head: headers and what the middleware put into its extensions.
+pub fn parts() -> Result<Parts, FormError> {
     use_context::<Parts>().ok_or_else(unavailable)
 }
 

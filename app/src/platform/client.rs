@@ -87,6 +87,17 @@ pub fn describe_user_agent(user_agent: &str) -> String {
     }
 }
 
+/// A cookie's value in the request, if present.
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find_map(|(key, value)| (key == name).then_some(value))
+}
+
 /// Parses TRUSTED_PROXIES: addresses or networks separated by commas.
 pub fn parse_trusted_proxies(raw: &str) -> Result<Vec<IpNet>, String> {
     raw.split(',')

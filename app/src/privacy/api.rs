@@ -76,6 +76,16 @@ impl Choices {
         sale_share_opt_out: true,
     };
 
+    /// The choices in force when the browser sends GPC (or not): GPC opts out of analytics and
+    /// of sale/share whatever was chosen.
+    pub fn under_gpc(self, gpc: bool) -> Choices {
+        Choices {
+            functional: self.functional,
+            analytics: self.analytics && !gpc,
+            sale_share_opt_out: self.sale_share_opt_out || gpc,
+        }
+    }
+
     /// Whether `category` is granted by these choices alone (GPC aside).
     pub fn grants(self, category: Category) -> bool {
         match category {
@@ -152,14 +162,9 @@ pub struct PageConsent {
 }
 
 impl PageConsent {
-    /// The choice in force: GPC opts out of analytics and of sale/share whatever was chosen.
+    /// The choice in force, with GPC applied.
     pub fn effective(&self) -> Choices {
-        let choice = self.choice.unwrap_or_default();
-        Choices {
-            functional: choice.functional,
-            analytics: choice.analytics && !self.gpc,
-            sale_share_opt_out: choice.sale_share_opt_out || self.gpc,
-        }
+        self.choice.unwrap_or_default().under_gpc(self.gpc)
     }
 }
 

@@ -2,7 +2,7 @@
 //! Global Privacy Control, linking a browser's records to an account, and the theme cookie that
 //! only functional consent may write.
 
-use axum::http::{header, request::Parts, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use hmac::{Hmac, Mac};
 use leptos::prelude::use_context;
@@ -13,14 +13,13 @@ use uuid::Uuid;
 
 use super::{
     api::{Category, Choices, ConsentRow, PageConsent, Theme},
-    policies,
     service::PrivacyError,
 };
 use crate::{
     auth::{guard, session::CurrentUser},
     platform::{
         audit,
-        client::ClientInfo,
+        client::{cookie_value, ClientInfo},
         clock::to_minute,
         db::{self, TenantTx},
         keys::KeyEncryptionKey,
@@ -149,17 +148,6 @@ impl ConsentCookie {
     }
 }
 
-/// A cookie's value in the request, if present.
-pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find_map(|(key, value)| (key == name).then_some(value))
-}
-
 /// What a request says about consent, read by the middleware for every request.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ConsentRequest {
@@ -210,9 +198,13 @@ impl ConsentRequest {
     }
 }
 
-/// A Set-Cookie value for one of the consent area's cookies.
-pub fn set_cookie(name: &str, value: &str, secure: bool) -> Option<HeaderValue> {
-    let secure = if secure { "; Secure" } else { "" };
+/// A Set-Cookie value for one of the consent area's cookies; Secure when the site is https.
+pub fn set_cookie(state: &AppState, name: &str, value: &str) -> Option<HeaderValue> {
+    let secure = if state.public_url.scheme() == "https" {
+        "; Secure"
+    } else {
+        ""
+    };
     HeaderValue::from_str(&format!(
         "{name}={value}; Path=/; Max-Age={COOKIE_MAX_AGE_SECONDS}; HttpOnly; SameSite=Lax{secure}"
     ))
@@ -282,10 +274,10 @@ fn strip_query_key(path: &str, key: &str) -> String {
 }
 
 /// One ledger record to append.
+/// It answers the cookie policy in force, which the insert itself looks up.
 pub struct Entry<'a> {
     pub choices: Choices,
     pub gpc: bool,
-    pub policy_version: i32,
     pub method: Method,
     pub user_agent: &'a str,
     pub now: OffsetDateTime,
@@ -312,44 +304,50 @@ pub enum Subject {
     Browser(Uuid),
 }
 
-/// Inserts one record; false when it was a GPC record this subject already had for the version.
+/// Inserts one record answering the cookie policy in force, and returns that policy's version;
+/// None when it was a GPC record this subject already had for the version.
 async fn insert(
     conn: &mut PgConnection,
     subject: Subject,
     entry: &Entry<'_>,
-) -> Result<bool, sqlx::Error> {
+) -> Result<Option<i32>, sqlx::Error> {
     let (sql, subject_id) = match subject {
         Subject::Account(owner_id) => (
             "INSERT INTO consent_records \
              (owner_id, id, granted, denied, policy_version, method, gpc, recorded_at, user_agent) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+             SELECT $1, $2, $3, $4, coalesce(max(version), 1), $5, $6, $7, $8 \
+             FROM policy_versions WHERE document = 'cookies' \
+             ON CONFLICT DO NOTHING RETURNING policy_version",
             owner_id,
         ),
         Subject::Browser(consent_id) => (
             "INSERT INTO anonymous_consents \
              (consent_id, id, granted, denied, policy_version, method, gpc, recorded_at, user_agent) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+             SELECT $1, $2, $3, $4, coalesce(max(version), 1), $5, $6, $7, $8 \
+             FROM policy_versions WHERE document = 'cookies' \
+             ON CONFLICT DO NOTHING RETURNING policy_version",
             consent_id,
         ),
     };
     let (granted, denied) = entry.split();
-    let inserted = sqlx::query(sql)
+    sqlx::query_scalar(sql)
         .bind(subject_id)
         .bind(Uuid::new_v4())
         .bind(&granted)
         .bind(&denied)
-        .bind(entry.policy_version)
         .bind(entry.method.as_str())
         .bind(entry.gpc)
         .bind(entry.now)
         .bind(entry.user_agent())
-        .execute(conn)
-        .await?;
-    Ok(inserted.rows_affected() == 1)
+        .fetch_optional(conn)
+        .await
 }
 
 /// Appends to a signed-in person's ledger, in their tenant transaction.
-pub async fn append_for_account(tx: &mut TenantTx, entry: &Entry<'_>) -> Result<bool, sqlx::Error> {
+pub async fn append_for_account(
+    tx: &mut TenantTx,
+    entry: &Entry<'_>,
+) -> Result<Option<i32>, sqlx::Error> {
     let subject = Subject::Account(tx.owner_id());
     insert(tx, subject, entry).await
 }
@@ -360,23 +358,24 @@ pub async fn append_for_browser(
     conn: &mut PgConnection,
     consent_id: Uuid,
     entry: &Entry<'_>,
-) -> Result<bool, sqlx::Error> {
+) -> Result<Option<i32>, sqlx::Error> {
     insert(conn, Subject::Browser(consent_id), entry).await
 }
 
-/// Appends one record for `subject`, in a transaction of its own. For an account, a change of
-/// choice is also a security-log event.
+/// Appends one record for `subject`, in a transaction of its own, and returns the cookie-policy
+/// version it answered (None: a GPC record already there). For an account, a change of choice is
+/// also a security-log event.
 pub async fn append(
     state: &AppState,
     subject: Subject,
     entry: &Entry<'_>,
     client: &ClientInfo,
-) -> Result<bool, PrivacyError> {
+) -> Result<Option<i32>, PrivacyError> {
     match subject {
         Subject::Account(owner_id) => {
             let mut tx = TenantTx::begin(&state.pool, owner_id).await?;
             let inserted = append_for_account(&mut tx, entry).await?;
-            if inserted {
+            if inserted.is_some() {
                 let detail = format!(
                     "{}: {}",
                     Method::label(entry.method.as_str()),
@@ -413,19 +412,10 @@ pub async fn record_gpc(
     subject: Subject,
     choice: Option<Choices>,
     client: &ClientInfo,
-) -> Result<bool, PrivacyError> {
-    let mut conn = state.pool.acquire().await?;
-    let policy_version = policies::current_version(&mut conn, "cookies").await?;
-    drop(conn);
-    let choice = choice.unwrap_or_default();
+) -> Result<Option<i32>, PrivacyError> {
     let entry = Entry {
-        choices: Choices {
-            analytics: false,
-            sale_share_opt_out: true,
-            ..choice
-        },
+        choices: choice.unwrap_or_default().under_gpc(true),
         gpc: true,
-        policy_version,
         method: Method::Gpc,
         user_agent: &client.user_agent,
         now: state.clock.now(),
@@ -490,11 +480,9 @@ pub async fn record_sign_up(
         }
         None => (Choices::default(), false),
     };
-    let policy_version = policies::current_version(tx, "cookies").await?;
     let entry = Entry {
         choices,
         gpc,
-        policy_version,
         method: Method::SignUp,
         user_agent: &client.user_agent,
         now,
@@ -503,14 +491,8 @@ pub async fn record_sign_up(
     Ok(())
 }
 
-fn request_parts() -> Result<Parts, FormError> {
-    use_context::<Parts>().ok_or_else(|| {
-        FormError::Page("The service is starting; try again in a moment.".to_owned())
-    })
-}
-
 fn consent_request() -> Result<ConsentRequest, FormError> {
-    Ok(request_parts()?
+    Ok(guard::parts()?
         .extensions
         .get::<ConsentRequest>()
         .copied()
@@ -531,13 +513,9 @@ pub async fn save_from_request(choices: Choices, method: Method) -> Result<(), F
     let request = consent_request()?;
     let user = guard::user().ok();
     let consent_id = request.cookie.map_or_else(Uuid::new_v4, |c| c.id);
-    let mut conn = state.pool.acquire().await.map_err(PrivacyError::from)?;
-    let policy_version = policies::current_version(&mut conn, "cookies").await?;
-    drop(conn);
     let entry = Entry {
         choices,
         gpc: request.gpc,
-        policy_version,
         method,
         user_agent: &client.user_agent,
         now: state.clock.now(),
@@ -546,17 +524,19 @@ pub async fn save_from_request(choices: Choices, method: Method) -> Result<(), F
         Some(user) => Subject::Account(user.owner_id()),
         None => Subject::Browser(consent_id),
     };
-    append(&state, subject, &entry, &client).await?;
+    // Only GPC records are ever skipped, so a choice always has its version.
+    let policy_version = append(&state, subject, &entry, &client)
+        .await?
+        .unwrap_or_default();
     let cookie = ConsentCookie {
         id: consent_id,
         policy_version,
         choice: Some(choices),
     };
-    let secure = state.public_url.scheme() == "https";
     add_cookie(set_cookie(
+        &state,
         CONSENT_COOKIE,
         &cookie.encode(&state.key_encryption_key),
-        secure,
     ));
     if !choices.functional {
         add_cookie(Some(remove_cookie(THEME_COOKIE)));
@@ -576,9 +556,8 @@ pub fn save_theme(theme: Theme) -> Result<bool, FormError> {
     let request = consent_request()?;
     let allowed = request.page(Vec::new()).effective().functional;
     if allowed {
-        let secure = state.public_url.scheme() == "https";
-        add_cookie(set_cookie(THEME_COOKIE, theme.as_str(), secure));
-    } else if cookie_value(&request_parts()?.headers, THEME_COOKIE).is_some() {
+        add_cookie(set_cookie(&state, THEME_COOKIE, theme.as_str()));
+    } else if cookie_value(&guard::parts()?.headers, THEME_COOKIE).is_some() {
         add_cookie(Some(remove_cookie(THEME_COOKIE)));
     }
     Ok(allowed)

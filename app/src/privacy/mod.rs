@@ -84,6 +84,17 @@ fn apply_theme(theme: Theme) {
     }
 }
 
+/// The action behind every consent form; a saved choice takes effect on the page at once.
+fn save_consent_action(consent: RwSignal<PageConsent>) -> ServerAction<SaveConsent> {
+    let save = ServerAction::<SaveConsent>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(choices)) = save.value().get() {
+            consent.update(|c| c.choice = Some(choices));
+        }
+    });
+    save
+}
+
 /// A labelled switch (a checkbox with role=switch) with its explanation.
 #[component]
 fn Switch(
@@ -122,12 +133,7 @@ fn Switch(
 pub fn CookieBanner() -> impl IntoView {
     let consent = expect_context::<RwSignal<PageConsent>>();
     let query = use_query_map();
-    let save = ServerAction::<SaveConsent>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(choices)) = save.value().get() {
-            consent.update(|c| c.choice = Some(choices));
-        }
-    });
+    let save = save_consent_action(consent);
     let reopened = move || query.read().get("cookie-settings").is_some();
     let show = move || consent.with(|c| c.choice.is_none()) || reopened();
     let current = move || consent.with(|c| c.choice.unwrap_or_default());
@@ -300,12 +306,7 @@ fn category_names(names: &[String]) -> String {
 #[component]
 pub fn PrivacyPage() -> impl IntoView {
     let consent = expect_context::<RwSignal<PageConsent>>();
-    let save = ServerAction::<SaveConsent>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(choices)) = save.value().get() {
-            consent.update(|c| c.choice = Some(choices));
-        }
-    });
+    let save = save_consent_action(consent);
     // A choice made here or in the banner adds a record: read the history again.
     let history = Resource::new(
         move || (save.version().get(), consent.with(|c| c.choice)),
