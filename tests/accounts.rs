@@ -428,12 +428,8 @@ async fn the_audit_chain_verifies_and_breaks_when_edited_or_deleted(owner: PgPoo
         "DELETE FROM audit_events",
     ] {
         let mut tx = TenantTx::begin(&w.state.pool, ada).await.unwrap();
-        let refused = sqlx::query(statement).execute(&mut *tx).await.unwrap_err();
         assert_eq!(
-            refused
-                .as_database_error()
-                .and_then(|e| e.code())
-                .as_deref(),
+            common::refusal(&mut tx, statement).await.as_deref(),
             Some("42501"),
             "{statement}"
         );

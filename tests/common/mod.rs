@@ -202,6 +202,19 @@ pub async fn seed_tenant(owner: &PgPool, owner_id: Uuid) {
     }
 }
 
+/// The SQLSTATE with which PostgreSQL refused `statement`; None when it went through.
+pub async fn refusal(conn: &mut sqlx::PgConnection, statement: &str) -> Option<String> {
+    match sqlx::query(statement).execute(conn).await {
+        Ok(_) => None,
+        Err(error) => Some(
+            error
+                .as_database_error()
+                .and_then(|e| e.code())
+                .map_or_else(|| error.to_string(), |code| code.into_owned()),
+        ),
+    }
+}
+
 /// Sends a request through the router; returns the response head and the body as text.
 pub async fn send(app: &Router, request: Request<Body>) -> (Response<Body>, String) {
     let response = app.clone().oneshot(request).await.unwrap();
