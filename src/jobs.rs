@@ -7,15 +7,15 @@ use app::platform::{
     clock::Clock,
     mail::{self, Mailer, Stop},
     rate_limit,
+    session_store::SessionRecords,
 };
 use sqlx::PgPool;
 use tower_sessions::ExpiredDeletion;
-use tower_sessions_sqlx_store::PostgresStore;
 
 const MAIL_POLL: Duration = Duration::from_millis(500);
 const SWEEP_PERIOD: Duration = Duration::from_secs(300);
 
-pub fn spawn(pool: PgPool, store: PostgresStore, mailer: Mailer, clock: Arc<dyn Clock>) {
+pub fn spawn(pool: PgPool, store: SessionRecords, mailer: Mailer, clock: Arc<dyn Clock>) {
     tokio::spawn(deliver_mail(pool.clone(), mailer, clock.clone()));
     tokio::spawn(sweep(pool, store, clock));
 }
@@ -30,7 +30,7 @@ async fn deliver_mail(pool: PgPool, mailer: Mailer, clock: Arc<dyn Clock>) {
     }
 }
 
-async fn sweep(pool: PgPool, store: PostgresStore, clock: Arc<dyn Clock>) {
+async fn sweep(pool: PgPool, store: SessionRecords, clock: Arc<dyn Clock>) {
     let mut tick = tokio::time::interval(SWEEP_PERIOD);
     loop {
         tick.tick().await;

@@ -43,6 +43,22 @@ enum Command {
         #[command(subcommand)]
         action: PolicyAction,
     },
+    /// Check the security logs.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Verify the keyed hash chain and the signed checkpoints of every account's security log,
+    /// or of one account's.
+    Verify {
+        /// The address of the one account to check.
+        #[arg(long)]
+        email: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -99,6 +115,9 @@ async fn main() -> ExitCode {
                     material,
                 },
         } => startup::publish_policy(&cli.settings, &document, &file, &summary, material).await,
+        Command::Audit {
+            action: AuditAction::Verify { email },
+        } => startup::verify_audit(&cli.settings, email.as_deref()).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

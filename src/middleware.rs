@@ -1,29 +1,36 @@
 //! Response hardening (promises P13, P14): security headers with a per-response CSP nonce,
-//! no caching of pages, and refusal of cross-site state changes.
+//! no caching of pages, refusal of cross-site state changes, and form errors in a page's
+//! address shown only when this server put them there. Also the per-request session and consent
+//! work.
 
 use std::net::SocketAddr;
 
 use app::{
     auth::{
         is_protected,
-        session::{authenticate, Authentication, CurrentUser},
+        session::{authenticate, keep_cookie_lifetime, Authentication, CurrentUser},
     },
     platform::{
         client::{cookie_value, ClientInfo},
+        keys::Derived,
+        rate_limit::Action,
         state::AppState,
     },
     privacy::{
-        analytics,
-        consent::{self, set_cookie, ConsentCookie, ConsentRequest, Subject, CONSENT_COOKIE},
+        analytics::{self, PageRoutes},
+        consent::{consent_cookie, set_cookie, ConsentCookie, ConsentRequest},
+        ledger::{self, Subject},
         policies,
     },
 };
 use axum::{
+    body::Body,
     extract::{ConnectInfo, Request, State},
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
 };
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use leptos::nonce::Nonce;
 use tower_sessions::Session;
 use url::Url;
@@ -116,7 +123,12 @@ pub async fn identify(
         }
         return Redirect::to(&target).into_response();
     }
-    next.run(request).await
+    let session = request.extensions().get::<Session>().cloned();
+    let response = next.run(request).await;
+    if let Some(session) = session {
+        keep_cookie_lifetime(&session).await;
+    }
+    response
 }
 
 /// A browser asking for a page (not a static file, not a server function).
@@ -134,19 +146,36 @@ pub fn is_page_request(request: &Request) -> bool {
 /// `Sec-GPC`; records GPC once per subject and policy version (giving a browser without one a
 /// consent id); hands pages what the banner needs; and counts a page view only with analytics
 /// consent and no GPC.
-pub async fn consent(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn consent(
+    State((state, routes)): State<(AppState, PageRoutes)>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     if !acts_for_person(&request) {
         return next.run(request).await;
     }
+    let https = state.public_url.scheme() == "https";
     let mut consent = ConsentRequest::read(
         request.headers(),
         request.uri().query(),
         &state.key_encryption_key,
+        https,
     );
     let page_view = is_page_request(&request);
     let user = request.extensions().get::<CurrentUser>().cloned();
+    let client = request.extensions().get::<ClientInfo>().cloned();
     let mut new_cookie = None;
-    if consent.gpc && page_view && consent.cookie.is_none() {
+    // A browser new to the server gets a consent id for its GPC record, within the network's
+    // limit: beyond it, GPC is still honored, just not recorded, so cookieless requests cannot
+    // add rows without bound.
+    let may_mint = match (
+        &client,
+        consent.gpc && page_view && consent.cookie.is_none(),
+    ) {
+        (Some(client), true) => state.check_rate(Action::Consent, client).await.is_ok(),
+        _ => false,
+    };
+    if may_mint {
         let minted = ConsentCookie {
             id: Uuid::new_v4(),
             policy_version: 0,
@@ -155,7 +184,7 @@ pub async fn consent(State(state): State<AppState>, mut request: Request, next: 
         consent.cookie = Some(minted);
         new_cookie = set_cookie(
             &state,
-            CONSENT_COOKIE,
+            consent_cookie(https),
             &minted.encode(&state.key_encryption_key),
         );
     }
@@ -173,7 +202,7 @@ pub async fn consent(State(state): State<AppState>, mut request: Request, next: 
             };
             if let Some(subject) = subject {
                 let choice = consent.cookie.and_then(|c| c.choice);
-                if let Err(error) = consent::record_gpc(&state, subject, choice, &client).await {
+                if let Err(error) = ledger::record_gpc(&state, subject, choice, &client).await {
                     tracing::warn!(%error, "could not record the GPC signal");
                 }
             }
@@ -193,13 +222,16 @@ pub async fn consent(State(state): State<AppState>, mut request: Request, next: 
     let path = request.uri().path().to_owned();
 
     let mut response = next.run(request).await;
-    if page_view
-        && consent.analytics_allowed()
-        && response.status() == StatusCode::OK
-        && is_html(response.headers())
-    {
+    let route = routes.route_of(&path);
+    if let (true, Some(route)) = (
+        page_view
+            && consent.analytics_allowed()
+            && response.status() == StatusCode::OK
+            && is_html(response.headers()),
+        route,
+    ) {
         let day = state.clock.now().date();
-        if let Err(error) = analytics::count_view(&state.pool, &path, day).await {
+        if let Err(error) = analytics::count_view(&state.pool, route, day).await {
             tracing::warn!(%error, "could not count a page view");
         }
     }
@@ -267,6 +299,144 @@ fn is_html(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"))
+}
+
+fn form_error_mac(state: &AppState, path: &str, error: &str) -> String {
+    let message = format!("{path}\0{error}");
+    let mac = state
+        .key_encryption_key
+        .mac(Derived::FormErrorMac, message.as_bytes());
+    URL_SAFE_NO_PAD.encode(&mac[..16])
+}
+
+const ERROR_KEYS: [&str; 3] = ["__path", "__err", "__errmac"];
+
+/// Whether a query's form error (Leptos' `__path` and `__err`, for forms posted without
+/// JavaScript) carries this server's MAC. True when there is none.
+fn form_error_is_ours(state: &AppState, query: &str) -> bool {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let value = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    match (value("__err"), value("__path")) {
+        (None, None) => true,
+        (Some(error), Some(path)) => {
+            let expected = form_error_mac(state, path, error);
+            value("__errmac").is_some_and(|mac| {
+                mac.len() == expected.len()
+                    && mac
+                        .bytes()
+                        .zip(expected.bytes())
+                        .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+                        == 0
+            })
+        }
+        _ => false,
+    }
+}
+
+/// The query without any form error.
+fn without_form_error(query: &str) -> String {
+    let mut kept = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        if !ERROR_KEYS.contains(&key.as_ref()) {
+            kept.append_pair(&key, &value);
+        }
+    }
+    kept.finish()
+}
+
+/// Adds this server's MAC to the form error a server function's redirect carries.
+fn sign_form_error(state: &AppState, location: &str) -> Option<String> {
+    let base = url::Url::parse("http://probe.invalid/").ok()?;
+    let mut url = base.join(location).ok()?;
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let value = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let (error, path) = (value("__err")?, value("__path")?);
+    url.query_pairs_mut()
+        .append_pair("__errmac", &form_error_mac(state, &path, &error));
+    Some(if location.starts_with('/') {
+        format!("{}?{}", url.path(), url.query().unwrap_or_default())
+    } else {
+        url.to_string()
+    })
+}
+
+/// The error a form posted without JavaScript brings back in the page's address is shown only
+/// when this server put it there: otherwise a crafted link could make our page say anything.
+/// Pages asked for with a forged or unsigned error are sent to the same address without it.
+pub async fn signed_form_errors(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method().is_safe() {
+        if let Some(query) = request.uri().query() {
+            if !form_error_is_ours(&state, query) {
+                let kept = without_form_error(query);
+                let path = request.uri().path();
+                let target = if kept.is_empty() {
+                    path.to_owned()
+                } else {
+                    format!("{path}?{kept}")
+                };
+                let target = app::platform::paths::local_path_or(Some(&target), "/");
+                return Redirect::to(&target).into_response();
+            }
+        }
+    }
+    let server_function = request.uri().path().starts_with("/api/");
+    let mut response = next.run(request).await;
+    if server_function {
+        let signed = response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .filter(|location| location.contains("__err="))
+            .and_then(|location| sign_form_error(&state, location))
+            .and_then(|location| HeaderValue::from_str(&location).ok());
+        if let Some(location) = signed {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+    }
+    response
+}
+
+/// Reads the request body up to `limit` bytes before any handler sees it: a larger body (by its
+/// Content-Length, or once it has sent that much) is answered 413 at once, whatever reads it
+/// later.
+pub async fn limit_body(State(limit): State<usize>, request: Request, next: Next) -> Response {
+    let too_large = || (StatusCode::PAYLOAD_TOO_LARGE, "The request is too large.").into_response();
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return too_large();
+    }
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Err(error) => {
+            let over = std::error::Error::source(&error)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            if over {
+                too_large()
+            } else {
+                tracing::info!(%error, "could not read a request body");
+                (StatusCode::BAD_REQUEST, "The request could not be read.").into_response()
+            }
+        }
+    }
 }
 
 /// Refuses any state-changing request that a browser marks as coming from another site

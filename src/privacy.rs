@@ -4,7 +4,7 @@
 use app::{
     auth::session::CurrentUser,
     platform::{client::ClientInfo, state::AppState},
-    privacy::{consent, receipts},
+    privacy::{ledger, receipts},
 };
 use axum::{
     extract::{Path, State},
@@ -45,7 +45,7 @@ pub async fn download_receipt(
         return (StatusCode::NOT_FOUND, "There is no such receipt.").into_response();
     };
     let owner_id = user.map(|Extension(u)| u.owner_id());
-    match consent::visible_records(&state, owner_id, client.consent_id, Some(id)).await {
+    match ledger::visible_records(&state, owner_id, client.consent_id, Some(id)).await {
         Ok(records) => match records.first() {
             Some(record) => {
                 let body = serde_json::to_string_pretty(&receipts::build(&state, record))

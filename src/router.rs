@@ -1,24 +1,56 @@
-//! The request path: tracing → security headers → session → current user → origin check →
-//! route.
+//! The request path: tracing → security headers → limits on time and size → cross-site check →
+//! signed form errors → session → current user → consent → route.
 
-use app::{platform::state::AppState, shell, App};
-use axum::{http::Request, middleware::from_fn_with_state, routing::get, Router};
+use std::time::Duration;
+
+use app::{
+    platform::{session_store::SessionRecords, state::AppState},
+    privacy::analytics::PageRoutes,
+    shell, App,
+};
+use axum::{
+    http::{Request, StatusCode},
+    middleware::from_fn_with_state,
+    routing::get,
+    Router,
+};
 use leptos::{nonce::Nonce, prelude::provide_context};
 use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
 use tower::ServiceBuilder;
 use tower_http::{
     compression::CompressionLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
     trace::TraceLayer,
 };
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::{
     health,
-    middleware::{consent, identify, reject_cross_site, security_headers, SitePolicy},
+    middleware::{
+        consent, identify, limit_body, reject_cross_site, security_headers, signed_form_errors,
+        SitePolicy,
+    },
     privacy,
 };
+
+/// How much a request may send and how long it may take.
+#[derive(Clone, Copy)]
+pub struct RequestLimits {
+    /// The largest request body; the longest form (a pasted receipt) is 64 KiB.
+    pub body_bytes: usize,
+    /// A request still unanswered after this is answered 408.
+    pub timeout: Duration,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        Self {
+            body_bytes: 256 * 1024,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
 
 /// Gives Leptos the nonce that the security-headers middleware put in the request, so the
 /// hydration scripts carry the same nonce as the CSP header.
@@ -34,9 +66,11 @@ fn provide_request_context(state: AppState) -> impl Fn() + Clone + Send + Sync +
 }
 
 /// Every route of the site, wrapped in the middleware stack.
-pub fn build(state: AppState, session_store: PostgresStore) -> Router {
+pub fn build(state: AppState, session_store: SessionRecords) -> Router {
     let context = provide_request_context(state.clone());
     let options = state.leptos_options.clone();
+    let pages = generate_route_list(App);
+    let page_routes = PageRoutes::new(pages.iter().map(|page| page.path().to_owned()));
     let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/.well-known/gpc.json", get(privacy::gpc))
@@ -45,22 +79,32 @@ pub fn build(state: AppState, session_store: PostgresStore) -> Router {
             get(privacy::receipt_key),
         )
         .route("/privacy/receipts/{id}", get(privacy::download_receipt))
-        .leptos_routes_with_context(
-            &state,
-            generate_route_list(App),
-            context.clone(),
-            move || shell(options.clone()),
-        )
+        .leptos_routes_with_context(&state, pages, context.clone(), move || {
+            shell(options.clone())
+        })
         .fallback(file_and_error_handler_with_context::<AppState, _>(
             context, shell,
         ))
         .with_state(state.clone());
-    with_middleware(routes, state, session_store)
+    with_middleware(
+        routes,
+        state,
+        session_store,
+        page_routes,
+        RequestLimits::default(),
+    )
 }
 
 /// The middleware stack, in request order: request id and tracing, compression, security
-/// headers, the session, the current user, consent, then the cross-site check.
-pub fn with_middleware(routes: Router, state: AppState, session_store: PostgresStore) -> Router {
+/// headers, limits on time and size, the cross-site check (before any session work, so a refused request costs
+/// no database round trip), signed form errors, the session, the current user, then consent.
+pub fn with_middleware(
+    routes: Router,
+    state: AppState,
+    session_store: SessionRecords,
+    page_routes: PageRoutes,
+    limits: RequestLimits,
+) -> Router {
     let policy = SitePolicy::new(&state.public_url);
     let sessions = SessionManagerLayer::new(session_store)
         .with_name(policy.session_cookie_name())
@@ -94,12 +138,16 @@ pub fn with_middleware(routes: Router, state: AppState, session_store: PostgresS
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(CompressionLayer::new())
             .layer(from_fn_with_state(policy.clone(), security_headers))
-            .layer(sessions)
-            .layer(from_fn_with_state(
-                (state.clone(), policy.clone()),
-                identify,
+            // Inside the security headers, so a refusal for size or time carries them too.
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                limits.timeout,
             ))
-            .layer(from_fn_with_state(state, consent))
-            .layer(from_fn_with_state(policy, reject_cross_site)),
+            .layer(from_fn_with_state(limits.body_bytes, limit_body))
+            .layer(from_fn_with_state(policy.clone(), reject_cross_site))
+            .layer(from_fn_with_state(state.clone(), signed_form_errors))
+            .layer(sessions)
+            .layer(from_fn_with_state((state.clone(), policy), identify))
+            .layer(from_fn_with_state((state, page_routes), consent)),
     )
 }

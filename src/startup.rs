@@ -9,18 +9,21 @@ use app::{
         clock::{Clock, SystemClock},
         config::{ConfigError, MailTransport, Settings},
         db::{self, DbError},
-        keys::{self, KeyError},
+        hashing::HashingSlots,
+        keys::{self, Derived, KeyEncryptionKey, KeyError},
         mail::{MailError, Mailer},
+        rate_limit::Limits,
+        session_store::SessionRecords,
         state::AppState,
     },
     privacy::{policies, service::PrivacyError},
 };
 use axum::serve::ListenerExt;
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 use thiserror::Error;
 use tokio::net::TcpListener;
-use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::{jobs, router};
 
@@ -61,21 +64,32 @@ pub enum StartupError {
     BadSummary,
     #[error("the server stopped unexpectedly: {0}")]
     Serve(#[source] std::io::Error),
+    #[error("no account has the address {0}")]
+    NoSuchAccount(String),
+    #[error("{0} security log(s) failed to verify")]
+    AuditBroken(usize),
+    #[error("the security log could not be read: {0}")]
+    Audit(#[from] app::platform::audit::AuditError),
 }
 
-/// Creates the data directory (and the mail folder when mail goes to files) and proves it can
-/// be written to.
+/// Creates the data directory (and the mail folder when mail goes to files, readable by the
+/// server's user alone: mail holds single-use links) and proves each can be written to.
 fn prepare_data_dir(settings: &Settings) -> Result<(), StartupError> {
-    let mut dirs = vec![settings.data_dir.clone()];
+    use std::os::unix::fs::PermissionsExt;
+
+    let mut dirs = vec![(settings.data_dir.clone(), None)];
     if let MailTransport::Directory(mail) = settings.mail_transport()? {
-        dirs.push(mail);
+        dirs.push((mail, Some(0o700)));
     }
-    for dir in dirs {
+    for (dir, mode) in dirs {
         let fail = |source| StartupError::DataDir {
             path: dir.display().to_string(),
             source,
         };
         fs::create_dir_all(&dir).map_err(fail)?;
+        if let Some(mode) = mode {
+            fs::set_permissions(&dir, fs::Permissions::from_mode(mode)).map_err(fail)?;
+        }
         let probe = dir.join(".write-check");
         fs::write(&probe, b"").map_err(fail)?;
         fs::remove_file(&probe).map_err(fail)?;
@@ -147,6 +161,54 @@ pub async fn publish_policy(
     Ok(())
 }
 
+/// Checks the security log of one account (`email`) or of every account: its keyed hash chain
+/// and its signed checkpoints. Prints a line per account; fails when any log does not verify.
+pub async fn verify_audit(settings: &Settings, email: Option<&str>) -> Result<(), StartupError> {
+    let key = key_encryption_key(settings)?;
+    let owner = migrated_owner_pool(settings).await?;
+    app::platform::audit::rekey_legacy_chains(&owner, &key, SystemClock.now()).await?;
+    let accounts: Vec<(String, uuid::Uuid)> = match email {
+        Some(email) => {
+            let email = email.trim().to_lowercase();
+            let found: Option<uuid::Uuid> =
+                sqlx::query_scalar("SELECT account FROM email_directory WHERE email = $1")
+                    .bind(&email)
+                    .fetch_optional(&owner)
+                    .await
+                    .map_err(DbError::from)?;
+            vec![(
+                email.clone(),
+                found.ok_or(StartupError::NoSuchAccount(email))?,
+            )]
+        }
+        None => sqlx::query_as("SELECT email, account FROM email_directory ORDER BY email")
+            .fetch_all(&owner)
+            .await
+            .map_err(DbError::from)?,
+    };
+    // The app role reads the log, so row-level security keeps each check to its own tenant.
+    let pool = app_pool(settings, &owner, &key).await?;
+    let mut broken = 0;
+    for (email, owner_id) in accounts {
+        let mut tx = db::TenantTx::begin(&pool, owner_id).await?;
+        match app::platform::audit::verify(&mut tx, &key).await? {
+            Ok(summary) => println!(
+                "{email}: intact, {} events, {} signed checkpoints",
+                summary.events, summary.checkpoints
+            ),
+            Err(breach) => {
+                broken += 1;
+                println!("{email}: DOES NOT VERIFY: {breach:?}");
+            }
+        }
+        tx.commit().await?;
+    }
+    if broken > 0 {
+        return Err(StartupError::AuditBroken(broken));
+    }
+    Ok(())
+}
+
 async fn bind(addr: SocketAddr) -> Result<TcpListener, StartupError> {
     TcpListener::bind(addr)
         .await
@@ -160,37 +222,70 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, StartupError> {
         })
 }
 
+/// The key-encryption key, from configuration or its file (created on first start).
+pub fn key_encryption_key(settings: &Settings) -> Result<KeyEncryptionKey, StartupError> {
+    Ok(match &settings.key_encryption_key {
+        Some(configured) => keys::from_setting(configured)?,
+        None => keys::load_or_create(&settings.key_file())?,
+    })
+}
+
+/// The password of the app role's generated login: derived from the key-encryption key, so it
+/// is kept, backed up and replaced with the keys, and every server sharing the key agrees on it.
+pub fn app_role_password(key: &KeyEncryptionKey) -> String {
+    URL_SAFE_NO_PAD.encode(key.derive(Derived::AppDatabasePassword))
+}
+
+/// The server's pool, logged in as the app role: APP_DATABASE_URL when given; otherwise the
+/// migration role gives the app role a login with a generated password, and the pool uses it.
+async fn app_pool(
+    settings: &Settings,
+    owner: &PgPool,
+    key: &KeyEncryptionKey,
+) -> Result<PgPool, StartupError> {
+    let options = match &settings.app_database_url {
+        Some(url) => db::parse_url("APP_DATABASE_URL", url)?,
+        None => {
+            let password = app_role_password(key);
+            db::ensure_app_login(owner, &password).await?;
+            db::app_login(
+                &db::parse_url("DATABASE_URL", &settings.database_url)?,
+                &password,
+            )
+        }
+    };
+    Ok(db::connect_app(options, APP_POOL_SIZE).await?)
+}
+
 pub async fn serve(settings: Settings) -> Result<(), StartupError> {
     let public_url = settings.public_url()?;
     let trusted_proxies = settings.trusted_proxies()?;
     let mailer = Mailer::new(&settings.mail_transport()?)?;
     prepare_data_dir(&settings)?;
-    let key_encryption_key = match &settings.key_encryption_key {
-        Some(configured) => keys::from_setting(configured)?,
-        None => keys::load_or_create(&settings.key_file())?,
-    };
+    let key_encryption_key = key_encryption_key(&settings)?;
     let listener = bind(settings.site_addr).await?;
 
     let owner = migrated_owner_pool(&settings).await?;
-    let (which, app_url) = match &settings.app_database_url {
-        Some(url) => ("APP_DATABASE_URL", url),
-        None => ("DATABASE_URL", &settings.database_url),
-    };
-    let pool = db::connect_app(db::parse_url(which, app_url)?, APP_POOL_SIZE).await?;
+    app::platform::audit::rekey_legacy_chains(&owner, &key_encryption_key, SystemClock.now())
+        .await?;
+    let pool = app_pool(&settings, &owner, &key_encryption_key).await?;
     if let Some(invite) = invites::create_first(&owner, FIRST_INVITE_DAYS).await? {
         println!("First start: sign up at {}", invite.signup_url(&public_url));
         println!("(the invite code expires {})", invite.expires_on());
     }
     owner.close().await;
 
-    let session_store = PostgresStore::new(pool.clone());
+    let session_store = SessionRecords::new(pool.clone());
     let state = AppState {
         leptos_options: leptos_options(&settings),
         pool,
         public_url: public_url.clone(),
         key_encryption_key: Arc::new(key_encryption_key),
         clock: Arc::new(SystemClock),
-        auth_rate_limit: settings.auth_rate_limit,
+        limits: Limits {
+            per_address: settings.auth_rate_limit,
+        },
+        hashing: HashingSlots::per_core(),
         sudo_window: settings.sudo_window(),
         trusted_proxies: trusted_proxies.into(),
     };

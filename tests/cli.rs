@@ -63,6 +63,7 @@ fn help_lists_the_subcommands_and_every_setting_with_its_default() {
         "serve",
         "migrate",
         "invite",
+        "audit",
         "DATABASE_URL",
         "APP_DATABASE_URL",
         "SITE_ADDR",
@@ -259,7 +260,13 @@ fn a_first_start_needs_no_configuration_and_stops_gracefully() {
         std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    assert!(data_dir.path().join("mail").is_dir());
+    // Mail holds single-use links: the folder is the server's user's alone.
+    let mail = data_dir.path().join("mail");
+    assert!(mail.is_dir());
+    assert_eq!(
+        std::fs::metadata(&mail).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
 
     // A second start keeps the key and does not create another first invite.
     let key_before = std::fs::read(&key).unwrap();

@@ -6,22 +6,27 @@ mod common;
 use common::{get, header, send};
 use std::sync::Arc;
 
-use app::platform::{clock::SystemClock, db::MIGRATOR};
+use app::{
+    platform::{clock::SystemClock, db::MIGRATOR, session_store::SessionRecords},
+    privacy::analytics::PageRoutes,
+};
 use axum::{
     body::Body,
     http::{header, Request, StatusCode},
     routing::post,
     Router,
 };
-use custodian::{middleware::content_security_policy, router};
+use custodian::{
+    middleware::content_security_policy,
+    router::{self, RequestLimits},
+};
 use sqlx::{postgres::PgPoolOptions, PgPool};
 use tower_sessions::{ExpiredDeletion, Session};
-use tower_sessions_sqlx_store::PostgresStore;
 
 /// The whole site on `pool`, as the server builds it.
 fn site_at(pool: PgPool, public_url: &str) -> (Router, tempfile::TempDir) {
     let (state, dir) = common::state(pool.clone(), public_url, Arc::new(SystemClock));
-    (router::build(state, PostgresStore::new(pool)), dir)
+    (router::build(state, SessionRecords::new(pool)), dir)
 }
 
 async fn site(owner: &PgPool) -> (Router, tempfile::TempDir) {
@@ -185,7 +190,13 @@ async fn session_cookie(owner: &PgPool, public_url: &str) -> String {
         }),
     );
     let (state, _dir) = common::state(pool.clone(), public_url, Arc::new(SystemClock));
-    let app = router::with_middleware(touch, state, PostgresStore::new(pool));
+    let app = router::with_middleware(
+        touch,
+        state,
+        SessionRecords::new(pool),
+        PageRoutes::new([]),
+        RequestLimits::default(),
+    );
     let request = Request::post("/touch")
         .header("sec-fetch-site", "same-origin")
         .body(Body::empty())
@@ -224,7 +235,7 @@ async fn expired_sessions_are_deleted_by_the_app_role(owner: PgPool) {
         .await
         .unwrap();
     }
-    let store = PostgresStore::new(common::app_pool(&owner, 1).await);
+    let store = SessionRecords::new(common::app_pool(&owner, 1).await);
     store.delete_expired().await.unwrap();
     let left: Vec<String> = sqlx::query_scalar("SELECT id FROM tower_sessions.session")
         .fetch_all(&owner)

@@ -5,7 +5,6 @@ pub mod account;
 pub mod auth;
 pub mod home;
 pub mod mfa;
-#[cfg(feature = "ssr")]
 pub mod platform;
 pub mod privacy;
 pub mod security;
@@ -65,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("signin/verify") view={Lazy::<SecondStepRoute>::new()} />
                     <Route path=path!("forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} />
                     <Route path=path!("reset-password") view={Lazy::<ResetPasswordRoute>::new()} />
+                    <Route path=path!("not-me") view={Lazy::<NotMeRoute>::new()} />
                     <Route path=path!("verify-email") view={Lazy::<VerifyEmailRoute>::new()} />
                     <Route path=path!("confirm-email") view={Lazy::<ConfirmEmailRoute>::new()} />
                     // In order: signed-in pages arrive complete, so they read right without JS.
@@ -72,12 +72,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("security") view={Lazy::<SecurityLogRoute>::new()} ssr=SsrMode::InOrder />
                     <Route path=path!("security/sessions") view={Lazy::<SessionsRoute>::new()} ssr=SsrMode::InOrder />
                     <Route path=path!("security/factors") view={Lazy::<FactorsRoute>::new()} ssr=SsrMode::InOrder />
-                    // In order: the consent history and the policies read right without JS.
+                    // In order: the consent history reads right without JS.
                     <Route path=path!("privacy") view={Lazy::<PrivacyRoute>::new()} ssr=SsrMode::InOrder />
                     <Route path=path!("privacy/verify-receipt") view={Lazy::<VerifyReceiptRoute>::new()} />
-                    <Route path=path!("policies/:document") view={Lazy::<PolicyRoute>::new()} ssr=SsrMode::InOrder />
-                    <Route path=path!("policies/:document/v/:version") view={Lazy::<PolicyRoute>::new()} ssr=SsrMode::InOrder />
-                    <Route path=path!("policies/:document/history") view={Lazy::<PolicyHistoryRoute>::new()} ssr=SsrMode::InOrder />
+                    // Async: the whole policy is known before the answer starts, so an unknown
+                    // document or version is answered 404.
+                    <Route path=path!("policies/:document") view={Lazy::<PolicyRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("policies/:document/v/:version") view={Lazy::<PolicyRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("policies/:document/history") view={Lazy::<PolicyHistoryRoute>::new()} ssr=SsrMode::Async />
                 </Routes>
             </ui::Layout>
         </Router>
@@ -108,6 +110,7 @@ lazy_page!(SignInRoute, auth::SignInPage);
 lazy_page!(SecondStepRoute, mfa::SecondStepPage);
 lazy_page!(ForgotPasswordRoute, auth::ForgotPasswordPage);
 lazy_page!(ResetPasswordRoute, auth::ResetPasswordPage);
+lazy_page!(NotMeRoute, auth::NotMePage);
 lazy_page!(VerifyEmailRoute, auth::VerifyEmailPage);
 lazy_page!(ConfirmEmailRoute, account::ConfirmEmailPage);
 lazy_page!(AccountRoute, account::AccountPage);

@@ -2,6 +2,9 @@
 //! whose pool is the migration role (a superuser); the server's code runs on `app_pool`.
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod factors;
+
 use std::sync::Arc;
 
 use app::{
@@ -15,7 +18,11 @@ use app::{
         client::ClientInfo,
         clock::{Clock, ManualClock},
         config::Settings,
-        db, keys,
+        db,
+        hashing::HashingSlots,
+        keys,
+        rate_limit::Limits,
+        session_store::SessionRecords,
         state::AppState,
     },
 };
@@ -29,7 +36,6 @@ use http_body_util::BodyExt;
 use sqlx::PgPool;
 use tower::ServiceExt;
 use tower_sessions::Session;
-use tower_sessions_sqlx_store::PostgresStore;
 use url::Url;
 use uuid::Uuid;
 
@@ -49,7 +55,9 @@ pub fn state(
         public_url: Url::parse(public_url).unwrap(),
         key_encryption_key: Arc::new(key),
         clock,
-        auth_rate_limit: 1_000,
+        limits: Limits { per_address: 1_000 },
+        // Tests send bursts on purpose; they wait for hashing rather than being told to retry.
+        hashing: HashingSlots::new(2, std::time::Duration::from_secs(300)),
         sudo_window: app::auth::session::SUDO_WINDOW,
         trusted_proxies: Arc::from([]),
     };
@@ -58,13 +66,22 @@ pub fn state(
 
 pub const PASSWORD: &str = "violet kettle drums at midnight";
 
+/// The token of the (first) mailed link in a mail's body.
+pub fn token_in(body: &str) -> String {
+    body.split("token=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("a link with a token in the mail")
+        .to_owned()
+}
+
 /// The server's state on an app-role pool, a clock the test moves, and one browser's client.
 pub struct World {
     pub owner: PgPool,
     pub state: AppState,
     pub clock: ManualClock,
     pub client: ClientInfo,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 /// The public URL the tests' server has: a domain name, as WebAuthn needs.
@@ -85,18 +102,32 @@ pub async fn world(owner: PgPool) -> World {
                 .to_owned(),
             consent_id: None,
         },
-        _dir: dir,
+        dir,
     }
 }
 
 impl World {
+    /// The key file the world's server uses, for commands that need the same key.
+    pub fn key_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("kek.key")
+    }
+
+    /// The migration role's URL of the world's database, as an operator's command gets it.
+    pub fn database_url(&self) -> String {
+        let options = self.owner.connect_options();
+        format!(
+            "postgres://postgres@127.0.0.1:5432/{}",
+            options.get_database().unwrap_or("postgres")
+        )
+    }
+
     pub async fn invite(&self) -> String {
         invites::create(&self.owner, 7, None).await.unwrap().code
     }
 
     pub async fn sign_up(&self, email: &str) -> Uuid {
         let invite = self.invite().await;
-        accounts::sign_up(
+        let created = accounts::sign_up(
             &self.state,
             SignUp {
                 email: email.to_owned(),
@@ -108,7 +139,56 @@ impl World {
             &self.client,
         )
         .await
-        .unwrap()
+        .unwrap();
+        created.expect("a fresh address gets an account")
+    }
+
+    /// Sets a new password from a reset link.
+    pub async fn reset(
+        &self,
+        token: &str,
+        new_password: &str,
+    ) -> Result<(), app::auth::accounts::AuthError> {
+        app::auth::recovery::reset_password(
+            &self.state,
+            app::auth::recovery::Reset {
+                token,
+                new_password,
+                confirm: new_password,
+                remove_factors: false,
+            },
+            &self.client,
+        )
+        .await
+    }
+
+    /// Signs in on a fresh session, not remembered.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<Session, app::auth::accounts::AuthError> {
+        let session = self.session();
+        app::auth::signin::sign_in(&self.state, &session, email, password, false, &self.client)
+            .await
+            .map(|_| session)
+    }
+
+    /// Signs up and opens the verification link, as a person who reads their mail does.
+    pub async fn sign_up_verified(&self, email: &str) -> Uuid {
+        let owner_id = self.sign_up(email).await;
+        let body: String = sqlx::query_scalar(
+            "SELECT body FROM mail_outbox WHERE recipient = $1 \
+             AND subject = 'Verify your email address' ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(email)
+        .fetch_one(&self.owner)
+        .await
+        .unwrap();
+        accounts::verify_email(&self.state, &token_in(&body), &self.client)
+            .await
+            .unwrap();
+        owner_id
     }
 
     /// Every body queued for `to`, oldest first.
@@ -118,6 +198,17 @@ impl World {
             .fetch_all(&self.owner)
             .await
             .unwrap()
+    }
+
+    /// The subject of every mail queued for `to`, oldest first.
+    pub async fn subjects_to(&self, to: &str) -> Vec<String> {
+        sqlx::query_scalar(
+            "SELECT subject FROM mail_outbox WHERE recipient = $1 ORDER BY created_at",
+        )
+        .bind(to)
+        .fetch_all(&self.owner)
+        .await
+        .unwrap()
     }
 
     /// The tenant's security log as `kind:detail`, newest first.
@@ -135,19 +226,78 @@ impl World {
 
     /// A fresh browser session in the server's store.
     pub fn session(&self) -> Session {
+        self.reopen(None)
+    }
+
+    /// The session a browser sending the cookie of `id` would have on its next request.
+    pub fn reopen(&self, id: Option<tower_sessions::session::Id>) -> Session {
         Session::new(
-            None,
-            Arc::new(PostgresStore::new(self.state.pool.clone())),
+            id,
+            Arc::new(SessionRecords::new(self.state.pool.clone())),
             None,
         )
     }
+
+    /// The signed-in person of `session`, as the server's middleware finds them.
+    pub async fn user(&self, session: &Session) -> app::auth::session::CurrentUser {
+        match app::auth::session::authenticate(&self.state, session, true)
+            .await
+            .unwrap()
+        {
+            app::auth::session::Authentication::SignedIn(user) => user,
+            _ => panic!("the session is not signed in"),
+        }
+    }
+
+    /// The tenant's security log, verified with the server's key.
+    pub async fn chain_break(&self, owner_id: Uuid) -> Option<audit::ChainBreak> {
+        let mut tx = db::TenantTx::begin(&self.state.pool, owner_id)
+            .await
+            .unwrap();
+        audit::verify_chain(&mut tx, &self.state.key_encryption_key)
+            .await
+            .unwrap()
+    }
 }
 
-/// A pool for the same database that runs as custodian_app, as the server does.
-pub async fn app_pool(owner: &PgPool, max_connections: u32) -> PgPool {
-    db::connect_app((*owner.connect_options()).clone(), max_connections)
+/// A signed-in person of `owner_id` as a service sees them, without a browser session.
+pub fn user_of(w: &World, owner_id: Uuid) -> app::auth::session::CurrentUser {
+    app::auth::session::CurrentUser {
+        signed_in: app::auth::session::SignedIn::new(
+            owner_id,
+            Uuid::new_v4(),
+            false,
+            w.clock.now(),
+            w.state.sudo_window,
+        ),
+        store_id: String::new(),
+    }
+}
+
+/// Signs `email` in on a fresh session and returns the signed-in person the server sees.
+pub async fn signed_in_user(w: &World, email: &str) -> app::auth::session::CurrentUser {
+    let session = w.session();
+    app::auth::signin::sign_in(&w.state, &session, email, PASSWORD, false, &w.client)
         .await
-        .expect("the app role pool connects")
+        .unwrap();
+    w.user(&w.reopen(session.id())).await
+}
+
+/// The password the tests give the app role's login; the local cluster trusts every login, so
+/// it only has to be the same everywhere.
+const APP_ROLE_PASSWORD: &str = "custodian-tests";
+
+/// A pool for the same database that logs in as custodian_app, as the server does.
+pub async fn app_pool(owner: &PgPool, max_connections: u32) -> PgPool {
+    db::ensure_app_login(owner, APP_ROLE_PASSWORD)
+        .await
+        .expect("the app role gets its login");
+    db::connect_app(
+        db::app_login(&owner.connect_options(), APP_ROLE_PASSWORD),
+        max_connections,
+    )
+    .await
+    .expect("the app role pool connects")
 }
 
 /// Every table that has an owner_id column, i.e. every tenant table.
@@ -191,6 +341,9 @@ pub async fn seed_tenant(owner: &PgPool, owner_id: Uuid) {
          VALUES ('terms', 1, now(), false, 'Seed', 'Seed') ON CONFLICT DO NOTHING",
         "INSERT INTO policy_acknowledgments (owner_id, document, version, acknowledged_at) \
          VALUES ($1, 'terms', 1, now())",
+        "INSERT INTO pending_sign_ins (owner_id, id, created_at) VALUES ($1, gen_random_uuid(), now())",
+        "INSERT INTO audit_checkpoints (owner_id, seq, hash, signed_at, signature) \
+         VALUES ($1, 1, $2, now(), $2 || $2)",
     ];
     for statement in statements {
         sqlx::query(statement)

@@ -47,12 +47,14 @@ pub async fn change_display_name(display_name: String) -> Result<(), FormError> 
     Ok(())
 }
 
+/// Asks to change the address. The address is how the account is recovered, so this needs a
+/// re-authentication made for it, not the one from signing in.
 #[server(endpoint = "account/email")]
 pub async fn change_email(email: String) -> Result<(), FormError> {
     use crate::auth::guard;
 
     let (state, client) = guard::request()?;
-    let user = guard::sudo_user(&state)?;
+    let user = guard::reauthenticated_user(&state)?;
     super::service::request_email_change(&state, &user, &email, &client).await?;
     leptos_axum::redirect("/account?notice=email-link-sent");
     Ok(())

@@ -10,9 +10,10 @@ use crate::{
     auth::{
         accounts::{self, AuthError},
         api::Region,
-        password,
+        password, recovery,
         session::CurrentUser,
-        tokens::{self, Purpose},
+        sudo,
+        tokens::{self, Carries, Purpose, Undo},
     },
     platform::{
         audit,
@@ -20,12 +21,15 @@ use crate::{
         clock::to_minute,
         db::TenantTx,
         mail::{self, Mail},
+        rate_limit,
         state::AppState,
     },
     ui::form::FormError,
 };
 
 pub const INVITE_LIMIT: usize = 5;
+/// Address changes an account may ask for per hour (each mails two addresses).
+const EMAIL_CHANGES_PER_HOUR: u32 = 5;
 const INVITE_LIFETIME: Duration = Duration::days(7);
 
 #[derive(Debug, Error)]
@@ -34,6 +38,10 @@ pub enum AccountError {
     Auth(#[from] AuthError),
     #[error("The current password is not right.")]
     WrongCurrentPassword,
+    #[error("Too many attempts. Wait {0} seconds, then try again.")]
+    CurrentPasswordThrottled(i64),
+    #[error("Too many links were sent to that address in the last hour. Try again later.")]
+    TooManyMails,
     #[error("That is already your address.")]
     SameEmail,
     #[error("Verify your email address before inviting anyone.")]
@@ -70,7 +78,7 @@ impl From<AccountError> for FormError {
     fn from(error: AccountError) -> Self {
         match error {
             AccountError::Auth(inner) => inner.into(),
-            AccountError::WrongCurrentPassword => {
+            AccountError::WrongCurrentPassword | AccountError::CurrentPasswordThrottled(_) => {
                 FormError::field("current_password", error.to_string())
             }
             AccountError::SameEmail => FormError::field("email", error.to_string()),
@@ -152,13 +160,22 @@ pub async fn change_display_name(
         .bind(&display_name)
         .execute(&mut *tx)
         .await?;
-    audit::record(&mut tx, "display_name_changed", "", client, now).await?;
+    audit::record(
+        &mut tx,
+        &state.key_encryption_key,
+        "display_name_changed",
+        "",
+        client,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// Sends a confirmation link to the new address and tells the old one. Nothing changes until
-/// the link is used.
+/// Sends a confirmation link to the new address and tells the old one, with a link that cancels
+/// the change and signs out every session if it was not them. Nothing changes until the
+/// confirmation link is used. At most `EMAIL_CHANGES_PER_HOUR` an hour per account.
 pub async fn request_email_change(
     state: &AppState,
     user: &CurrentUser,
@@ -173,14 +190,24 @@ pub async fn request_email_change(
     if account.email == new_email {
         return Err(AccountError::SameEmail);
     }
-    let token = tokens::issue(
+    let key = &state.key_encryption_key;
+    let within_limits = rate_limit::allow_for_account(
         &mut tx,
+        key,
+        "email change",
         owner_id,
-        Purpose::ChangeEmail,
-        Some(&new_email),
+        EMAIL_CHANGES_PER_HOUR,
         now,
     )
-    .await?;
+    .await?
+        && rate_limit::allow_mail(&mut tx, key, "change", &new_email, now).await?;
+    if !within_limits {
+        return Err(AccountError::TooManyMails);
+    }
+    let carries = Carries::NewEmail(new_email.clone());
+    let token = tokens::issue(&mut tx, key, Purpose::ChangeEmail, &carries, now)
+        .await
+        .map_err(AuthError::from)?;
     let link = accounts::link(state, "/confirm-email", &token);
     mail::enqueue(
         &mut tx,
@@ -195,6 +222,7 @@ pub async fn request_email_change(
         now,
     )
     .await?;
+    let not_me = recovery::not_me_link(state, &mut tx, Undo::EmailChange, now).await?;
     mail::enqueue(
         &mut tx,
         Mail {
@@ -202,13 +230,13 @@ pub async fn request_email_change(
             to: &account.email,
             subject: "Your email address is being changed",
             body: format!(
-                "Someone signed in to your Custodian account asked to change its address to {new_email}. It changes once the link sent there is opened.\n\nIf this was not you, reset your password and end your other sessions now."
+                "Someone signed in to your Custodian account asked to change its address to {new_email}. It changes once the link sent there is opened.\n\nIf this was not you, open this link: it cancels the change, signs out every session at once and lets you choose a new password (it works once, for 3 days):\n\n{not_me}"
             ),
         },
         now,
     )
     .await?;
-    audit::record(&mut tx, "email_change_requested", "", client, now).await?;
+    audit::record(&mut tx, key, "email_change_requested", "", client, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -220,16 +248,20 @@ pub async fn confirm_email_change(
     client: &ClientInfo,
 ) -> Result<(), AccountError> {
     let now = state.clock.now();
-    let (owner_id, mut tx) = tokens::tenant_of(&state.pool, token)
+    let (owner_id, mut tx) = tokens::tenant_of(&state.pool, &state.key_encryption_key, token)
         .await
         .map_err(AuthError::from)?;
-    let new_email = tokens::redeem(&mut tx, token, Purpose::ChangeEmail, now)
+    let Carries::NewEmail(new_email) = tokens::redeem(&mut tx, token, Purpose::ChangeEmail, now)
         .await
         .map_err(AuthError::from)?
-        .ok_or(AuthError::Token(tokens::TokenError::Invalid))?;
+    else {
+        return Err(AuthError::Token(tokens::TokenError::Invalid).into());
+    };
     let old = account_row(&mut tx).await?;
-    let claimed: bool = sqlx::query_scalar("SELECT custodian_claim_email($1)")
+    // The link proves the person reads the new mailbox: the claim is verified at once.
+    let claimed: bool = sqlx::query_scalar("SELECT custodian_claim_email($1, $2, true)")
         .bind(&new_email)
+        .bind(now)
         .fetch_one(&mut *tx)
         .await?;
     if !claimed {
@@ -253,12 +285,23 @@ pub async fn confirm_email_change(
         now,
     )
     .await?;
-    audit::record(&mut tx, "email_changed", "", client, now).await?;
+    // Links mailed to the old address (a reset, say) must not outlive the change.
+    tokens::revoke_outstanding(&mut tx).await?;
+    audit::record(
+        &mut tx,
+        &state.key_encryption_key,
+        "email_changed",
+        "",
+        client,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// Needs the current password; ends every other session.
+/// Needs the current password, checked under the same counters as re-authentication; ends
+/// every other session and every link mailed before.
 pub async fn change_password(
     state: &AppState,
     user: &CurrentUser,
@@ -269,31 +312,42 @@ pub async fn change_password(
 ) -> Result<(), AccountError> {
     let owner_id = user.owner_id();
     let mut tx = TenantTx::begin(&state.pool, owner_id).await?;
-    let (email, display_name, phc): (String, String, String) =
-        sqlx::query_as("SELECT email, display_name, password_hash FROM accounts")
+    let (email, display_name): (String, String) =
+        sqlx::query_as("SELECT email, display_name FROM accounts")
             .fetch_one(&mut *tx)
             .await?;
     tx.commit().await?;
-    if !password::verify(current, Some(phc))
-        .await
-        .map_err(AuthError::from)?
-    {
-        return Err(AccountError::WrongCurrentPassword);
-    }
+    // The rules first: a new password that would be refused costs no attempt.
     password::check_new(new_password, &[&email, &display_name]).map_err(AuthError::from)?;
     if new_password != confirm {
         return Err(AuthError::PasswordMismatch.into());
     }
-    let hash = password::hash(new_password)
+    sudo::check_password(
+        state,
+        user,
+        current,
+        "wrong current password",
+        AuthError::SudoPasswordWrong,
+        client,
+    )
+    .await
+    .map_err(|error| match error {
+        AuthError::SudoPasswordWrong => AccountError::WrongCurrentPassword,
+        AuthError::SudoThrottled(seconds) => AccountError::CurrentPasswordThrottled(seconds),
+        other => other.into(),
+    })?;
+    let hash = password::hash(&state.hashing, new_password)
         .await
         .map_err(AuthError::from)?;
     let now = state.clock.now();
     let mut tx = TenantTx::begin(&state.pool, owner_id).await?;
     accounts::set_password(&mut tx, &hash, now).await?;
     let ended = accounts::end_sessions(&mut tx, Some(user.signed_in.account_session)).await?;
-    accounts::notify_password_changed(&mut tx, owner_id, &email, now).await?;
+    tokens::revoke_outstanding(&mut tx).await?;
+    accounts::notify_password_changed(&mut tx, &email, false, now).await?;
     audit::record(
         &mut tx,
+        &state.key_encryption_key,
         "password_changed",
         &format!("{ended} other sessions ended"),
         client,
@@ -326,18 +380,28 @@ pub async fn create_invite(
     if !created {
         return Err(AccountError::InviteLimit);
     }
-    audit::record(&mut tx, "invite_created", "", client, now).await?;
+    audit::record(
+        &mut tx,
+        &state.key_encryption_key,
+        "invite_created",
+        "",
+        client,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok((code, to_minute(expires_at)))
 }
 
-/// Sends the verification link again.
+/// Sends the verification link again, a few times an hour at most.
 pub async fn resend_verification(state: &AppState, user: &CurrentUser) -> Result<(), AccountError> {
     let now = state.clock.now();
     let mut tx = TenantTx::begin(&state.pool, user.owner_id()).await?;
     let account = account_row(&mut tx).await?;
-    if account.email_verified_at.is_none() {
-        accounts::send_verification(state, &mut tx, user.owner_id(), &account.email, now).await?;
+    if account.email_verified_at.is_none()
+        && !accounts::send_verification(state, &mut tx, &account.email, now).await?
+    {
+        return Err(AccountError::TooManyMails);
     }
     tx.commit().await?;
     Ok(())

@@ -69,17 +69,11 @@ impl SessionEnd {
     }
 }
 
-/// A place to return to after signing in: a path on this site, never another site.
-pub fn safe_return_path(next: Option<&str>) -> String {
-    match next {
-        Some(path)
-            if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.contains('\\')
-                && !path.starts_with("/signin") =>
-        {
-            path.to_owned()
-        }
+/// Where a sign-in leads: the page it was asked for when that is a path on this site (by the one
+/// strict rule of `platform::paths`) other than the sign-in pages, else the Account page.
+pub fn after_sign_in(next: Option<&str>) -> String {
+    match next.and_then(crate::platform::paths::local_path) {
+        Some(path) if !path.starts_with("/signin") => path.to_owned(),
         _ => "/account".to_owned(),
     }
 }
@@ -102,11 +96,12 @@ pub async fn sign_up(
     invite: String,
 ) -> Result<(), FormError> {
     use super::{accounts, guard};
+    use crate::platform::rate_limit::Action;
 
-    let (state, client) = guard::request()?;
     let region = Region::parse(&region)
         .ok_or_else(|| FormError::field("region", "Choose a data region."))?;
-    accounts::check_rate(&state, &client).await?;
+    let (state, client) = guard::limited(Action::Authenticate).await?;
+    // A taken address is answered as a fresh one: its owner is mailed instead.
     accounts::sign_up(
         &state,
         accounts::SignUp {
@@ -130,18 +125,18 @@ pub async fn sign_in(
     remember: Option<String>,
     next: Option<String>,
 ) -> Result<(), FormError> {
-    use super::{accounts, guard};
+    use super::{guard, signin};
+    use crate::platform::rate_limit::Action;
 
-    let (state, client) = guard::request()?;
     if email.trim().is_empty() {
         return Err(FormError::field("email", "Enter your email address."));
     }
     if password.is_empty() {
         return Err(FormError::field("password", "Enter your password."));
     }
-    accounts::check_rate(&state, &client).await?;
+    let (state, client) = guard::limited(Action::Authenticate).await?;
     let session = guard::session()?;
-    let outcome = accounts::sign_in(
+    let outcome = signin::sign_in(
         &state,
         &session,
         &email,
@@ -150,10 +145,10 @@ pub async fn sign_in(
         &client,
     )
     .await?;
-    let next = safe_return_path(next.as_deref());
+    let next = after_sign_in(next.as_deref());
     match outcome {
-        accounts::SignInOutcome::SignedIn(_) => leptos_axum::redirect(&next),
-        accounts::SignInOutcome::SecondFactorNeeded => leptos_axum::redirect(&format!(
+        signin::SignInOutcome::SignedIn(_) => leptos_axum::redirect(&next),
+        signin::SignInOutcome::SecondFactorNeeded => leptos_axum::redirect(&format!(
             "/signin/verify?next={}",
             url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
         )),
@@ -163,12 +158,21 @@ pub async fn sign_in(
 
 #[server(endpoint = "signout")]
 pub async fn sign_out() -> Result<(), FormError> {
-    use super::{accounts, guard};
+    use super::{guard, signin};
 
     let (state, client) = guard::request()?;
     if let Ok(user) = guard::user() {
-        accounts::sign_out(&state, &guard::session()?, &user.signed_in, &client).await?;
+        signin::sign_out(&state, &guard::session()?, &user.signed_in, &client).await?;
     }
+    // Whatever this browser kept of the account goes with the session: cookies (also the consent
+    // id, so the next person here starts afresh) and storage.
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            axum::http::HeaderName::from_static("clear-site-data"),
+            axum::http::HeaderValue::from_static("\"cookies\", \"storage\""),
+        );
+    }
+    crate::privacy::consent::forget_browser(&state);
     leptos_axum::redirect("/signin?notice=signed-out");
     Ok(())
 }
@@ -179,18 +183,37 @@ pub async fn password_strength(
     email: String,
     display_name: String,
 ) -> Result<StrengthReading, FormError> {
-    use super::password;
+    use super::{accounts::AuthError, guard, password};
+    use crate::platform::rate_limit::Action;
 
-    let strength = password::strength(&password, &[&email, &display_name]);
-    let checked = password::check_new(&password, &[&email, &display_name]);
-    Ok(StrengthReading {
-        score: strength.score,
-        acceptable: checked.is_ok(),
-        advice: match checked {
-            Ok(()) => strength.advice.unwrap_or_default(),
-            Err(error) => error.to_string(),
-        },
-    })
+    let (state, _) = guard::limited(Action::StrengthCheck).await?;
+    if password.chars().count() > password::MAX_CHARS {
+        return Ok(StrengthReading {
+            score: 0,
+            acceptable: false,
+            advice: password::PasswordError::TooLong.to_string(),
+        });
+    }
+    // The context only adds words to try; longer than any valid address or name is noise.
+    let email: String = email.chars().take(254).collect();
+    let display_name: String = display_name.chars().take(100).collect();
+    let reading = state
+        .hashing
+        .run(move || {
+            let strength = password::strength(&password, &[&email, &display_name]);
+            let checked = password::check_new(&password, &[&email, &display_name]);
+            StrengthReading {
+                score: strength.score,
+                acceptable: checked.is_ok(),
+                advice: match checked {
+                    Ok(()) => strength.advice.unwrap_or_default(),
+                    Err(error) => error.to_string(),
+                },
+            }
+        })
+        .await
+        .map_err(|error| AuthError::Password(error.into()))?;
+    Ok(reading)
 }
 
 #[server(endpoint = "verify-email")]
@@ -209,11 +232,10 @@ pub async fn verify_email(token: String) -> Result<(), FormError> {
 
 #[server(endpoint = "forgot-password")]
 pub async fn request_password_reset(email: String) -> Result<(), FormError> {
-    use super::{accounts, guard};
+    use super::{guard, recovery};
 
-    let (state, client) = guard::request()?;
-    accounts::check_rate(&state, &client).await?;
-    accounts::request_password_reset(&state, &email, &client).await?;
+    let (state, client) = guard::limited(crate::platform::rate_limit::Action::Authenticate).await?;
+    recovery::request_password_reset(&state, &email, &client).await?;
     leptos_axum::redirect("/forgot-password?notice=sent");
     Ok(())
 }
@@ -223,13 +245,39 @@ pub async fn reset_password(
     token: String,
     password: String,
     confirm: String,
+    remove_factors: Option<String>,
 ) -> Result<(), FormError> {
-    use super::{accounts, guard};
+    use super::{guard, recovery};
 
-    let (state, client) = guard::request()?;
-    accounts::check_rate(&state, &client).await?;
-    accounts::reset_password(&state, &token, &password, &confirm, &client).await?;
+    let (state, client) = guard::limited(crate::platform::rate_limit::Action::Authenticate).await?;
+    recovery::reset_password(
+        &state,
+        recovery::Reset {
+            token: &token,
+            new_password: &password,
+            confirm: &confirm,
+            remove_factors: remove_factors.is_some(),
+        },
+        &client,
+    )
+    .await?;
     leptos_axum::redirect("/signin?notice=password-reset");
+    Ok(())
+}
+
+/// Uses a mailed "this wasn't me" link: every session ends, then the page to choose a new
+/// password (and to remove the sign-in methods someone else may have added).
+#[server(endpoint = "not-me")]
+pub async fn not_me(token: String) -> Result<(), FormError> {
+    use super::{guard, recovery};
+
+    let (state, client) = guard::limited(crate::platform::rate_limit::Action::Authenticate).await?;
+    let reset = recovery::not_me(&state, &token, &client).await?;
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("token", &reset)
+        .append_pair("after", "not-me")
+        .finish();
+    leptos_axum::redirect(&format!("/reset-password?{query}"));
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use tower_sessions::Session;
 
 use super::session::CurrentUser;
 use crate::{
-    platform::{client::ClientInfo, state::AppState},
+    platform::{client::ClientInfo, rate_limit::Action, state::AppState},
     ui::form::FormError,
 };
 
@@ -31,6 +31,17 @@ pub fn request() -> Result<(AppState, ClientInfo), FormError> {
     Ok((state, client))
 }
 
+/// The state and the client of the current request, once `action` is counted against the
+/// client's address and network; refused when either is over its limit.
+pub async fn limited(action: Action) -> Result<(AppState, ClientInfo), FormError> {
+    let (state, client) = request()?;
+    state
+        .check_rate(action, &client)
+        .await
+        .map_err(super::accounts::AuthError::from)?;
+    Ok((state, client))
+}
+
 pub fn session() -> Result<Session, FormError> {
     parts()?
         .extensions
@@ -48,7 +59,7 @@ pub fn user() -> Result<CurrentUser, FormError> {
         .ok_or(FormError::SignedOut)
 }
 
-/// The signed-in person when they re-authenticated within the last ten minutes.
+/// The signed-in person when they signed in or re-authenticated within the sudo window.
 pub fn sudo_user(state: &AppState) -> Result<CurrentUser, FormError> {
     let user = user()?;
     if user.signed_in.in_sudo(state.clock.now()) {
@@ -58,17 +69,21 @@ pub fn sudo_user(state: &AppState) -> Result<CurrentUser, FormError> {
     }
 }
 
-/// Checks the password again and opens sudo mode for ten minutes.
+/// The signed-in person when they re-authenticated since signing in, within the sudo window:
+/// adding a sign-in method needs this, so a stolen fresh session cannot plant one.
+pub fn reauthenticated_user(state: &AppState) -> Result<CurrentUser, FormError> {
+    let user = sudo_user(state)?;
+    if user.signed_in.reauthenticated(state.clock.now()) {
+        Ok(user)
+    } else {
+        Err(FormError::SudoRequired)
+    }
+}
+
+/// Checks the password again and opens sudo mode.
 pub async fn grant_sudo(password_typed: &str) -> Result<(), FormError> {
-    let (state, client) = request()?;
+    let (state, client) = limited(Action::Authenticate).await?;
     let user = user()?;
-    super::accounts::grant_sudo(
-        &state,
-        &session()?,
-        &user.signed_in,
-        password_typed,
-        &client,
-    )
-    .await?;
+    super::sudo::grant_sudo(&state, &session()?, &user, password_typed, &client).await?;
     Ok(())
 }

@@ -12,7 +12,15 @@ pub mod invites;
 #[cfg(feature = "ssr")]
 pub mod password;
 #[cfg(feature = "ssr")]
+pub mod recovery;
+#[cfg(feature = "ssr")]
 pub mod session;
+#[cfg(feature = "ssr")]
+pub mod signin;
+#[cfg(feature = "ssr")]
+pub mod sudo;
+#[cfg(feature = "ssr")]
+pub mod throttle;
 #[cfg(feature = "ssr")]
 pub mod tokens;
 
@@ -29,8 +37,8 @@ use crate::ui::{
     LINK,
 };
 use api::{
-    ConfirmSudo, Region, RequestPasswordReset, ResetPassword, SessionEnd, SignIn, SignOut, SignUp,
-    VerifyEmail,
+    ConfirmSudo, NotMe, Region, RequestPasswordReset, ResetPassword, SessionEnd, SignIn, SignOut,
+    SignUp, VerifyEmail,
 };
 
 /// Paths that need a signed-in person; the server sends anyone else to sign in first.
@@ -289,8 +297,14 @@ pub fn ResetPasswordPage() -> impl IntoView {
     let action = ServerAction::<ResetPassword>::new();
     let error = action_error(action);
     let token = query_value("token");
+    let after_not_me = query_value("after").get_untracked().as_deref() == Some("not-me");
     view! {
         <AuthPage title="Choose a new password">
+            {after_not_me.then(|| view! {
+                <p role="status" class="mt-4 max-w-prose rounded border border-emerald-700 bg-emerald-50 px-4 py-3 text-emerald-900 dark:bg-emerald-950 dark:text-emerald-100">
+                    "Every session of your account was signed out. Choose a new password now, and remove the sign-in methods you did not add."
+                </p>
+            })}
             <p class="mt-2 max-w-prose text-slate-700 dark:text-slate-300">
                 "Every session of your account will be signed out."
             </p>
@@ -305,7 +319,37 @@ pub fn ResetPasswordPage() -> impl IntoView {
                     autocomplete="new-password"
                     error=error
                 />
+                <div class="flex items-start gap-2">
+                    <input type="checkbox" id="remove-factors" name="remove_factors" value="on" checked=after_not_me class="mt-1" />
+                    <label for="remove-factors">
+                        "Also remove all passkeys and authenticator apps"
+                        <span class="block text-sm text-slate-700 dark:text-slate-300">
+                            "If someone else got into your account, they may have added their own. You can add yours again afterwards."
+                        </span>
+                    </label>
+                </div>
                 <Submit label="Set the new password" pending=action.pending() />
+            </ActionForm>
+        </AuthPage>
+    }
+}
+
+/// The page a mailed "this wasn't me" link opens: a button that signs out every session (on POST,
+/// never on GET) and goes on to choose a new password.
+#[component]
+pub fn NotMePage() -> impl IntoView {
+    let action = ServerAction::<NotMe>::new();
+    let error = action_error(action);
+    let token = query_value("token");
+    view! {
+        <AuthPage title="This wasn't me">
+            <p class="mt-2 max-w-prose text-slate-700 dark:text-slate-300">
+                "If you did not make the change we mailed you about, someone else may be signed in to your account. This signs out every session of your account at once; then you choose a new password and can remove the sign-in methods you did not add."
+            </p>
+            <ActionForm action=action attr:class=FORM>
+                <FormNotice error=error />
+                <input type="hidden" name="token" value=move || token.get().unwrap_or_default() />
+                <Submit label="Sign out everywhere and secure my account" pending=action.pending() />
             </ActionForm>
         </AuthPage>
     }
@@ -367,7 +411,7 @@ pub fn SudoPrompt(
             >
                 <h3 id="sudo-heading" class="font-semibold">"Confirm it is you"</h3>
                 <p class="mt-1 text-sm">
-                    "This change needs you to sign in again (once every 10 minutes)."
+                    "This change needs you to confirm who you are: sensitive changes ask again a few minutes after you last did, and adding a sign-in method always asks once after signing in."
                 </p>
                 <ActionForm action=confirm attr:class="mt-3 flex flex-col gap-3">
                     <FormNotice error=confirm_error />

@@ -1,6 +1,6 @@
-//! Passwords (promise P2): NIST SP 800-63B rules, and argon2id hashing on blocking threads
-//! behind a semaphore sized to the cores, so a burst of sign-ins queues instead of exhausting
-//! memory or starving other requests.
+//! Passwords (promise P2): NIST SP 800-63B rules, and argon2id hashing in the server's hashing
+//! slots (`platform::hashing`), so a burst of sign-ins queues briefly, then is told to come back,
+//! instead of exhausting memory or starving other requests.
 
 use std::sync::LazyLock;
 
@@ -9,8 +9,9 @@ use argon2::{
     Algorithm, Argon2, Params, Version,
 };
 use thiserror::Error;
-use tokio::sync::Semaphore;
 use unicode_normalization::UnicodeNormalization;
+
+use crate::platform::hashing::{HashingSlots, SlotError};
 
 pub const MIN_CHARS: usize = 12;
 pub const MAX_CHARS: usize = 256;
@@ -33,6 +34,17 @@ pub enum PasswordError {
     TooGuessable(String),
     #[error("The password could not be processed; please try again.")]
     Hashing,
+    #[error("The server is busy. Try again in a few seconds.")]
+    Busy,
+}
+
+impl From<SlotError> for PasswordError {
+    fn from(error: SlotError) -> Self {
+        match error {
+            SlotError::Busy => Self::Busy,
+            SlotError::Failed => Self::Hashing,
+        }
+    }
 }
 
 /// The normalised password, as hashed and checked: NFKC, so that the same characters typed on
@@ -103,51 +115,42 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// One hashing at a time per core: each takes 19 MiB and a core for tens of milliseconds.
-static HASHING_SLOTS: LazyLock<Semaphore> =
-    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
-
-async fn on_hashing_thread<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, PasswordError> {
-    let _slot = HASHING_SLOTS
-        .acquire()
-        .await
-        .map_err(|_| PasswordError::Hashing)?;
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|_| PasswordError::Hashing)
-}
-
-/// The PHC string of a new password.
-pub async fn hash(password: &str) -> Result<String, PasswordError> {
+/// The PHC string of a new password. Each hashing takes 19 MiB and a core for tens of
+/// milliseconds, so it waits for one of the server's hashing slots.
+pub async fn hash(slots: &HashingSlots, password: &str) -> Result<String, PasswordError> {
     let password = normalize(password);
-    on_hashing_thread(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        argon2()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(|_| PasswordError::Hashing)
-    })
-    .await?
+    slots
+        .run(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            argon2()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|hash| hash.to_string())
+                .map_err(|_| PasswordError::Hashing)
+        })
+        .await?
 }
 
 /// Whether `password` matches the PHC string. `None` stands for an unknown account: a dummy
 /// hash is checked instead, so that the answer takes as long either way.
-pub async fn verify(password: &str, phc: Option<String>) -> Result<bool, PasswordError> {
+pub async fn verify(
+    slots: &HashingSlots,
+    password: &str,
+    phc: Option<String>,
+) -> Result<bool, PasswordError> {
     let password = normalize(password);
     let known = phc.is_some();
     let phc = phc.unwrap_or_else(|| DUMMY_HASH.clone());
-    on_hashing_thread(move || {
-        let Ok(parsed) = PasswordHash::new(&phc) else {
-            return false;
-        };
-        argon2()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-            && known
-    })
-    .await
+    Ok(slots
+        .run(move || {
+            let Ok(parsed) = PasswordHash::new(&phc) else {
+                return false;
+            };
+            argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+                && known
+        })
+        .await?)
 }
 
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
@@ -191,17 +194,22 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_are_argon2id_phc_strings_that_verify() {
-        let phc = hash("correct horse battery staple").await.unwrap();
+        let slots = HashingSlots::per_core();
+        let phc = hash(&slots, "correct horse battery staple").await.unwrap();
         assert!(phc.starts_with(&format!(
             "$argon2id$v=19$m={MEMORY_KIB},t={PASSES},p={LANES}$"
         )));
         assert!(!phc.contains("correct"));
-        assert!(verify("correct horse battery staple", Some(phc.clone()))
+        assert!(
+            verify(&slots, "correct horse battery staple", Some(phc.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(!verify(&slots, "correct horse battery stapler", Some(phc))
             .await
             .unwrap());
-        assert!(!verify("correct horse battery stapler", Some(phc))
+        assert!(!verify(&slots, "no account has this password", None)
             .await
             .unwrap());
-        assert!(!verify("no account has this password", None).await.unwrap());
     }
 }

@@ -1,16 +1,22 @@
 //! The signed-in state of a browser session (promise P4): what the session store holds, how the
-//! idle and absolute limits are judged, activity recorded at most once a minute, and the
-//! per-request lookup the server's middleware runs.
+//! idle and absolute limits are judged, and the per-request lookup the server's middleware runs.
+//!
+//! The listing row in `account_sessions` is the authority: a session counts as signed in only
+//! while its row exists and names the session's current store id. Ending a session (sign-out,
+//! revocation, password change, reset) deletes the row, so a copy of a record, a record written
+//! back by a request in flight, or one moved to a new id behind the listing's back is worth
+//! nothing.
 
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use time::{Duration, OffsetDateTime};
-use tower_sessions::Session;
+use tower_sessions::{session_store, Expiry, Session};
 use uuid::Uuid;
 
 use super::api::SessionEnd;
 use crate::platform::{
     db::{DbError, TenantTx},
+    session_store::{ListingMove, LISTING_MOVE_KEY, SESSION_ENDED},
     state::AppState,
 };
 
@@ -36,7 +42,13 @@ pub struct SignedIn {
     pub signed_in_at: i64,
     pub last_active_at: i64,
     pub remember: bool,
+    /// Until when sensitive actions are open: after signing in or re-authenticating.
     pub sudo_until: Option<i64>,
+    /// Until when a re-authentication made after signing in holds. Adding a sign-in method needs
+    /// it: the one granted by signing in is not enough, so a stolen fresh session cannot plant
+    /// a factor of its own.
+    #[serde(default)]
+    pub reauthenticated_until: Option<i64>,
 }
 
 /// A sign-in whose password was right and whose second factor is still to come. The session is
@@ -44,6 +56,8 @@ pub struct SignedIn {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PendingSignIn {
     pub owner_id: Uuid,
+    /// The row in pending_sign_ins that counts this sign-in's second-step failures.
+    pub id: Uuid,
     pub remember: bool,
     pub password_accepted_at: i64,
 }
@@ -98,8 +112,9 @@ impl SignedIn {
             signed_in_at: now.unix_timestamp(),
             last_active_at: now.unix_timestamp(),
             remember,
-            // Signing in is a re-authentication.
+            // Signing in is a re-authentication, except for adding a sign-in method.
             sudo_until: Some((now + sudo_window).unix_timestamp()),
+            reauthenticated_until: None,
         }
     }
 
@@ -111,6 +126,16 @@ impl SignedIn {
             } else {
                 ABSOLUTE_LIFETIME
             }
+    }
+
+    /// How long the browser keeps the cookie: a remembered device until the session's end, even
+    /// across restarts; any other only until the browser closes.
+    pub fn cookie_lifetime(&self) -> Expiry {
+        if self.remember {
+            Expiry::AtDateTime(self.expires_at())
+        } else {
+            Expiry::OnSessionEnd
+        }
     }
 
     /// Remembered devices have no idle limit; others end after 30 idle minutes.
@@ -129,6 +154,12 @@ impl SignedIn {
 
     pub fn in_sudo(&self, now: OffsetDateTime) -> bool {
         self.sudo_until
+            .is_some_and(|until| now.unix_timestamp() < until)
+    }
+
+    /// Whether a re-authentication made since signing in still holds.
+    pub fn reauthenticated(&self, now: OffsetDateTime) -> bool {
+        self.reauthenticated_until
             .is_some_and(|until| now.unix_timestamp() < until)
     }
 }
@@ -159,16 +190,41 @@ pub async fn read(session: &Session) -> Option<SignedIn> {
     session.get::<SignedIn>(SESSION_KEY).await.ok().flatten()
 }
 
+/// Stores the signed-in state, with the cookie lifetime it calls for.
 pub async fn write(
     session: &Session,
     signed_in: &SignedIn,
 ) -> Result<(), tower_sessions::session::Error> {
+    session.set_expiry(Some(signed_in.cookie_lifetime()));
     session.insert(SESSION_KEY, signed_in).await
 }
 
-/// Moves the session to a fresh id (sign-in and sudo are privilege changes), stores
-/// `signed_in` in it and returns the new store id.
-pub async fn rotate(
+/// Keeps a signed-in session's cookie lifetime on a response that saves the session. The session
+/// layer builds the cookie from the lifetime set during the request; a remembered session
+/// changed by a request that did not set it (activity, a passkey prompt) would otherwise come
+/// back as a cookie the browser drops when it closes.
+pub async fn keep_cookie_lifetime(session: &Session) {
+    if session.is_modified() {
+        if let Some(signed_in) = read(session).await {
+            session.set_expiry(Some(signed_in.cookie_lifetime()));
+        }
+    }
+}
+
+/// Why a session could not move to a new id.
+#[derive(Debug, thiserror::Error)]
+pub enum RotateError {
+    /// It was ended meanwhile; it stays ended.
+    #[error("the session has ended")]
+    Ended,
+    #[error("the session store failed: {0}")]
+    Store(#[from] tower_sessions::session::Error),
+}
+
+/// Moves a session that was not signed in to a fresh id (a privilege change: sign-in), stores
+/// `signed_in` in it and returns the new store id. Nothing lists the new id yet; the caller
+/// lists it (until then it signs nobody in).
+pub async fn rotate_new(
     session: &Session,
     signed_in: &SignedIn,
 ) -> Result<String, tower_sessions::session::Error> {
@@ -177,6 +233,36 @@ pub async fn rotate(
     // Saved now rather than after the response, so the new id is known to list the session.
     session.save().await?;
     Ok(session.id().map(|id| id.to_string()).unwrap_or_default())
+}
+
+/// Moves a listed session to a fresh id (sudo is a privilege change) with `signed_in` in it.
+/// The store deletes the old record, writes the new one and points the listing at it in one
+/// transaction, and refuses when the listing no longer names `current_store_id`.
+pub async fn rotate_listed(
+    session: &Session,
+    signed_in: &SignedIn,
+    current_store_id: &str,
+) -> Result<(), RotateError> {
+    let moving = ListingMove {
+        owner_id: signed_in.owner_id,
+        account_session: signed_in.account_session,
+        from: current_store_id.to_owned(),
+    };
+    write(session, signed_in).await?;
+    session.insert(LISTING_MOVE_KEY, &moving).await?;
+    session.cycle_id().await?;
+    match session.save().await {
+        Ok(()) => Ok(()),
+        Err(tower_sessions::session::Error::Store(session_store::Error::Backend(message)))
+            if message == SESSION_ENDED =>
+        {
+            if let Err(error) = session.flush().await {
+                tracing::warn!(%error, "could not clear a session that ended while it rotated");
+            }
+            Err(RotateError::Ended)
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// Deletes a session's listing row and its store record; used by sign-out, revocation and
@@ -195,8 +281,41 @@ pub async fn delete_listed(
     Ok(())
 }
 
-/// Looks at the session of a request: ends it if it has run out, and records activity at most
-/// once a minute. `cookie_present` tells an ended session from a first visit.
+/// Whether the listing row of `signed_in` exists and names `store_id`; records activity in it
+/// when `record_activity`. Zero rows means the session was ended.
+async fn still_listed(
+    state: &AppState,
+    signed_in: &SignedIn,
+    store_id: &str,
+    record_activity: bool,
+    now: OffsetDateTime,
+) -> Result<bool, DbError> {
+    let mut tx = TenantTx::begin(&state.pool, signed_in.owner_id).await?;
+    let listed = if record_activity {
+        sqlx::query("UPDATE account_sessions SET last_seen_at = $3 WHERE id = $1 AND store_id = $2")
+            .bind(signed_in.account_session)
+            .bind(store_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1
+    } else {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM account_sessions WHERE id = $1 AND store_id = $2)",
+        )
+        .bind(signed_in.account_session)
+        .bind(store_id)
+        .fetch_one(&mut *tx)
+        .await?
+    };
+    tx.commit().await?;
+    Ok(listed)
+}
+
+/// Looks at the session of a request: ends it if it has run out or is no longer listed, and
+/// records activity at most once a minute. `cookie_present` tells an ended session from a first
+/// visit.
 pub async fn authenticate(
     state: &AppState,
     session: &Session,
@@ -211,29 +330,33 @@ pub async fn authenticate(
         });
     };
     let now = state.clock.now();
+    let store_id = session.id().map(|id| id.to_string()).unwrap_or_default();
+    let ended = |reason| async move {
+        // The record is gone; this clears the cookie too.
+        if let Err(error) = session.flush().await {
+            tracing::warn!(%error, "could not clear an ended session");
+        }
+        Ok(Authentication::Ended(reason))
+    };
     match signed_in.standing(now) {
         Standing::Ended(reason) => {
             let mut tx = TenantTx::begin(&state.pool, signed_in.owner_id).await?;
-            delete_listed(&mut tx, signed_in.account_session).await?;
+            sqlx::query("DELETE FROM account_sessions WHERE id = $1 AND store_id = $2")
+                .bind(signed_in.account_session)
+                .bind(&store_id)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
-            // The record is gone; this clears the cookie too.
-            if let Err(error) = session.flush().await {
-                tracing::warn!(%error, "could not clear an ended session");
-            }
-            Ok(Authentication::Ended(reason))
+            ended(reason).await
         }
         Standing::Active { record_activity } => {
-            let store_id = session.id().map(|id| id.to_string()).unwrap_or_default();
+            if !still_listed(state, &signed_in, &store_id, record_activity, now).await? {
+                return ended(SessionEnd::Revoked).await;
+            }
             if record_activity {
                 signed_in.last_active_at = now.unix_timestamp();
-                if write(session, &signed_in).await.is_ok() {
-                    let mut tx = TenantTx::begin(&state.pool, signed_in.owner_id).await?;
-                    sqlx::query("UPDATE account_sessions SET last_seen_at = $2 WHERE id = $1")
-                        .bind(signed_in.account_session)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                    tx.commit().await?;
+                if let Err(error) = write(session, &signed_in).await {
+                    tracing::warn!(%error, "could not record session activity");
                 }
             }
             Ok(Authentication::SignedIn(CurrentUser {
@@ -307,6 +430,7 @@ mod tests {
         let (_, start) = session(false);
         let pending = PendingSignIn {
             owner_id: Uuid::nil(),
+            id: Uuid::nil(),
             remember: true,
             password_accepted_at: start.unix_timestamp(),
         };
@@ -315,9 +439,21 @@ mod tests {
     }
 
     #[test]
-    fn sudo_lasts_ten_minutes_from_signing_in() {
+    fn sudo_lasts_ten_minutes_from_signing_in_but_is_no_reauthentication() {
         let (s, start) = session(true);
         assert!(s.in_sudo(start + Duration::minutes(9)));
         assert!(!s.in_sudo(start + Duration::minutes(10)));
+        assert!(!s.reauthenticated(start));
+    }
+
+    #[test]
+    fn only_a_remembered_session_outlives_the_browser() {
+        let (remembered, _) = session(true);
+        assert_eq!(
+            remembered.cookie_lifetime(),
+            Expiry::AtDateTime(remembered.expires_at())
+        );
+        let (plain, _) = session(false);
+        assert_eq!(plain.cookie_lifetime(), Expiry::OnSessionEnd);
     }
 }

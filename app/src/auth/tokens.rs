@@ -1,6 +1,6 @@
-//! Single-use links sent by mail (verify an address, confirm a new one, reset a password). The
-//! token names its tenant in the clear and carries 256 random bits; only their SHA-256 is
-//! stored, so a leaked table cannot be used.
+//! Single-use links sent by mail (verify an address, confirm a new one, reset a password, "this
+//! wasn't me"). The token names its tenant through an opaque id only this server can read, and
+//! carries 256 random bits; only their SHA-256 is stored, so a leaked table cannot be used.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use rand::RngCore;
@@ -8,13 +8,19 @@ use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::platform::db::{DbError, TenantTx};
+use crate::platform::{
+    crypto,
+    db::{DbError, TenantTx},
+    keys::KeyEncryptionKey,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     VerifyEmail,
     ChangeEmail,
     ResetPassword,
+    /// Mailed with every change of the sign-in methods: ends every session and leads to a reset.
+    NotMe,
 }
 
 impl Purpose {
@@ -23,6 +29,7 @@ impl Purpose {
             Self::VerifyEmail => "verify_email",
             Self::ChangeEmail => "change_email",
             Self::ResetPassword => "reset_password",
+            Self::NotMe => "not_me",
         }
     }
 
@@ -30,6 +37,7 @@ impl Purpose {
         match self {
             Self::VerifyEmail | Self::ChangeEmail => Duration::hours(24),
             Self::ResetPassword => Duration::minutes(30),
+            Self::NotMe => Duration::days(3),
         }
     }
 }
@@ -44,6 +52,8 @@ pub enum TokenError {
     Used,
     #[error("the link could not be checked: {0}")]
     Database(#[from] DbError),
+    #[error("the link could not be made: {0}")]
+    Crypto(#[from] crypto::CryptoError),
 }
 
 impl From<sqlx::Error> for TokenError {
@@ -56,59 +66,140 @@ fn digest(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
+/// What a "this wasn't me" link undoes: the change its mail reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undo {
+    /// The authenticator app turned on.
+    Totp,
+    /// The passkey added.
+    Passkey(Uuid),
+    /// The backup codes created.
+    BackupCodes,
+    /// The address change asked for (its confirmation links stop working).
+    EmailChange,
+    /// Nothing beyond signing out everywhere (a factor was removed, not added).
+    SignOutOnly,
+}
+
+impl Undo {
+    fn as_scope(self) -> String {
+        match self {
+            Self::Totp => "totp".to_owned(),
+            Self::Passkey(id) => format!("passkey:{id}"),
+            Self::BackupCodes => "backup_codes".to_owned(),
+            Self::EmailChange => "email_change".to_owned(),
+            Self::SignOutOnly => "sign_out".to_owned(),
+        }
+    }
+
+    fn parse(scope: &str) -> Option<Self> {
+        Some(match scope {
+            "totp" => Self::Totp,
+            "backup_codes" => Self::BackupCodes,
+            "email_change" => Self::EmailChange,
+            "sign_out" => Self::SignOutOnly,
+            other => Self::Passkey(Uuid::parse_str(other.strip_prefix("passkey:")?).ok()?),
+        })
+    }
+}
+
+/// What a token carries besides its purpose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Carries {
+    Nothing,
+    /// The address an address-change link confirms.
+    NewEmail(String),
+    /// What a "this wasn't me" link undoes.
+    Undo(Undo),
+    /// A reset link that may also remove every second factor: only one that a "this wasn't me"
+    /// link led to. A plain reset link (a mailbox alone) cannot strip the second factor.
+    FactorRemoval,
+}
+
+impl Carries {
+    fn columns(&self) -> (Option<&str>, Option<String>) {
+        match self {
+            Self::Nothing => (None, None),
+            Self::NewEmail(email) => (Some(email), None),
+            Self::Undo(undo) => (None, Some(undo.as_scope())),
+            Self::FactorRemoval => (None, Some("remove_factors".to_owned())),
+        }
+    }
+
+    fn read(new_email: Option<String>, scope: Option<String>) -> Self {
+        match (new_email, scope.as_deref()) {
+            (Some(email), _) => Self::NewEmail(email),
+            (None, Some("remove_factors")) => Self::FactorRemoval,
+            (None, Some(scope)) => Undo::parse(scope).map_or(Self::Nothing, Self::Undo),
+            (None, None) => Self::Nothing,
+        }
+    }
+}
+
 /// Stores a new token in the tenant's transaction and returns it, to be mailed.
 pub async fn issue(
     tx: &mut TenantTx,
-    owner_id: Uuid,
+    kek: &KeyEncryptionKey,
     purpose: Purpose,
-    new_email: Option<&str>,
+    carries: &Carries,
     now: OffsetDateTime,
-) -> Result<String, sqlx::Error> {
+) -> Result<String, TokenError> {
+    let (new_email, scope) = carries.columns();
+    let owner_id = tx.owner_id();
+    let route = crypto::opaque_id(kek, owner_id)?;
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let secret = URL_SAFE_NO_PAD.encode(bytes);
     sqlx::query(
-        "INSERT INTO account_tokens (owner_id, secret_sha256, purpose, new_email, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO account_tokens \
+         (owner_id, secret_sha256, purpose, new_email, scope, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(owner_id)
     .bind(digest(&secret))
     .bind(purpose.as_str())
     .bind(new_email)
+    .bind(scope)
     .bind(now)
     .bind(now + purpose.lifetime())
     .execute(&mut **tx)
     .await?;
-    Ok(format!("{}.{secret}", owner_id.simple()))
+    Ok(format!("{route}.{secret}"))
 }
 
-/// The tenant a token belongs to, read from its first part.
-pub fn owner_of(token: &str) -> Result<Uuid, TokenError> {
-    let (owner, secret) = token.trim().split_once('.').ok_or(TokenError::Invalid)?;
+/// The tenant a token belongs to, read from its opaque first part.
+pub fn owner_of(kek: &KeyEncryptionKey, token: &str) -> Result<Uuid, TokenError> {
+    let (route, secret) = token.trim().split_once('.').ok_or(TokenError::Invalid)?;
     if secret.len() != 43 {
         return Err(TokenError::Invalid);
     }
-    Uuid::try_parse(owner).map_err(|_| TokenError::Invalid)
+    crypto::open_opaque_id(kek, route).ok_or(TokenError::Invalid)
 }
 
 /// Marks the token used inside the tenant's transaction (which the caller commits with the
-/// change the token allows) and returns the new address it carries, if any.
+/// change the token allows) and returns what it carries.
 pub async fn redeem(
     tx: &mut TenantTx,
     token: &str,
     purpose: Purpose,
     now: OffsetDateTime,
-) -> Result<Option<String>, TokenError> {
+) -> Result<Carries, TokenError> {
     let (_, secret) = token.trim().split_once('.').ok_or(TokenError::Invalid)?;
-    let found: Option<(OffsetDateTime, Option<OffsetDateTime>, Option<String>)> = sqlx::query_as(
-        "SELECT expires_at, used_at, new_email FROM account_tokens \
+    type Row = (
+        OffsetDateTime,
+        Option<OffsetDateTime>,
+        Option<String>,
+        Option<String>,
+    );
+    let found: Option<Row> = sqlx::query_as(
+        "SELECT expires_at, used_at, new_email, scope FROM account_tokens \
          WHERE secret_sha256 = $1 AND purpose = $2 FOR UPDATE",
     )
     .bind(digest(secret))
     .bind(purpose.as_str())
     .fetch_optional(&mut **tx)
     .await?;
-    let (expires_at, used_at, new_email) = found.ok_or(TokenError::Invalid)?;
+    let (expires_at, used_at, new_email, scope) = found.ok_or(TokenError::Invalid)?;
     if used_at.is_some() {
         return Err(TokenError::Used);
     }
@@ -120,13 +211,30 @@ pub async fn redeem(
         .bind(now)
         .execute(&mut **tx)
         .await?;
-    Ok(new_email)
+    Ok(Carries::read(new_email, scope))
 }
 
 /// Opens the transaction of the tenant a token names.
-pub async fn tenant_of(pool: &sqlx::PgPool, token: &str) -> Result<(Uuid, TenantTx), TokenError> {
-    let owner = owner_of(token)?;
+pub async fn tenant_of(
+    pool: &sqlx::PgPool,
+    kek: &KeyEncryptionKey,
+    token: &str,
+) -> Result<(Uuid, TenantTx), TokenError> {
+    let owner = owner_of(kek, token)?;
     Ok((owner, TenantTx::begin(pool, owner).await?))
+}
+
+/// Every outstanding link that changes the account (verification, address change, reset) stops
+/// working: after a password change, a reset or an address change, a link mailed before it must
+/// not undo it. "This wasn't me" links stay for their three days: they are the owner's way back
+/// from a change someone else made, password change included.
+pub async fn revoke_outstanding(tx: &mut TenantTx) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM account_tokens WHERE used_at IS NULL AND purpose <> 'not_me'")
+            .execute(&mut **tx)
+            .await?
+            .rows_affected(),
+    )
 }
 
 #[cfg(test)]
@@ -134,11 +242,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn malformed_tokens_are_invalid() {
-        assert!(matches!(owner_of("nonsense"), Err(TokenError::Invalid)));
-        assert!(matches!(owner_of("abc.def"), Err(TokenError::Invalid)));
+    fn malformed_tokens_are_invalid_and_an_owner_id_is_no_route() {
+        let kek = crate::platform::keys::from_setting(
+            &base64::engine::general_purpose::STANDARD.encode([4u8; 32]),
+        )
+        .unwrap();
+        assert!(matches!(
+            owner_of(&kek, "nonsense"),
+            Err(TokenError::Invalid)
+        ));
+        assert!(matches!(
+            owner_of(&kek, "abc.def"),
+            Err(TokenError::Invalid)
+        ));
         let owner = Uuid::new_v4();
-        let token = format!("{}.{}", owner.simple(), "a".repeat(43));
-        assert_eq!(owner_of(&token).unwrap(), owner);
+        let guessed = format!("{}.{}", owner.simple(), "a".repeat(43));
+        assert!(matches!(owner_of(&kek, &guessed), Err(TokenError::Invalid)));
+        let route = crypto::opaque_id(&kek, owner).unwrap();
+        let token = format!("{route}.{}", "a".repeat(43));
+        assert_eq!(owner_of(&kek, &token).unwrap(), owner);
+    }
+
+    #[test]
+    fn what_a_token_carries_reads_back() {
+        for carries in [
+            Carries::Nothing,
+            Carries::NewEmail("ada@example.com".to_owned()),
+            Carries::FactorRemoval,
+            Carries::Undo(Undo::Totp),
+            Carries::Undo(Undo::Passkey(Uuid::new_v4())),
+            Carries::Undo(Undo::BackupCodes),
+            Carries::Undo(Undo::EmailChange),
+            Carries::Undo(Undo::SignOutOnly),
+        ] {
+            let (email, scope) = carries.columns();
+            assert_eq!(Carries::read(email.map(str::to_owned), scope), carries);
+        }
     }
 }

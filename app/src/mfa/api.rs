@@ -7,11 +7,12 @@ use serde::{Deserialize, Serialize};
 use crate::ui::form::FormError;
 
 /// The authenticator app's state on the Security page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TotpState {
     Off,
-    /// Set up but not yet confirmed with a code.
-    Pending(TotpSetup),
+    /// Set up but not yet confirmed with a code. Its secret is not part of this state: only the
+    /// answer to the setup request carries it.
+    Pending,
     On,
 }
 
@@ -80,50 +81,51 @@ pub async fn list_factors() -> Result<Factors, FormError> {
     Ok(service::factors(&state, guard::user()?.owner_id()).await?)
 }
 
-/// Creates a new authenticator-app secret, waiting for its first code.
+/// Creates a new authenticator-app secret, waiting for its first code, and answers with what the
+/// person copies into the app: the only place the secret is shown. Adding a sign-in method needs
+/// a re-authentication made for it, not the one from signing in.
 #[server(endpoint = "mfa/totp-start")]
-pub async fn start_totp() -> Result<(), FormError> {
-    use super::service;
+pub async fn start_totp() -> Result<TotpSetup, FormError> {
+    use super::enrolment;
     use crate::auth::guard;
 
     let (state, client) = guard::request()?;
-    let user = guard::sudo_user(&state)?;
-    service::start_totp(&state, user.owner_id(), &client).await?;
-    Ok(())
+    let user = guard::reauthenticated_user(&state)?;
+    Ok(enrolment::start_totp(&state, user.owner_id(), &client).await?)
 }
 
 /// Turns the authenticator app on once a code from it is right. Returns the backup codes when
 /// this is the account's first second factor.
 #[server(endpoint = "mfa/totp-confirm")]
 pub async fn confirm_totp(code: String) -> Result<Option<Vec<String>>, FormError> {
-    use super::service;
+    use super::enrolment;
     use crate::auth::guard;
 
     let (state, client) = guard::request()?;
-    let user = guard::sudo_user(&state)?;
-    Ok(service::confirm_totp(&state, user.owner_id(), &code, &client).await?)
+    let user = guard::reauthenticated_user(&state)?;
+    Ok(enrolment::confirm_totp(&state, user.owner_id(), &code, &client).await?)
 }
 
 #[server(endpoint = "mfa/totp-off")]
 pub async fn turn_off_totp(understood: Option<String>) -> Result<(), FormError> {
-    use super::service;
+    use super::enrolment;
     use crate::auth::guard;
 
     let (state, client) = guard::request()?;
     let user = guard::sudo_user(&state)?;
-    service::turn_off_totp(&state, user.owner_id(), understood.is_some(), &client).await?;
+    enrolment::turn_off_totp(&state, user.owner_id(), understood.is_some(), &client).await?;
     Ok(())
 }
 
 /// A new set of backup codes; the old set stops working.
 #[server(endpoint = "mfa/backup-codes")]
 pub async fn regenerate_backup_codes() -> Result<Vec<String>, FormError> {
-    use super::service;
+    use super::enrolment;
     use crate::auth::guard;
 
     let (state, client) = guard::request()?;
-    let user = guard::sudo_user(&state)?;
-    Ok(service::regenerate_backup_codes(&state, user.owner_id(), &client).await?)
+    let user = guard::reauthenticated_user(&state)?;
+    Ok(enrolment::regenerate_backup_codes(&state, user.owner_id(), &client).await?)
 }
 
 /// Registration options for a new passkey, as the browser's JSON.
@@ -132,12 +134,12 @@ pub async fn start_passkey_registration(
     name: String,
     this_device: bool,
 ) -> Result<String, FormError> {
-    use super::service;
+    use super::enrolment;
     use crate::auth::guard;
 
     let (state, _) = guard::request()?;
-    let user = guard::sudo_user(&state)?;
-    Ok(service::start_passkey_registration(
+    let user = guard::reauthenticated_user(&state)?;
+    Ok(enrolment::start_passkey_registration(
         &state,
         &guard::session()?,
         user.owner_id(),
@@ -153,12 +155,12 @@ pub async fn start_passkey_registration(
 pub async fn finish_passkey_registration(
     credential: String,
 ) -> Result<Option<Vec<String>>, FormError> {
-    use super::service;
+    use super::enrolment;
     use crate::auth::guard;
 
     let (state, client) = guard::request()?;
-    let user = guard::sudo_user(&state)?;
-    Ok(service::finish_passkey_registration(
+    let user = guard::reauthenticated_user(&state)?;
+    Ok(enrolment::finish_passkey_registration(
         &state,
         &guard::session()?,
         user.owner_id(),
@@ -170,52 +172,53 @@ pub async fn finish_passkey_registration(
 
 #[server(endpoint = "mfa/passkey-rename")]
 pub async fn rename_passkey(id: String, name: String) -> Result<(), FormError> {
-    use super::service;
+    use super::enrolment;
     use crate::auth::guard;
 
     let (state, client) = guard::request()?;
     let user = guard::user()?;
-    service::rename_passkey(&state, user.owner_id(), &id, &name, &client).await?;
+    enrolment::rename_passkey(&state, user.owner_id(), &id, &name, &client).await?;
     Ok(())
 }
 
 #[server(endpoint = "mfa/passkey-remove")]
 pub async fn remove_passkey(id: String, understood: Option<String>) -> Result<(), FormError> {
-    use super::service;
+    use super::enrolment;
     use crate::auth::guard;
 
     let (state, client) = guard::request()?;
     let user = guard::sudo_user(&state)?;
-    service::remove_passkey(&state, user.owner_id(), &id, understood.is_some(), &client).await?;
+    enrolment::remove_passkey(&state, user.owner_id(), &id, understood.is_some(), &client).await?;
     Ok(())
 }
 
 /// Options asking the browser for a passkey, as its JSON.
 #[server(endpoint = "mfa/passkey-challenge")]
 pub async fn passkey_challenge(purpose: PasskeyPurpose) -> Result<String, FormError> {
-    use super::service;
-    use crate::auth::guard;
+    use super::passkey_answers;
+    use crate::{auth::guard, platform::rate_limit::Action};
 
-    let (state, _) = guard::request()?;
-    Ok(service::passkey_challenge(&state, &guard::session()?, purpose).await?)
+    let (state, _) = guard::limited(Action::Passkey).await?;
+    Ok(passkey_answers::passkey_challenge(&state, &guard::session()?, purpose).await?)
 }
 
 /// Checks the browser's passkey answer: the session is then signed in, or in sudo mode. Only
 /// scripts call this (passkeys need one), and the script goes on to the next page itself.
 #[server(endpoint = "mfa/passkey-answer")]
 pub async fn passkey_answer(purpose: PasskeyPurpose, credential: String) -> Result<(), FormError> {
-    use super::service;
-    use crate::auth::guard;
+    use super::passkey_answers;
+    use crate::{auth::guard, platform::rate_limit::Action};
 
-    let (state, client) = guard::request()?;
+    let (state, client) = guard::limited(Action::Passkey).await?;
     let session = guard::session()?;
     match purpose {
         PasskeyPurpose::Sudo => {
             let user = guard::user()?;
-            service::passkey_sudo(&state, &session, &user.signed_in, &credential, &client).await?;
+            passkey_answers::passkey_sudo(&state, &session, &user, &credential, &client).await?;
         }
         PasskeyPurpose::SignIn | PasskeyPurpose::SecondFactor => {
-            service::passkey_sign_in(&state, &session, purpose, &credential, &client).await?;
+            passkey_answers::passkey_sign_in(&state, &session, purpose, &credential, &client)
+                .await?;
         }
     }
     Ok(())
@@ -224,21 +227,24 @@ pub async fn passkey_answer(purpose: PasskeyPurpose, credential: String) -> Resu
 /// The factors the half-finished sign-in of this session can use.
 #[server(endpoint = "mfa/second-step")]
 pub async fn second_step_options() -> Result<SecondStep, FormError> {
-    use super::service;
+    use super::verification;
     use crate::auth::guard;
 
     let (state, _) = guard::request()?;
-    Ok(service::second_step(&state, &guard::session()?).await?)
+    Ok(verification::second_step(&state, &guard::session()?).await?)
 }
 
 #[server(endpoint = "mfa/verify-code")]
 pub async fn verify_code(code: String, next: Option<String>) -> Result<(), FormError> {
-    use super::service;
-    use crate::auth::{api::safe_return_path, guard};
+    use super::verification;
+    use crate::{
+        auth::{api::after_sign_in, guard},
+        platform::rate_limit::Action,
+    };
 
-    let (state, client) = guard::request()?;
-    service::totp_sign_in(&state, &guard::session()?, &code, &client).await?;
-    leptos_axum::redirect(&safe_return_path(next.as_deref()));
+    let (state, client) = guard::limited(Action::Authenticate).await?;
+    verification::totp_sign_in(&state, &guard::session()?, &code, &client).await?;
+    leptos_axum::redirect(&after_sign_in(next.as_deref()));
     Ok(())
 }
 
@@ -247,12 +253,15 @@ pub async fn verify_backup_code(
     backup_code: String,
     next: Option<String>,
 ) -> Result<(), FormError> {
-    use super::service;
-    use crate::auth::{api::safe_return_path, guard};
+    use super::verification;
+    use crate::{
+        auth::{api::after_sign_in, guard},
+        platform::rate_limit::Action,
+    };
 
-    let (state, client) = guard::request()?;
-    service::backup_code_sign_in(&state, &guard::session()?, &backup_code, &client).await?;
-    leptos_axum::redirect(&safe_return_path(next.as_deref()));
+    let (state, client) = guard::limited(Action::Authenticate).await?;
+    verification::backup_code_sign_in(&state, &guard::session()?, &backup_code, &client).await?;
+    leptos_axum::redirect(&after_sign_in(next.as_deref()));
     Ok(())
 }
 
@@ -269,18 +278,11 @@ pub async fn sudo_options() -> Result<SecondStep, FormError> {
 /// Re-authentication for sudo mode with a code from the authenticator app.
 #[server(endpoint = "mfa/sudo-code")]
 pub async fn confirm_sudo_code(sudo_code: String) -> Result<(), FormError> {
-    use super::service;
-    use crate::auth::guard;
+    use super::verification;
+    use crate::{auth::guard, platform::rate_limit::Action};
 
-    let (state, client) = guard::request()?;
+    let (state, client) = guard::limited(Action::Authenticate).await?;
     let user = guard::user()?;
-    service::totp_sudo(
-        &state,
-        &guard::session()?,
-        &user.signed_in,
-        &sudo_code,
-        &client,
-    )
-    .await?;
+    verification::totp_sudo(&state, &guard::session()?, &user, &sudo_code, &client).await?;
     Ok(())
 }

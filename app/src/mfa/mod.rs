@@ -6,12 +6,19 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backup_codes;
 pub mod browser;
+mod codes_view;
+#[cfg(feature = "ssr")]
+pub mod enrolment;
+#[cfg(feature = "ssr")]
+pub mod passkey_answers;
 #[cfg(feature = "ssr")]
 pub mod passkeys;
 #[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod totp;
+#[cfg(feature = "ssr")]
+pub mod verification;
 
 use leptos::{html, prelude::*, task::spawn_local};
 use leptos_meta::Title;
@@ -33,6 +40,7 @@ use api::{
     TotpState, TurnOffTotp, VerifyBackupCode, VerifyCode,
 };
 use browser::{Autofill, PromptError};
+use codes_view::{BackupCodeSection, FreshCodes};
 
 const SECTION: &str = "mt-8 max-w-2xl rounded border border-slate-300 p-5 dark:border-slate-700";
 const BUTTON: &str = "rounded bg-indigo-700 px-4 py-2 font-semibold text-white hover:bg-indigo-800 focus:outline-none focus:ring-2 focus:ring-indigo-600 focus:ring-offset-2 disabled:opacity-60";
@@ -41,7 +49,7 @@ const QUIET_BUTTON: &str = "rounded border border-slate-400 px-3 py-1 text-sm fo
 /// Loads the page a sign-in leads to (the `next` it was asked for), from the server: the
 /// header changes with the session.
 fn go_on(next: Option<String>) {
-    let path = crate::auth::api::safe_return_path(next.as_deref());
+    let path = crate::auth::api::after_sign_in(next.as_deref());
     let _ = window().location().set_href(&path);
 }
 
@@ -207,55 +215,6 @@ pub fn SecondStepPage() -> impl IntoView {
             })}
         </Suspense>
     }
-}
-
-/// Backup codes fresh from the server, shown once, with copy and download.
-#[component]
-fn FreshCodes(codes: Vec<String>) -> impl IntoView {
-    let text = format!(
-        "Custodian backup codes. Each works once.\n\n{}\n",
-        codes.join("\n")
-    );
-    let download = format!("data:text/plain;charset=utf-8,{}", url_escape(&text));
-    let copied = RwSignal::new(None::<&'static str>);
-    let copy = move |_| {
-        let text = text.clone();
-        spawn_local(async move {
-            copied.set(Some(if browser::copy(&text).await {
-                "Copied."
-            } else {
-                "The browser did not allow copying; select the codes instead."
-            }));
-        });
-    };
-    view! {
-        <section aria-labelledby="fresh-codes" class="mt-6 max-w-2xl rounded border-2 border-amber-700 bg-amber-50 p-5 dark:bg-amber-950">
-            <h3 id="fresh-codes" class="text-lg font-semibold">"Your new backup codes"</h3>
-            <p class="mt-1 text-sm">
-                "Save them somewhere safe now: they are shown only this once. Each code signs you in once if you lose your passkey or phone."
-            </p>
-            <ol aria-label="Backup codes" class="mt-3 grid grid-cols-2 gap-2 font-mono text-lg">
-                {codes.into_iter().map(|code| view! { <li>{code}</li> }).collect_view()}
-            </ol>
-            <div class="mt-4 flex gap-3">
-                <button type="button" class=QUIET_BUTTON on:click=copy>"Copy the codes"</button>
-                <a href=download download="custodian-backup-codes.txt" class=QUIET_BUTTON>"Download as text"</a>
-            </div>
-            <p role="status" class="mt-2 text-sm">{move || copied.get()}</p>
-        </section>
-    }
-}
-
-/// Percent-encodes text for a data: URL.
-fn url_escape(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }
 
 /// The factors at a glance, for the top of the Security log.
@@ -544,24 +503,36 @@ fn TotpSection(
     let start_form = NodeRef::<html::Form>::new();
     let confirm_form = NodeRef::<html::Form>::new();
     let off_form = NodeRef::<html::Form>::new();
+    // The secret arrives only in the answer to "set up": a page loaded later shows that a setup
+    // is waiting, and starting again shows a new secret.
+    let setup = move || start_totp.value().get().and_then(Result::ok);
     let body = match factors.totp {
-        TotpState::Off => view! {
-            <p class="mt-2">"Off. Use an app such as Aegis, Google Authenticator or 1Password to get a new code every 30 seconds."</p>
-            <ActionForm action=start_totp node_ref=start_form attr:class="mt-3">
-                <FormNotice error=besides_sudo(start_error) />
-                <button type="submit" class=BUTTON>"Set up an authenticator app"</button>
-            </ActionForm>
-            <SudoPrompt error=start_error then=resubmit(start_form) />
-        }
-        .into_any(),
-        TotpState::Pending(setup) => view! {
-            <TotpEnrolment setup />
-            <ActionForm action=confirm_totp node_ref=confirm_form attr:class="mt-4 flex max-w-md flex-col gap-4" attr:novalidate="true">
-                <FormNotice error=besides_sudo(confirm_error) />
-                <Field label="Code from the app" name="code" autocomplete="one-time-code" hint="Type the 6-digit code the app shows now to finish." error=confirm_error />
-                <Submit label="Turn on" pending=confirm_totp.pending() />
-            </ActionForm>
-            <SudoPrompt error=confirm_error then=resubmit(confirm_form) />
+        TotpState::Off | TotpState::Pending => view! {
+            <Show
+                when=move || setup().is_some()
+                fallback=move || view! {
+                    <p class="mt-2">
+                        {if factors.totp == TotpState::Pending {
+                            "A setup was started and not finished. Start again to see a new key to scan."
+                        } else {
+                            "Off. Use an app such as Aegis, Google Authenticator or 1Password to get a new code every 30 seconds."
+                        }}
+                    </p>
+                    <ActionForm action=start_totp node_ref=start_form attr:class="mt-3">
+                        <FormNotice error=besides_sudo(start_error) />
+                        <button type="submit" class=BUTTON>"Set up an authenticator app"</button>
+                    </ActionForm>
+                    <SudoPrompt error=start_error then=resubmit(start_form) />
+                }
+            >
+                {move || setup().map(|setup| view! { <TotpEnrolment setup /> })}
+                <ActionForm action=confirm_totp node_ref=confirm_form attr:class="mt-4 flex max-w-md flex-col gap-4" attr:novalidate="true">
+                    <FormNotice error=besides_sudo(confirm_error) />
+                    <Field label="Code from the app" name="code" autocomplete="one-time-code" hint="Type the 6-digit code the app shows now to finish." error=confirm_error />
+                    <Submit label="Turn on" pending=confirm_totp.pending() />
+                </ActionForm>
+                <SudoPrompt error=confirm_error then=resubmit(confirm_form) />
+            </Show>
         }
         .into_any(),
         TotpState::On => view! {
@@ -599,37 +570,5 @@ fn TotpEnrolment(setup: TotpSetup) -> impl IntoView {
                 "."
             </li>
         </ol>
-    }
-}
-
-#[component]
-fn BackupCodeSection(
-    factors: Factors,
-    regenerate: ServerAction<RegenerateBackupCodes>,
-) -> impl IntoView {
-    let error = action_error(regenerate);
-    let form = NodeRef::<html::Form>::new();
-    let status = match factors.backup_codes_left {
-        None => view! { <p class="mt-2">"You get ten backup codes when you add your first passkey or authenticator app."</p> }.into_any(),
-        Some(left) => view! {
-            <p class="mt-2">{format!("{left} of 10 unused.")}</p>
-            {(left <= 3).then(|| view! {
-                <p role="status" class="mt-2 rounded border border-amber-700 bg-amber-50 px-3 py-2 font-medium dark:bg-amber-950">
-                    {format!("Only {left} left. Create a new set so you are not locked out.")}
-                </p>
-            })}
-            <ActionForm action=regenerate node_ref=form attr:class="mt-3">
-                <FormNotice error=besides_sudo(error) />
-                <button type="submit" class=QUIET_BUTTON>"Create new backup codes"</button>
-                <p class="mt-1 text-sm text-slate-700 dark:text-slate-300">"The old codes stop working."</p>
-            </ActionForm>
-            <SudoPrompt error=error then=resubmit(form) />
-        }.into_any(),
-    };
-    view! {
-        <section aria-labelledby="backup-heading" class=SECTION>
-            <h2 id="backup-heading" class="text-xl font-semibold">"Backup codes"</h2>
-            {status}
-        </section>
     }
 }

@@ -1,13 +1,27 @@
-//! The security log's storage (promise P5): events appended per tenant, each carrying the hash
-//! of the one before it, so that an edited or deleted row breaks the chain. The app role may
-//! only read and insert.
+//! The security log's storage (promise P5): events appended per tenant, each carrying a MAC
+//! (keyed by the server, so only it can extend the chain) of its contents and of the one before
+//! it, so that an edited or deleted row breaks the chain. The head is checkpointed and signed
+//! every `CHECKPOINT_EVERY` events or `CHECKPOINT_AFTER`, so a log cut short after a checkpoint
+//! is caught too. The app role may only read and insert.
 
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use thiserror::Error;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
 
-use super::{client::ClientInfo, db::TenantTx};
+use super::{
+    client::ClientInfo,
+    db::TenantTx,
+    keys::{Derived, KeyEncryptionKey},
+};
+
+/// A checkpoint is signed after this many events since the last one…
+pub const CHECKPOINT_EVERY: i64 = 20;
+/// …or with the first event this long after it.
+pub const CHECKPOINT_AFTER: Duration = Duration::hours(1);
 
 const GENESIS: [u8; 32] = [0; 32];
 
@@ -37,30 +51,99 @@ pub enum ChainBreak {
     Altered { seq: i64 },
     /// A row does not follow the one before it (deleted or reordered).
     Gap { seq: i64 },
+    /// A checkpoint's signature is not the server's, or the chain no longer has the head it
+    /// signed.
+    Checkpoint { seq: i64 },
+    /// The log ends before the newest checkpoint: events were cut off its end.
+    Truncated { checkpoint: i64, last: i64 },
 }
 
-fn event_hash(
-    prev_hash: &[u8],
-    seq: i64,
-    occurred_at: OffsetDateTime,
-    fields: [&str; 4],
-) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    hasher.update(prev_hash);
-    hasher.update(seq.to_be_bytes());
-    hasher.update(occurred_at.unix_timestamp_nanos().to_be_bytes());
-    for field in fields {
-        // Length-prefixed, so that moving text between fields changes the hash.
-        hasher.update((field.len() as u64).to_be_bytes());
-        hasher.update(field.as_bytes());
+/// How a chain's links are computed.
+#[derive(Clone, Copy)]
+enum Hashing<'a> {
+    /// HMAC-SHA256 under a key derived from the key-encryption key: only the server can
+    /// extend or rewrite the chain.
+    Keyed(&'a KeyEncryptionKey),
+    /// Plain SHA-256, as logs were written before they were keyed; anyone can recompute it.
+    /// Read only to upgrade those logs.
+    Legacy,
+}
+
+impl Hashing<'_> {
+    fn event(
+        self,
+        prev_hash: &[u8],
+        seq: i64,
+        occurred_at: OffsetDateTime,
+        fields: [&str; 4],
+    ) -> [u8; 32] {
+        let mut parts: Vec<&[u8]> = Vec::with_capacity(11);
+        let seq = seq.to_be_bytes();
+        let at = occurred_at.unix_timestamp_nanos().to_be_bytes();
+        // Length-prefixed fields, so that moving text between fields changes the hash.
+        let lengths = fields.map(|field| (field.len() as u64).to_be_bytes());
+        parts.extend([prev_hash, &seq[..], &at[..]]);
+        for (field, length) in fields.iter().zip(&lengths) {
+            parts.extend([&length[..], field.as_bytes()]);
+        }
+        match self {
+            Self::Keyed(kek) => {
+                let mut mac =
+                    <Hmac<Sha256> as Mac>::new_from_slice(&kek.derive(Derived::AuditChainMac))
+                        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+                parts.iter().for_each(|part| mac.update(part));
+                mac.finalize().into_bytes().into()
+            }
+            Self::Legacy => {
+                let mut digest = <Sha256 as Digest>::new();
+                parts.iter().for_each(|part| digest.update(part));
+                digest.finalize().into()
+            }
+        }
     }
-    hasher.finalize().into()
+
+    /// Where `events` (a tenant's log, in order) first fails to chain; None when intact.
+    fn chain_break(self, events: &[StoredEvent]) -> Option<ChainBreak> {
+        let mut expected_prev = GENESIS.to_vec();
+        for (index, event) in events.iter().enumerate() {
+            if event.seq != index as i64 + 1 || event.prev_hash != expected_prev {
+                return Some(ChainBreak::Gap { seq: event.seq });
+            }
+            let fields = [
+                event.kind.as_str(),
+                &event.detail,
+                &event.ip_prefix,
+                &event.user_agent,
+            ];
+            if event.hash != self.event(&event.prev_hash, event.seq, event.occurred_at, fields) {
+                return Some(ChainBreak::Altered { seq: event.seq });
+            }
+            expected_prev = event.hash.clone();
+        }
+        None
+    }
+}
+
+fn checkpoint_signer(kek: &KeyEncryptionKey) -> SigningKey {
+    SigningKey::from_bytes(&kek.derive(Derived::AuditCheckpointSigning))
+}
+
+/// What a checkpoint signs: the tenant, the head's position and hash, and when.
+fn checkpoint_message(owner_id: Uuid, seq: i64, hash: &[u8], signed_at: OffsetDateTime) -> Vec<u8> {
+    let mut message = b"custodian audit checkpoint v1".to_vec();
+    message.extend_from_slice(owner_id.as_bytes());
+    message.extend_from_slice(&seq.to_be_bytes());
+    message.extend_from_slice(hash);
+    // Microseconds: what PostgreSQL keeps of a time.
+    message.extend_from_slice(&(signed_at.unix_timestamp_nanos() / 1_000).to_be_bytes());
+    message
 }
 
 /// Appends an event to the tenant's log inside the caller's transaction, so the event commits
 /// or rolls back with the change it records.
 pub async fn record(
     tx: &mut TenantTx,
+    kek: &KeyEncryptionKey,
     kind: &str,
     detail: &str,
     client: &ClientInfo,
@@ -68,6 +151,7 @@ pub async fn record(
 ) -> Result<(), AuditError> {
     append(
         tx,
+        kek,
         kind,
         detail,
         &client.ip_prefix(),
@@ -81,21 +165,24 @@ pub async fn record(
 /// this tenant's to see.
 pub async fn record_unattributed(
     tx: &mut TenantTx,
+    kek: &KeyEncryptionKey,
     kind: &str,
     detail: &str,
     now: OffsetDateTime,
 ) -> Result<(), AuditError> {
-    append(tx, kind, detail, "", "", now).await
+    append(tx, kek, kind, detail, "", "", now).await
 }
 
 async fn append(
     tx: &mut TenantTx,
+    kek: &KeyEncryptionKey,
     kind: &str,
     detail: &str,
     ip_prefix: &str,
     user_agent: &str,
     now: OffsetDateTime,
 ) -> Result<(), AuditError> {
+    let owner_id = tx.owner_id();
     let conn: &mut PgConnection = tx;
     // One writer per tenant at a time, so that sequence numbers and the chain stay linear.
     sqlx::query(
@@ -111,7 +198,8 @@ async fn append(
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS.to_vec()),
     };
-    let hash = event_hash(&prev_hash, seq, now, [kind, detail, ip_prefix, user_agent]);
+    let hash =
+        Hashing::Keyed(kek).event(&prev_hash, seq, now, [kind, detail, ip_prefix, user_agent]);
     sqlx::query(
         "INSERT INTO audit_events \
          (owner_id, seq, occurred_at, kind, detail, ip_prefix, user_agent, prev_hash, hash) \
@@ -127,11 +215,154 @@ async fn append(
     .bind(hash.as_slice())
     .execute(&mut *conn)
     .await?;
+    let last_checkpoint: Option<(i64, OffsetDateTime)> =
+        sqlx::query_as("SELECT seq, signed_at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    let due = last_checkpoint.is_none_or(|(at_seq, signed_at)| {
+        seq - at_seq >= CHECKPOINT_EVERY || now - signed_at >= CHECKPOINT_AFTER
+    });
+    if due {
+        checkpoint(conn, kek, owner_id, seq, &hash, now).await?;
+    }
     Ok(())
 }
 
-/// Recomputes the tenant's whole chain; Ok(None) when it is intact.
-pub async fn verify_chain(tx: &mut TenantTx) -> Result<Option<ChainBreak>, AuditError> {
+/// Signs the head of a tenant's chain (event `seq`, whose hash is `hash`).
+async fn checkpoint(
+    conn: &mut PgConnection,
+    kek: &KeyEncryptionKey,
+    owner_id: Uuid,
+    seq: i64,
+    hash: &[u8],
+    now: OffsetDateTime,
+) -> Result<(), AuditError> {
+    let signature = checkpoint_signer(kek).sign(&checkpoint_message(owner_id, seq, hash, now));
+    sqlx::query(
+        "INSERT INTO audit_checkpoints (owner_id, seq, hash, signed_at, signature) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+    )
+    .bind(owner_id)
+    .bind(seq)
+    .bind(hash)
+    .bind(now)
+    .bind(signature.to_bytes().as_slice())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+const REKEYED: &str = "audit chains keyed";
+
+/// One-time upgrade, run by the server with the migration role (the app role may not rewrite
+/// the log): each log written before the chain was keyed, in plain SHA-256 that anyone can
+/// recompute, is verified as such, rewritten keyed and checkpointed. A log that verifies neither
+/// way is left as it is, for `custodian audit verify` to report. Returns how many logs were
+/// rewritten; several servers starting at once do it once.
+pub async fn rekey_legacy_chains(
+    owner: &PgPool,
+    kek: &KeyEncryptionKey,
+    now: OffsetDateTime,
+) -> Result<u64, AuditError> {
+    let mut tx = owner.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(REKEYED)
+        .execute(&mut *tx)
+        .await?;
+    let done: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM maintenance_done WHERE name = $1)")
+            .bind(REKEYED)
+            .fetch_one(&mut *tx)
+            .await?;
+    if done {
+        return Ok(0);
+    }
+    let logs: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT account FROM email_directory UNION SELECT owner_id FROM tenants",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut rewritten = 0;
+    for owner_id in logs {
+        // Each log in its tenant's context, so forced row-level security lets it through.
+        sqlx::query("SELECT set_config('app.owner_id', $1, true)")
+            .bind(owner_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let mut events: Vec<StoredEvent> = sqlx::query_as(
+            "SELECT seq, occurred_at, kind, detail, ip_prefix, user_agent, prev_hash, hash \
+             FROM audit_events WHERE owner_id = $1 ORDER BY seq",
+        )
+        .bind(owner_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let legacy = !events.is_empty()
+            && Hashing::Keyed(kek).chain_break(&events).is_some()
+            && Hashing::Legacy.chain_break(&events).is_none();
+        if !legacy {
+            continue;
+        }
+        let mut prev_hash = GENESIS.to_vec();
+        for event in &mut events {
+            let fields = [
+                event.kind.as_str(),
+                &event.detail,
+                &event.ip_prefix,
+                &event.user_agent,
+            ];
+            let hash = Hashing::Keyed(kek).event(&prev_hash, event.seq, event.occurred_at, fields);
+            sqlx::query(
+                "UPDATE audit_events SET prev_hash = $3, hash = $4 WHERE owner_id = $1 AND seq = $2",
+            )
+            .bind(owner_id)
+            .bind(event.seq)
+            .bind(&prev_hash)
+            .bind(hash.as_slice())
+            .execute(&mut *tx)
+            .await?;
+            prev_hash = hash.to_vec();
+        }
+        let head = events.len() as i64;
+        checkpoint(&mut tx, kek, owner_id, head, &prev_hash, now).await?;
+        rewritten += 1;
+    }
+    sqlx::query("INSERT INTO maintenance_done (name, done_at) VALUES ($1, $2)")
+        .bind(REKEYED)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    if rewritten > 0 {
+        tracing::info!(
+            logs = rewritten,
+            "security logs rewritten with the keyed chain"
+        );
+    }
+    Ok(rewritten)
+}
+
+/// What a verified chain holds.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ChainSummary {
+    pub events: i64,
+    pub checkpoints: i64,
+}
+
+/// Recomputes the tenant's whole chain and checks every checkpoint; Ok(None) when both are
+/// intact.
+pub async fn verify_chain(
+    tx: &mut TenantTx,
+    kek: &KeyEncryptionKey,
+) -> Result<Option<ChainBreak>, AuditError> {
+    verify(tx, kek).await.map(Result::err)
+}
+
+/// Like `verify_chain`, with the counts of an intact chain.
+pub async fn verify(
+    tx: &mut TenantTx,
+    kek: &KeyEncryptionKey,
+) -> Result<Result<ChainSummary, ChainBreak>, AuditError> {
+    let owner_id = tx.owner_id();
     let conn: &mut PgConnection = tx;
     let events: Vec<StoredEvent> = sqlx::query_as(
         "SELECT seq, occurred_at, kind, detail, ip_prefix, user_agent, prev_hash, hash \
@@ -139,28 +370,43 @@ pub async fn verify_chain(tx: &mut TenantTx) -> Result<Option<ChainBreak>, Audit
     )
     .fetch_all(&mut *conn)
     .await?;
-    let mut expected_prev = GENESIS.to_vec();
-    for (index, event) in events.iter().enumerate() {
-        if event.seq != index as i64 + 1 || event.prev_hash != expected_prev {
-            return Ok(Some(ChainBreak::Gap { seq: event.seq }));
-        }
-        let hash = event_hash(
-            &event.prev_hash,
-            event.seq,
-            event.occurred_at,
-            [
-                &event.kind,
-                &event.detail,
-                &event.ip_prefix,
-                &event.user_agent,
-            ],
-        );
-        if event.hash != hash {
-            return Ok(Some(ChainBreak::Altered { seq: event.seq }));
-        }
-        expected_prev = event.hash.clone();
+    if let Some(chain_break) = Hashing::Keyed(kek).chain_break(&events) {
+        return Ok(Err(chain_break));
     }
-    Ok(None)
+    let checkpoints: Vec<(i64, Vec<u8>, OffsetDateTime, Vec<u8>)> = sqlx::query_as(
+        "SELECT seq, hash, signed_at, signature FROM audit_checkpoints ORDER BY seq",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let verifier = checkpoint_signer(kek).verifying_key();
+    let last = events.last().map_or(0, |e| e.seq);
+    for (seq, hash, signed_at, signature) in &checkpoints {
+        let genuine = Signature::from_slice(signature).is_ok_and(|signature| {
+            verifier
+                .verify(
+                    &checkpoint_message(owner_id, *seq, hash, *signed_at),
+                    &signature,
+                )
+                .is_ok()
+        });
+        if !genuine {
+            return Ok(Err(ChainBreak::Checkpoint { seq: *seq }));
+        }
+        match usize::try_from(*seq - 1).ok().and_then(|i| events.get(i)) {
+            Some(event) if event.hash == *hash => {}
+            Some(_) => return Ok(Err(ChainBreak::Checkpoint { seq: *seq })),
+            None => {
+                return Ok(Err(ChainBreak::Truncated {
+                    checkpoint: *seq,
+                    last,
+                }))
+            }
+        }
+    }
+    Ok(Ok(ChainSummary {
+        events: last,
+        checkpoints: checkpoints.len() as i64,
+    }))
 }
 
 /// One page of the log, newest first, optionally of one kind.

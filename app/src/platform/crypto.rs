@@ -7,6 +7,7 @@ use aes_gcm::{
     aead::{Aead, Payload},
     Aes256Gcm, KeyInit, Nonce,
 };
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use hmac::{Hmac, Mac};
 use rand::RngCore as _;
 use sha2::Sha256;
@@ -14,7 +15,10 @@ use thiserror::Error;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{db::TenantTx, keys::KeyEncryptionKey};
+use super::{
+    db::TenantTx,
+    keys::{Derived, KeyEncryptionKey},
+};
 
 const KEY_LEN: usize = 32;
 const NONCE_LEN: usize = 12;
@@ -47,10 +51,28 @@ impl Purpose {
     }
 }
 
-/// A tenant's data key in the clear; lives only as long as one operation needs it.
+/// A tenant's data key in the clear; lives only as long as one operation needs it. It is never
+/// used itself: sealing and digests each use a key derived from it.
 struct DataKey {
     version: i32,
     bytes: [u8; KEY_LEN],
+}
+
+impl DataKey {
+    fn for_use(&self, label: &[u8]) -> [u8; KEY_LEN] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.bytes)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(label);
+        mac.finalize().into_bytes().into()
+    }
+
+    fn sealing(&self) -> [u8; KEY_LEN] {
+        self.for_use(b"seal")
+    }
+
+    fn digests(&self) -> [u8; KEY_LEN] {
+        self.for_use(b"digest")
+    }
 }
 
 fn associated_data(owner_id: Uuid, purpose: &str) -> Vec<u8> {
@@ -61,7 +83,12 @@ fn associated_data(owner_id: Uuid, purpose: &str) -> Vec<u8> {
 }
 
 /// Encrypts with AES-256-GCM under a fresh random nonce: version ‖ nonce ‖ ciphertext+tag.
-fn seal_with(key: &[u8; KEY_LEN], version: i32, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+fn seal_with(
+    key: &[u8; KEY_LEN],
+    version: i32,
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
     let cipher = Aes256Gcm::new(key.into());
     let mut nonce = [0u8; NONCE_LEN];
     rand::rng().fill_bytes(&mut nonce);
@@ -73,13 +100,12 @@ fn seal_with(key: &[u8; KEY_LEN], version: i32, aad: &[u8], plaintext: &[u8]) ->
                 aad,
             },
         )
-        // Encryption fails only for inputs of many gigabytes.
-        .unwrap_or_default();
+        .map_err(|_| CryptoError::Unsealable)?;
     let mut sealed = Vec::with_capacity(VERSION_LEN + NONCE_LEN + ciphertext.len());
     sealed.extend_from_slice(&version.to_be_bytes());
     sealed.extend_from_slice(&nonce);
     sealed.extend_from_slice(&ciphertext);
-    sealed
+    Ok(sealed)
 }
 
 /// The data key version a sealed value names.
@@ -129,7 +155,12 @@ async fn new_data_key(
     let owner_id = tx.owner_id();
     let mut bytes = [0u8; KEY_LEN];
     rand::rng().fill_bytes(&mut bytes);
-    let wrapped = seal_with(kek.as_bytes(), 0, &wrapping_aad(owner_id, version), &bytes);
+    let wrapped = seal_with(
+        &kek.derive(Derived::DataKeyWrapping),
+        0,
+        &wrapping_aad(owner_id, version),
+        &bytes,
+    )?;
     sqlx::query(
         "INSERT INTO data_keys (owner_id, version, wrapped_key, created_at) VALUES ($1, $2, $3, $4)",
     )
@@ -148,7 +179,11 @@ fn unwrap_key(
     version: i32,
     wrapped: &[u8],
 ) -> Result<DataKey, CryptoError> {
-    let bytes = open_with(kek.as_bytes(), &wrapping_aad(owner_id, version), wrapped)?
+    let aad = wrapping_aad(owner_id, version);
+    // Data keys wrapped before keys were separated by purpose were wrapped with the
+    // key-encryption key itself; they still open.
+    let bytes = open_with(&kek.derive(Derived::DataKeyWrapping), &aad, wrapped)
+        .or_else(|_| open_with(kek.legacy_wrapping_key(), &aad, wrapped))?
         .try_into()
         .map_err(|_| CryptoError::Unsealable)?;
     Ok(DataKey { version, bytes })
@@ -204,7 +239,7 @@ pub async fn seal(
 ) -> Result<Vec<u8>, CryptoError> {
     let key = current_key(tx, kek, now).await?;
     let aad = associated_data(tx.owner_id(), purpose.label());
-    Ok(seal_with(&key.bytes, key.version, &aad, plaintext))
+    seal_with(&key.sealing(), key.version, &aad, plaintext)
 }
 
 /// Opens a value sealed by `seal` for the same tenant and purpose.
@@ -215,11 +250,30 @@ pub async fn open(
     sealed: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
     let key = key_version(tx, kek, version_of(sealed)?).await?;
-    open_with(
-        &key.bytes,
-        &associated_data(tx.owner_id(), purpose.label()),
-        sealed,
-    )
+    let aad = associated_data(tx.owner_id(), purpose.label());
+    // Values sealed before keys were separated by purpose used the data key itself.
+    open_with(&key.sealing(), &aad, sealed).or_else(|_| open_with(&key.bytes, &aad, sealed))
+}
+
+/// HMAC-SHA-256 of `value` under `key`, bound to its owner and purpose.
+fn digest_with(key: &[u8; KEY_LEN], owner_id: Uuid, purpose: Purpose, value: &[u8]) -> Vec<u8> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+    mac.update(&associated_data(owner_id, purpose.label()));
+    mac.update(value);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// The tenant's first data key: digests must stay comparable across rotations.
+async fn digest_key(
+    tx: &mut TenantTx,
+    kek: &KeyEncryptionKey,
+    now: OffsetDateTime,
+) -> Result<DataKey, CryptoError> {
+    match key_version(tx, kek, 1).await {
+        Err(CryptoError::MissingKey(_)) => current_key(tx, kek, now).await,
+        other => other,
+    }
 }
 
 /// HMAC-SHA-256 under a key derived from the tenant's first data key: a stored digest that is
@@ -231,16 +285,46 @@ pub async fn keyed_digest(
     value: &[u8],
     now: OffsetDateTime,
 ) -> Result<Vec<u8>, CryptoError> {
-    // The first version, not the newest: digests must stay comparable across rotations.
-    let key = match key_version(tx, kek, 1).await {
-        Err(CryptoError::MissingKey(_)) => current_key(tx, kek, now).await?,
-        other => other?,
-    };
-    let mut mac =
-        <Hmac<Sha256> as Mac>::new_from_slice(&key.bytes).map_err(|_| CryptoError::Unsealable)?;
-    mac.update(&associated_data(tx.owner_id(), purpose.label()));
-    mac.update(value);
-    Ok(mac.finalize().into_bytes().to_vec())
+    let key = digest_key(tx, kek, now).await?;
+    Ok(digest_with(&key.digests(), tx.owner_id(), purpose, value))
+}
+
+/// Every digest a stored value of `value` may have: `keyed_digest`'s, and the one made before
+/// keys were separated by purpose (with the data key itself). For looking a value up.
+pub async fn keyed_digests(
+    tx: &mut TenantTx,
+    kek: &KeyEncryptionKey,
+    purpose: Purpose,
+    value: &[u8],
+    now: OffsetDateTime,
+) -> Result<[Vec<u8>; 2], CryptoError> {
+    let key = digest_key(tx, kek, now).await?;
+    let owner_id = tx.owner_id();
+    Ok([
+        digest_with(&key.digests(), owner_id, purpose, value),
+        digest_with(&key.bytes, owner_id, purpose, value),
+    ])
+}
+
+/// A tenant id as it may travel in a mailed link or a receipt: sealed under a key derived from
+/// the key-encryption key, so the link names its tenant to this server only. Base64url.
+pub fn opaque_id(kek: &KeyEncryptionKey, owner_id: Uuid) -> Result<String, CryptoError> {
+    let sealed = seal_with(
+        &kek.derive(Derived::OpaqueIds),
+        0,
+        b"opaque owner id",
+        owner_id.as_bytes(),
+    )?;
+    Ok(URL_SAFE_NO_PAD.encode(&sealed[VERSION_LEN..]))
+}
+
+/// The tenant an `opaque_id` names; None when it was not made by this server.
+pub fn open_opaque_id(kek: &KeyEncryptionKey, opaque: &str) -> Option<Uuid> {
+    let body = URL_SAFE_NO_PAD.decode(opaque).ok()?;
+    let mut sealed = 0i32.to_be_bytes().to_vec();
+    sealed.extend_from_slice(&body);
+    let bytes = open_with(&kek.derive(Derived::OpaqueIds), b"opaque owner id", &sealed).ok()?;
+    Uuid::from_slice(&bytes).ok()
 }
 
 #[cfg(test)]
@@ -255,17 +339,17 @@ mod tests {
 
     #[test]
     fn a_sealed_value_opens_to_itself_and_names_its_key_version() {
-        let sealed = seal_with(&KEY, 3, &aad(1), b"the secret");
+        let sealed = seal_with(&KEY, 3, &aad(1), b"the secret").unwrap();
         assert_eq!(version_of(&sealed).unwrap(), 3);
         assert_eq!(open_with(&KEY, &aad(1), &sealed).unwrap(), b"the secret");
         assert!(!sealed.windows(10).any(|w| w == b"the secret"));
         // A fresh nonce each time: the same value never seals the same way twice.
-        assert_ne!(sealed, seal_with(&KEY, 3, &aad(1), b"the secret"));
+        assert_ne!(sealed, seal_with(&KEY, 3, &aad(1), b"the secret").unwrap());
     }
 
     #[test]
     fn one_flipped_bit_anywhere_fails() {
-        let sealed = seal_with(&KEY, 1, &aad(1), b"the secret");
+        let sealed = seal_with(&KEY, 1, &aad(1), b"the secret").unwrap();
         for index in VERSION_LEN..sealed.len() {
             let mut tampered = sealed.clone();
             tampered[index] ^= 0x01;
@@ -277,10 +361,50 @@ mod tests {
 
     #[test]
     fn another_owner_or_purpose_or_key_fails() {
-        let sealed = seal_with(&KEY, 1, &aad(1), b"the secret");
+        let sealed = seal_with(&KEY, 1, &aad(1), b"the secret").unwrap();
         assert!(open_with(&KEY, &aad(2), &sealed).is_err());
         let backup = associated_data(Uuid::from_u128(1), Purpose::BackupCode.label());
         assert!(open_with(&KEY, &backup, &sealed).is_err());
         assert!(open_with(&[8; KEY_LEN], &aad(1), &sealed).is_err());
+    }
+
+    #[test]
+    fn opaque_ids_name_their_tenant_only_to_this_server() {
+        let kek = crate::platform::keys::from_setting(
+            &base64::engine::general_purpose::STANDARD.encode([5u8; 32]),
+        )
+        .unwrap();
+        let other = crate::platform::keys::from_setting(
+            &base64::engine::general_purpose::STANDARD.encode([6u8; 32]),
+        )
+        .unwrap();
+        let owner = Uuid::new_v4();
+        let opaque = opaque_id(&kek, owner).unwrap();
+        assert!(!opaque.contains(&owner.simple().to_string()));
+        assert_eq!(open_opaque_id(&kek, &opaque), Some(owner));
+        assert_eq!(open_opaque_id(&other, &opaque), None);
+        assert_eq!(open_opaque_id(&kek, "not-an-id"), None);
+        assert_ne!(
+            opaque,
+            opaque_id(&kek, owner).unwrap(),
+            "a fresh nonce each time"
+        );
+    }
+
+    #[test]
+    fn data_keys_wrapped_before_keys_were_separated_still_open() {
+        let kek = crate::platform::keys::from_setting(
+            &base64::engine::general_purpose::STANDARD.encode([5u8; 32]),
+        )
+        .unwrap();
+        let owner = Uuid::from_u128(1);
+        let raw = [9u8; KEY_LEN];
+        let aad = wrapping_aad(owner, 1);
+        let legacy = seal_with(kek.legacy_wrapping_key(), 0, &aad, &raw).unwrap();
+        assert_eq!(unwrap_key(&kek, owner, 1, &legacy).unwrap().bytes, raw);
+        // New keys are wrapped with a key of their own, which the key itself does not open.
+        let wrapped = seal_with(&kek.derive(Derived::DataKeyWrapping), 0, &aad, &raw).unwrap();
+        assert!(open_with(kek.legacy_wrapping_key(), &aad, &wrapped).is_err());
+        assert_eq!(unwrap_key(&kek, owner, 1, &wrapped).unwrap().bytes, raw);
     }
 }

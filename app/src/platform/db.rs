@@ -33,14 +33,15 @@ pub enum DbError {
     #[error("migrating the database failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(
-        "the server's database role {role:?} is unsafe (superuser: {superuser}, bypasses RLS: \
-         {bypass_rls}); it must be {APP_ROLE}, neither superuser nor BYPASSRLS"
+        "the server's database login {role:?} is unsafe ({reason}); it must log in as \
+         {APP_ROLE}, which is neither superuser nor BYPASSRLS and owns no table"
     )]
-    UnsafeAppRole {
-        role: String,
-        superuser: bool,
-        bypass_rls: bool,
-    },
+    UnsafeAppRole { role: String, reason: &'static str },
+    #[error(
+        "cannot give {APP_ROLE} its login ({0}); let DATABASE_URL's role manage roles, or \
+         create a login for {APP_ROLE} yourself and set APP_DATABASE_URL"
+    )]
+    AppLogin(sqlx::Error),
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
 }
@@ -113,8 +114,73 @@ pub async fn migrate(owner: &PgPool) -> Result<(), DbError> {
     Ok(())
 }
 
-/// The server's pool. Every connection switches to `custodian_app` as it opens, and the pool is
-/// refused if that role could bypass row-level security.
+/// The SCRAM-SHA-256 verifier PostgreSQL stores for `password`: given to ALTER ROLE instead of
+/// the password, so no statement log or statistics view ever holds the password itself. The
+/// salt is derived from the password (itself random), so the verifier is the same every time.
+pub fn scram_verifier(password: &str) -> String {
+    use sha2::{Digest, Sha256};
+
+    let salt = Sha256::digest(format!("custodian app role salt\n{password}"));
+    scram_verifier_with(password, &salt[..16], 4096)
+}
+
+fn scram_verifier_with(password: &str, salt: &[u8], iterations: u32) -> String {
+    use base64::{engine::general_purpose::STANDARD, Engine as _};
+    use hmac::{Hmac, Mac};
+    use sha2::{Digest, Sha256};
+
+    let mut salted = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), salt, iterations, &mut salted);
+    let keyed = |label: &[u8]| {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&salted)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(label);
+        mac.finalize().into_bytes()
+    };
+    let stored_key = Sha256::digest(keyed(b"Client Key"));
+    let server_key = keyed(b"Server Key");
+    format!(
+        "SCRAM-SHA-256${iterations}:{}${}:{}",
+        STANDARD.encode(salt),
+        STANDARD.encode(stored_key),
+        STANDARD.encode(server_key)
+    )
+}
+
+/// Gives the app role a login with `password` (generated from the key-encryption key, so it is
+/// kept with the keys), for a server configured with the migration role's URL alone. Roles are
+/// shared by every database of the cluster, so concurrent starts may collide; they retry.
+pub async fn ensure_app_login(owner: &PgPool, password: &str) -> Result<(), DbError> {
+    // ALTER ROLE takes no parameters; a verifier holds only base64 and punctuation, no quote.
+    let verifier = scram_verifier(password);
+    let statement = format!("ALTER ROLE {APP_ROLE} LOGIN PASSWORD '{verifier}'");
+    let mut attempt = 0;
+    loop {
+        match owner.execute(statement.as_str()).await {
+            Ok(_) => return Ok(()),
+            // "tuple concurrently updated": another process altered the role at the same time.
+            Err(error)
+                if attempt < 5
+                    && error.as_database_error().and_then(|e| e.code()).as_deref()
+                        == Some("XX000") =>
+            {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
+            }
+            Err(error) => return Err(DbError::AppLogin(error)),
+        }
+    }
+}
+
+/// The options of `owner_options` with the app role's login in place of the owner's.
+pub fn app_login(owner_options: &PgConnectOptions, password: &str) -> PgConnectOptions {
+    owner_options.clone().username(APP_ROLE).password(password)
+}
+
+/// The server's pool. It logs in as the app role itself: a pool that logged in as a superuser
+/// and switched role could switch back (`RESET ROLE`) out of row-level security. The pool is
+/// refused unless its login is that role, is neither superuser nor BYPASSRLS, owns no table,
+/// and cannot become a role that does.
 pub async fn connect_app(
     options: PgConnectOptions,
     max_connections: u32,
@@ -123,13 +189,6 @@ pub async fn connect_app(
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(CONNECT_TIMEOUT)
-        .after_connect(|conn, _meta| {
-            Box::pin(async move {
-                conn.execute(format!("SET ROLE {APP_ROLE}").as_str())
-                    .await?;
-                Ok(())
-            })
-        })
         .connect_with(options)
         .await
         .map_err(|e| classify(target, e))?;
@@ -138,19 +197,47 @@ pub async fn connect_app(
 }
 
 async fn verify_app_role(pool: &PgPool) -> Result<(), DbError> {
-    let (role, superuser, bypass_rls): (String, bool, bool) = sqlx::query_as(
-        "SELECT rolname::text, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user",
+    let (role, current, superuser, bypass_rls, manages_roles, owns_tables, can_become_powerful): (
+        String,
+        String,
+        bool,
+        bool,
+        bool,
+        bool,
+        bool,
+    ) = sqlx::query_as(
+        "SELECT session_user::text, current_user::text, r.rolsuper, r.rolbypassrls, \
+         r.rolcreaterole, \
+         EXISTS (SELECT 1 FROM pg_class c WHERE c.relowner = r.oid), \
+         EXISTS (SELECT 1 FROM pg_roles o WHERE o.oid <> r.oid \
+                 AND pg_has_role(r.oid, o.oid, 'MEMBER') \
+                 AND (o.rolsuper OR o.rolbypassrls \
+                      OR EXISTS (SELECT 1 FROM pg_class c WHERE c.relowner = o.oid))) \
+         FROM pg_roles r WHERE r.rolname = session_user",
     )
     .fetch_one(pool)
     .await?;
-    if role != APP_ROLE || superuser || bypass_rls {
-        return Err(DbError::UnsafeAppRole {
-            role,
-            superuser,
-            bypass_rls,
-        });
+    let reason = if role != APP_ROLE {
+        Some("it is not the app role")
+    } else if current != role {
+        Some("it switched to another role")
+    } else if superuser {
+        Some("superuser")
+    } else if bypass_rls {
+        Some("BYPASSRLS")
+    } else if manages_roles {
+        Some("CREATEROLE: it could give itself another role")
+    } else if owns_tables {
+        Some("it owns tables")
+    } else if can_become_powerful {
+        Some("it can become a role that bypasses row-level security")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(DbError::UnsafeAppRole { role, reason }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Whether the database answers a trivial query within two seconds.
@@ -239,5 +326,27 @@ impl Deref for TenantTx {
 impl DerefMut for TenantTx {
     fn deref_mut(&mut self) -> &mut PgConnection {
         &mut self.tx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_verifier_is_postgres_scram_for_the_password() {
+        use base64::{engine::general_purpose::STANDARD, Engine as _};
+        // Computed independently (Python's hashlib and hmac) for "pencil" and RFC 7677's salt.
+        let salt = STANDARD.decode("W22ZaJ0SNY7soEsUEjb6gQ==").unwrap();
+        assert_eq!(
+            scram_verifier_with("pencil", &salt, 4096),
+            "SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$\
+             WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:\
+             wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU="
+        );
+        let verifier = scram_verifier("pencil");
+        assert!(verifier.starts_with("SCRAM-SHA-256$4096:"));
+        assert!(!verifier.contains("pencil") && !verifier.contains('\''));
+        assert_eq!(verifier, scram_verifier("pencil"), "the same every time");
     }
 }

@@ -31,21 +31,92 @@ pub enum KeyError {
     },
 }
 
-/// The key-encryption key. Deliberately has no `Debug` or `Display`, so it cannot end up in a log.
+/// What a key derived from the key-encryption key is for. Each purpose has its own label, so no
+/// two purposes (wrapping, digests, MACs, signing) ever share key bytes, and none uses the
+/// key-encryption key itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Derived {
+    /// Wraps the tenants' data keys (AES-256-GCM).
+    DataKeyWrapping,
+    /// Signs the consent cookie (HMAC).
+    ConsentCookieMac,
+    /// Signs consent receipts (Ed25519 seed).
+    ReceiptSigning,
+    /// Chains the security log (HMAC).
+    AuditChainMac,
+    /// Signs the security log's checkpoints (Ed25519 seed).
+    AuditCheckpointSigning,
+    /// Seals the tenant a mailed link belongs to (AES-256-GCM).
+    OpaqueIds,
+    /// Names the subject of a consent receipt (HMAC).
+    ReceiptSubjects,
+    /// Signs the error a form carries back in the page's address (HMAC).
+    FormErrorMac,
+    /// Names rate-limit buckets without storing addresses (HMAC).
+    RateLimitBuckets,
+    /// The generated password of the server's database role.
+    AppDatabasePassword,
+}
+
+impl Derived {
+    pub const ALL: [Derived; 10] = [
+        Derived::DataKeyWrapping,
+        Derived::ConsentCookieMac,
+        Derived::ReceiptSigning,
+        Derived::AuditChainMac,
+        Derived::AuditCheckpointSigning,
+        Derived::OpaqueIds,
+        Derived::ReceiptSubjects,
+        Derived::FormErrorMac,
+        Derived::RateLimitBuckets,
+        Derived::AppDatabasePassword,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::DataKeyWrapping => "custodian data-key wrapping v1",
+            // The first two labels predate this list; keeping them keeps existing cookies and
+            // receipts valid.
+            Self::ConsentCookieMac => "custodian consent cookie v1",
+            Self::ReceiptSigning => "custodian consent receipts v1",
+            Self::AuditChainMac => "custodian audit chain v1",
+            Self::AuditCheckpointSigning => "custodian audit checkpoint signing v1",
+            Self::OpaqueIds => "custodian opaque ids v1",
+            Self::ReceiptSubjects => "custodian receipt subjects v1",
+            Self::FormErrorMac => "custodian form error v1",
+            Self::RateLimitBuckets => "custodian rate-limit buckets v1",
+            Self::AppDatabasePassword => "custodian app database password v1",
+        }
+    }
+}
+
+/// The key-encryption key. Deliberately has no `Debug` or `Display`, so it cannot end up in a log,
+/// and no accessor for its bytes: everything uses a key derived from it for one purpose.
 pub struct KeyEncryptionKey([u8; KEY_LEN]);
 
 impl KeyEncryptionKey {
-    pub fn as_bytes(&self) -> &[u8; KEY_LEN] {
-        &self.0
-    }
-
-    /// A key for another purpose, derived from this one (HMAC-SHA256 of `label`), so that it is
+    /// The key for `purpose`: HMAC-SHA256 of the purpose's label under this key, so it is
     /// configured, backed up and replaced together with it.
-    pub fn derive(&self, label: &str) -> [u8; KEY_LEN] {
+    pub fn derive(&self, purpose: Derived) -> [u8; KEY_LEN] {
         use hmac::{Hmac, Mac};
         let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0)
             .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
-        mac.update(label.as_bytes());
+        mac.update(purpose.label().as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The key itself, as data keys were wrapped with it before keys were separated by purpose:
+    /// only to open those; nothing new is wrapped with it.
+    pub(crate) fn legacy_wrapping_key(&self) -> &[u8; KEY_LEN] {
+        &self.0
+    }
+
+    /// HMAC-SHA256 of `message` under the key for `purpose`.
+    pub fn mac(&self, purpose: Derived, message: &[u8]) -> [u8; KEY_LEN] {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.derive(purpose))
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(message);
         mac.finalize().into_bytes().into()
     }
 }
@@ -132,14 +203,14 @@ mod tests {
             .mode();
         assert_eq!(dir_mode & 0o777, 0o700);
         let loaded = load_or_create(&path).unwrap();
-        assert_eq!(created.as_bytes(), loaded.as_bytes());
-        assert_ne!(created.as_bytes(), &[0u8; KEY_LEN]);
+        assert_eq!(created.0, loaded.0);
+        assert_ne!(created.0, [0u8; KEY_LEN]);
     }
 
     #[test]
     fn a_configured_key_is_used_as_given_and_junk_is_refused() {
         let key = from_setting(&format!(" {} \n", STANDARD.encode([9u8; 32]))).unwrap();
-        assert_eq!(key.as_bytes(), &[9u8; 32]);
+        assert_eq!(key.0, [9u8; 32]);
         for junk in ["", "not base64!", &STANDARD.encode([9u8; 31])] {
             assert!(
                 matches!(from_setting(junk), Err(KeyError::InvalidSetting(_))),
@@ -171,5 +242,17 @@ mod tests {
             load_or_create(&path),
             Err(KeyError::TooOpen { .. })
         ));
+    }
+
+    #[test]
+    fn every_purpose_has_its_own_key_and_none_is_the_key_itself() {
+        let key = from_setting(&STANDARD.encode([3u8; 32])).unwrap();
+        let derived: Vec<[u8; KEY_LEN]> = Derived::ALL.iter().map(|p| key.derive(*p)).collect();
+        for (i, a) in derived.iter().enumerate() {
+            assert_ne!(a, &key.0, "{:?} is the key itself", Derived::ALL[i]);
+            for b in &derived[i + 1..] {
+                assert_ne!(a, b, "two purposes share a key");
+            }
+        }
     }
 }

@@ -13,6 +13,7 @@ use lettre::{
 use sqlx::{PgConnection, PgPool};
 use thiserror::Error;
 use time::{Duration, OffsetDateTime};
+use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 use super::{clock::Clock, config::MailTransport};
@@ -86,8 +87,20 @@ impl Mailer {
             Self::Directory(dir) => {
                 // Written aside, then renamed: a reader never sees half a file, and a second
                 // delivery of the same message replaces the first instead of adding one.
+                // Mode 0600: a mail holds single-use links, for the server's user alone.
                 let partial = dir.join(format!(".{id}.partial"));
-                tokio::fs::write(&partial, message.formatted())
+                let mut file = tokio::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .open(&partial)
+                    .await
+                    .map_err(|e| MailError::Deliver(e.to_string()))?;
+                file.write_all(&message.formatted())
+                    .await
+                    .map_err(|e| MailError::Deliver(e.to_string()))?;
+                file.sync_all()
                     .await
                     .map_err(|e| MailError::Deliver(e.to_string()))?;
                 tokio::fs::rename(&partial, dir.join(format!("{id}.eml")))

@@ -8,7 +8,13 @@ use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 use url::Url;
 
-use super::{clock::Clock, keys::KeyEncryptionKey};
+use super::{
+    client::ClientInfo,
+    clock::Clock,
+    hashing::HashingSlots,
+    keys::KeyEncryptionKey,
+    rate_limit::{Action, Limits, RateLimitError},
+};
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -19,8 +25,10 @@ pub struct AppState {
     pub key_encryption_key: Arc<KeyEncryptionKey>,
     /// The time every rule (session expiry, token lifetimes, throttling) is judged by.
     pub clock: Arc<dyn Clock>,
-    /// Sign-in, sign-up and reset attempts per client network per minute.
-    pub auth_rate_limit: u32,
+    /// Requests per client address and network per minute, by kind.
+    pub limits: Limits,
+    /// Where password hashing waits its turn.
+    pub hashing: HashingSlots,
     /// How long a re-authentication opens sensitive actions (sudo mode).
     pub sudo_window: time::Duration,
     /// Proxies whose X-Forwarded-For names the client.
@@ -31,5 +39,22 @@ impl AppState {
     /// The state inside a server function, where leptos_axum provides it as context.
     pub fn from_context() -> Option<Self> {
         leptos::prelude::use_context::<Self>()
+    }
+
+    /// Counts one `action` of the client; refused when its address or network is over the limit.
+    pub async fn check_rate(
+        &self,
+        action: Action,
+        client: &ClientInfo,
+    ) -> Result<(), RateLimitError> {
+        self.limits
+            .check(
+                &self.pool,
+                &self.key_encryption_key,
+                action,
+                client.ip,
+                self.clock.now(),
+            )
+            .await
     }
 }

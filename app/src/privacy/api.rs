@@ -242,16 +242,18 @@ pub async fn save_consent(
     back: Option<String>,
 ) -> Result<Choices, FormError> {
     use super::consent;
+    use crate::{auth::guard, platform::rate_limit::Action};
 
+    guard::limited(Action::Consent).await?;
     let choices = consent::parse_choice(
         &choice,
         functional.is_some(),
         analytics.is_some(),
         sale_share_opt_out.is_some(),
     )?;
-    let method = consent::Method::from_form(&method)?;
+    let method = super::ledger::Method::from_form(&method)?;
     consent::save_from_request(choices, method).await?;
-    leptos_axum::redirect(&consent::local_path(back.as_deref()));
+    leptos_axum::redirect(&consent::back_path(back.as_deref()));
     Ok(choices)
 }
 
@@ -264,7 +266,7 @@ pub async fn save_theme(theme: String, back: Option<String>) -> Result<bool, For
     let theme = Theme::parse(&theme)
         .ok_or_else(|| FormError::field("theme", "Choose one of the themes listed."))?;
     let remembered = consent::save_theme(theme)?;
-    let back = consent::local_path(back.as_deref());
+    let back = consent::back_path(back.as_deref());
     if remembered {
         leptos_axum::redirect(&back);
     } else {
@@ -279,7 +281,7 @@ pub async fn save_theme(theme: String, back: Option<String>) -> Result<bool, For
 /// browsers they signed in on).
 #[server(endpoint = "privacy/history")]
 pub async fn consent_history() -> Result<Vec<ConsentRow>, FormError> {
-    super::consent::history_for_request().await
+    super::ledger::history_for_request().await
 }
 
 #[server(endpoint = "policies/page")]
@@ -310,15 +312,15 @@ pub async fn acknowledge_policy(
     let (state, client) = guard::request()?;
     let user = guard::user()?;
     super::policies::acknowledge(&state, user.owner_id(), &document, version, &client).await?;
-    leptos_axum::redirect(&super::consent::local_path(back.as_deref()));
+    leptos_axum::redirect(&super::consent::back_path(back.as_deref()));
     Ok(())
 }
 
 #[server(endpoint = "privacy/verify-receipt")]
 pub async fn verify_receipt(receipt: String) -> Result<ReceiptVerdict, FormError> {
-    use crate::auth::guard;
+    use crate::{auth::guard, platform::rate_limit::Action};
 
-    let (state, _) = guard::request()?;
+    let (state, _) = guard::limited(Action::ReceiptCheck).await?;
     if receipt.trim().is_empty() {
         return Err(FormError::field("receipt", "Paste a receipt to check."));
     }

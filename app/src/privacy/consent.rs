@@ -1,83 +1,54 @@
-//! Consent on the server (promise P6): the signed consent cookie, the append-only ledger,
-//! Global Privacy Control, linking a browser's records to an account, and the theme cookie that
-//! only functional consent may write.
+//! Consent on the server (promise P6): the signed consent cookie and the theme cookie that
+//! only functional consent may write, what each request says about consent, and a choice made
+//! on a page taking effect. The ledger the choices go to is `ledger`.
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use hmac::{Hmac, Mac};
 use leptos::prelude::use_context;
 use sha2::Sha256;
-use sqlx::PgConnection;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{
-    api::{Category, Choices, ConsentRow, PageConsent, Theme},
-    service::PrivacyError,
+    api::{Choices, PageConsent, Theme},
+    ledger::{append, Entry, Method, Subject},
 };
 use crate::{
-    auth::{guard, session::CurrentUser},
+    auth::guard,
     platform::{
-        audit,
         client::{cookie_value, ClientInfo},
-        clock::to_minute,
-        db::{self, TenantTx},
-        keys::KeyEncryptionKey,
+        keys::{Derived, KeyEncryptionKey},
         state::AppState,
     },
     ui::form::FormError,
 };
 
-/// The essential cookie that remembers the browser's consent id and choice.
-pub const CONSENT_COOKIE: &str = "custodian_consent";
+/// The essential cookie that remembers the browser's consent id and choice. Over https it
+/// carries the `__Host-` prefix, which binds it to this origin (Secure, no Domain, Path=/).
+pub fn consent_cookie(https: bool) -> &'static str {
+    if https {
+        "__Host-custodian_consent"
+    } else {
+        "custodian_consent"
+    }
+}
+
 /// The functional cookie that remembers the theme; written only with functional consent.
-pub const THEME_COOKIE: &str = "custodian_theme";
+pub fn theme_cookie(https: bool) -> &'static str {
+    if https {
+        "__Host-custodian_theme"
+    } else {
+        "custodian_theme"
+    }
+}
+
+fn https(state: &AppState) -> bool {
+    state.public_url.scheme() == "https"
+}
+
 /// Both cookies last a year, after which the banner asks again.
 const COOKIE_MAX_AGE_SECONDS: i64 = 365 * 24 * 60 * 60;
 const MAC_LEN: usize = 16;
-const MAX_USER_AGENT: usize = 300;
-
-/// How a choice reached the ledger.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    Banner,
-    Settings,
-    Gpc,
-    SignUp,
-}
-
-impl Method {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Banner => "banner",
-            Self::Settings => "settings",
-            Self::Gpc => "gpc",
-            Self::SignUp => "signup",
-        }
-    }
-
-    /// The methods a form may name; GPC and sign-up are recorded by the server only.
-    pub fn from_form(value: &str) -> Result<Self, FormError> {
-        match value {
-            "banner" => Ok(Self::Banner),
-            "settings" => Ok(Self::Settings),
-            _ => Err(FormError::Page(
-                "That form is out of date. Reload the page and choose again.".to_owned(),
-            )),
-        }
-    }
-
-    pub fn label(value: &str) -> &'static str {
-        match value {
-            "banner" => "Cookie banner",
-            "settings" => "Privacy settings",
-            "gpc" => "Global Privacy Control",
-            "signup" => "Sign-up",
-            _ => "Unknown",
-        }
-    }
-}
-
 /// What the consent cookie holds: the browser's random consent id, and its choice with the
 /// cookie-policy version it answered (none yet when only GPC was recorded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +59,7 @@ pub struct ConsentCookie {
 }
 
 fn cookie_mac(key: &KeyEncryptionKey, payload: &str) -> Hmac<Sha256> {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key.derive("custodian consent cookie v1"))
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key.derive(Derived::ConsentCookieMac))
         .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
     mac.update(payload.as_bytes());
     mac
@@ -161,8 +132,13 @@ pub struct ConsentRequest {
 }
 
 impl ConsentRequest {
-    pub fn read(headers: &HeaderMap, query: Option<&str>, key: &KeyEncryptionKey) -> Self {
-        let cookie = cookie_value(headers, CONSENT_COOKIE).and_then(|v| {
+    pub fn read(
+        headers: &HeaderMap,
+        query: Option<&str>,
+        key: &KeyEncryptionKey,
+        https: bool,
+    ) -> Self {
+        let cookie = cookie_value(headers, consent_cookie(https)).and_then(|v| {
             let decoded = ConsentCookie::decode(v, key);
             if decoded.is_none() {
                 tracing::info!("ignored a consent cookie that this server did not sign");
@@ -178,7 +154,7 @@ impl ConsentRequest {
                 .and_then(|(_, v)| Theme::parse(&v))
         });
         let theme = page_theme
-            .or_else(|| cookie_value(headers, THEME_COOKIE).and_then(Theme::parse))
+            .or_else(|| cookie_value(headers, theme_cookie(https)).and_then(Theme::parse))
             .unwrap_or_default();
         Self { cookie, gpc, theme }
     }
@@ -200,22 +176,21 @@ impl ConsentRequest {
 
 /// A Set-Cookie value for one of the consent area's cookies; Secure when the site is https.
 pub fn set_cookie(state: &AppState, name: &str, value: &str) -> Option<HeaderValue> {
-    let secure = if state.public_url.scheme() == "https" {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = if https(state) { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{name}={value}; Path=/; Max-Age={COOKIE_MAX_AGE_SECONDS}; HttpOnly; SameSite=Lax{secure}"
     ))
     .ok()
 }
 
-fn remove_cookie(name: &str) -> HeaderValue {
+/// A Set-Cookie value that removes one of the consent area's cookies (Secure when the site is
+/// https: a browser ignores a `__Host-` cookie without it, removal included).
+fn remove_cookie(state: &AppState, name: &str) -> Option<HeaderValue> {
+    let secure = if https(state) { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"
+        "{name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}"
     ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
+    .ok()
 }
 
 /// The choice a form submitted: accept all, reject all, or the switches as set.
@@ -239,21 +214,12 @@ pub fn parse_choice(
     }
 }
 
-/// A path on this site to return to; anything else (another site, a protocol-relative or
-/// malformed address) returns home.
-pub fn local_path(back: Option<&str>) -> String {
-    match back {
-        Some(path)
-            if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.contains('\\')
-                && path.len() <= 512
-                && !path.chars().any(char::is_control) =>
-        {
-            strip_query_key(path, "cookie-settings")
-        }
-        _ => "/".to_owned(),
-    }
+/// The page to return to after a choice: a path on this site by the one strict rule of
+/// `platform::paths` (anything else returns home), without the query keys that opened the
+/// banner or carried a page-only theme.
+pub fn back_path(back: Option<&str>) -> String {
+    let path = crate::platform::paths::local_path_or(back, "/");
+    strip_query_key(&path, "cookie-settings")
 }
 
 fn strip_query_key(path: &str, key: &str) -> String {
@@ -271,224 +237,6 @@ fn strip_query_key(path: &str, key: &str) -> String {
     } else {
         format!("{base}?{}", kept.join("&"))
     }
-}
-
-/// One ledger record to append.
-/// It answers the cookie policy in force, which the insert itself looks up.
-pub struct Entry<'a> {
-    pub choices: Choices,
-    pub gpc: bool,
-    pub method: Method,
-    pub user_agent: &'a str,
-    pub now: OffsetDateTime,
-}
-
-impl Entry<'_> {
-    fn split(&self) -> (Vec<&'static str>, Vec<&'static str>) {
-        let (granted, denied): (Vec<Category>, Vec<Category>) = Category::ALL
-            .into_iter()
-            .partition(|c| self.choices.grants(*c));
-        let names = |cs: Vec<Category>| cs.into_iter().map(Category::as_str).collect();
-        (names(granted), names(denied))
-    }
-
-    fn user_agent(&self) -> String {
-        self.user_agent.chars().take(MAX_USER_AGENT).collect()
-    }
-}
-
-/// Who a ledger record is about.
-#[derive(Debug, Clone, Copy)]
-pub enum Subject {
-    Account(Uuid),
-    Browser(Uuid),
-}
-
-/// Inserts one record answering the cookie policy in force, and returns that policy's version;
-/// None when it was a GPC record this subject already had for the version.
-async fn insert(
-    conn: &mut PgConnection,
-    subject: Subject,
-    entry: &Entry<'_>,
-) -> Result<Option<i32>, sqlx::Error> {
-    let (sql, subject_id) = match subject {
-        Subject::Account(owner_id) => (
-            "INSERT INTO consent_records \
-             (owner_id, id, granted, denied, policy_version, method, gpc, recorded_at, user_agent) \
-             SELECT $1, $2, $3, $4, coalesce(max(version), 1), $5, $6, $7, $8 \
-             FROM policy_versions WHERE document = 'cookies' \
-             ON CONFLICT DO NOTHING RETURNING policy_version",
-            owner_id,
-        ),
-        Subject::Browser(consent_id) => (
-            "INSERT INTO anonymous_consents \
-             (consent_id, id, granted, denied, policy_version, method, gpc, recorded_at, user_agent) \
-             SELECT $1, $2, $3, $4, coalesce(max(version), 1), $5, $6, $7, $8 \
-             FROM policy_versions WHERE document = 'cookies' \
-             ON CONFLICT DO NOTHING RETURNING policy_version",
-            consent_id,
-        ),
-    };
-    let (granted, denied) = entry.split();
-    sqlx::query_scalar(sql)
-        .bind(subject_id)
-        .bind(Uuid::new_v4())
-        .bind(&granted)
-        .bind(&denied)
-        .bind(entry.method.as_str())
-        .bind(entry.gpc)
-        .bind(entry.now)
-        .bind(entry.user_agent())
-        .fetch_optional(conn)
-        .await
-}
-
-/// Appends to a signed-in person's ledger, in their tenant transaction.
-pub async fn append_for_account(
-    tx: &mut TenantTx,
-    entry: &Entry<'_>,
-) -> Result<Option<i32>, sqlx::Error> {
-    let subject = Subject::Account(tx.owner_id());
-    insert(tx, subject, entry).await
-}
-
-/// Appends to the ledger of a browser that is not signed in, in a transaction begun with
-/// `db::begin_for_browser` for `consent_id`.
-pub async fn append_for_browser(
-    conn: &mut PgConnection,
-    consent_id: Uuid,
-    entry: &Entry<'_>,
-) -> Result<Option<i32>, sqlx::Error> {
-    insert(conn, Subject::Browser(consent_id), entry).await
-}
-
-/// Appends one record for `subject`, in a transaction of its own, and returns the cookie-policy
-/// version it answered (None: a GPC record already there). For an account, a change of choice is
-/// also a security-log event.
-pub async fn append(
-    state: &AppState,
-    subject: Subject,
-    entry: &Entry<'_>,
-    client: &ClientInfo,
-) -> Result<Option<i32>, PrivacyError> {
-    match subject {
-        Subject::Account(owner_id) => {
-            let mut tx = TenantTx::begin(&state.pool, owner_id).await?;
-            let inserted = append_for_account(&mut tx, entry).await?;
-            if inserted.is_some() {
-                let detail = format!(
-                    "{}: {}",
-                    Method::label(entry.method.as_str()),
-                    summary(entry.choices, entry.gpc)
-                );
-                audit::record(&mut tx, "consent_changed", &detail, client, entry.now).await?;
-            }
-            tx.commit().await?;
-            Ok(inserted)
-        }
-        Subject::Browser(consent_id) => {
-            let mut tx = db::begin_for_browser(&state.pool, consent_id).await?;
-            let inserted = append_for_browser(&mut tx, consent_id, entry).await?;
-            tx.commit().await?;
-            Ok(inserted)
-        }
-    }
-}
-
-fn summary(choices: Choices, gpc: bool) -> String {
-    let on = |b: bool| if b { "on" } else { "off" };
-    format!(
-        "functional {}, analytics {}, do not sell or share {}{}",
-        on(choices.functional),
-        on(choices.analytics),
-        on(choices.sale_share_opt_out || gpc),
-        if gpc { " (GPC)" } else { "" }
-    )
-}
-
-/// Records that the browser sent GPC, once per subject and cookie-policy version.
-pub async fn record_gpc(
-    state: &AppState,
-    subject: Subject,
-    choice: Option<Choices>,
-    client: &ClientInfo,
-) -> Result<Option<i32>, PrivacyError> {
-    let entry = Entry {
-        choices: choice.unwrap_or_default().under_gpc(true),
-        gpc: true,
-        method: Method::Gpc,
-        user_agent: &client.user_agent,
-        now: state.clock.now(),
-    };
-    append(state, subject, &entry, client).await
-}
-
-/// Links the browser's anonymous records to the account, in the sign-up or sign-in transaction.
-pub async fn link_browser(
-    tx: &mut TenantTx,
-    client: &ClientInfo,
-    now: OffsetDateTime,
-) -> Result<(), sqlx::Error> {
-    let Some(consent_id) = client.consent_id else {
-        return Ok(());
-    };
-    let owner_id = tx.owner_id();
-    let conn: &mut PgConnection = tx;
-    sqlx::query(
-        "INSERT INTO consent_links (owner_id, consent_id, linked_at) VALUES ($1, $2, $3) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(owner_id)
-    .bind(consent_id)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// At sign-up: links the browser's earlier records and appends the account's first record
-/// (method sign-up), carrying the browser's latest choice, or no optional category when it made
-/// none.
-pub async fn record_sign_up(
-    tx: &mut TenantTx,
-    client: &ClientInfo,
-    now: OffsetDateTime,
-) -> Result<(), PrivacyError> {
-    link_browser(tx, client, now).await?;
-    let mut latest: Option<(Vec<String>, bool)> = None;
-    if let Some(consent_id) = client.consent_id {
-        tx.include_browser(consent_id).await?;
-        latest = sqlx::query_as(
-            "SELECT granted, gpc FROM anonymous_consents WHERE consent_id = $1 \
-             ORDER BY recorded_at DESC LIMIT 1",
-        )
-        .bind(consent_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    }
-    let (choices, gpc) = match latest {
-        Some((granted, gpc)) => {
-            let has = |c: Category| granted.iter().any(|g| g == c.as_str());
-            (
-                Choices {
-                    functional: has(Category::Functional),
-                    analytics: has(Category::Analytics),
-                    sale_share_opt_out: !has(Category::SaleShare),
-                },
-                gpc,
-            )
-        }
-        None => (Choices::default(), false),
-    };
-    let entry = Entry {
-        choices,
-        gpc,
-        method: Method::SignUp,
-        user_agent: &client.user_agent,
-        now,
-    };
-    append_for_account(tx, &entry).await?;
-    Ok(())
 }
 
 fn consent_request() -> Result<ConsentRequest, FormError> {
@@ -535,11 +283,11 @@ pub async fn save_from_request(choices: Choices, method: Method) -> Result<(), F
     };
     add_cookie(set_cookie(
         &state,
-        CONSENT_COOKIE,
+        consent_cookie(https(&state)),
         &cookie.encode(&state.key_encryption_key),
     ));
     if !choices.functional {
-        add_cookie(Some(remove_cookie(THEME_COOKIE)));
+        add_cookie(remove_cookie(&state, theme_cookie(https(&state))));
     }
     tracing::info!(
         method = method.as_str(),
@@ -555,91 +303,43 @@ pub fn save_theme(theme: Theme) -> Result<bool, FormError> {
     let (state, _) = guard::request()?;
     let request = consent_request()?;
     let allowed = request.page(Vec::new()).effective().functional;
+    let name = theme_cookie(https(&state));
     if allowed {
-        add_cookie(set_cookie(&state, THEME_COOKIE, theme.as_str()));
-    } else if cookie_value(&guard::parts()?.headers, THEME_COOKIE).is_some() {
-        add_cookie(Some(remove_cookie(THEME_COOKIE)));
+        add_cookie(set_cookie(&state, name, theme.as_str()));
+    } else if cookie_value(&guard::parts()?.headers, name).is_some() {
+        add_cookie(remove_cookie(&state, name));
     }
     Ok(allowed)
 }
 
-#[derive(sqlx::FromRow)]
-pub struct LedgerRecord {
-    pub id: Uuid,
-    /// "account:<owner id>" or "browser:<consent id>".
-    pub subject: String,
-    pub granted: Vec<String>,
-    pub denied: Vec<String>,
-    pub policy_version: i32,
-    pub method: String,
-    pub gpc: bool,
-    pub recorded_at: OffsetDateTime,
-}
-
-const LEDGER: &str = "SELECT id, 'account:' || owner_id::text AS subject, granted, denied, \
-     policy_version, method, gpc, recorded_at FROM consent_records \
-     UNION ALL SELECT id, 'browser:' || consent_id::text, granted, denied, policy_version, \
-     method, gpc, recorded_at FROM anonymous_consents";
-
-/// The newest records that row-level security lets this transaction see.
-async fn read_ledger(
-    conn: &mut PgConnection,
-    only: Option<Uuid>,
-) -> Result<Vec<LedgerRecord>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT * FROM ({LEDGER}) AS ledger WHERE $1::uuid IS NULL OR id = $1 \
-         ORDER BY recorded_at DESC, id LIMIT 200"
-    ))
-    .bind(only)
-    .fetch_all(conn)
-    .await
-}
-
-/// The records a requester may see: a signed-in person's own and those of browsers linked to
-/// them (and of this browser); otherwise this browser's. `only` narrows to one record.
-pub async fn visible_records(
-    state: &AppState,
-    owner_id: Option<Uuid>,
-    consent_id: Option<Uuid>,
-    only: Option<Uuid>,
-) -> Result<Vec<LedgerRecord>, PrivacyError> {
-    let rows = match (owner_id, consent_id) {
-        (Some(owner_id), consent_id) => {
-            let mut tx = TenantTx::begin(&state.pool, owner_id).await?;
-            if let Some(consent_id) = consent_id {
-                tx.include_browser(consent_id).await?;
-            }
-            let rows = read_ledger(&mut tx, only).await?;
-            tx.commit().await?;
-            rows
-        }
-        (None, Some(consent_id)) => {
-            let mut tx = db::begin_for_browser(&state.pool, consent_id).await?;
-            let rows = read_ledger(&mut tx, only).await?;
-            tx.commit().await?;
-            rows
-        }
-        (None, None) => Vec::new(),
+/// After a sign-in: the browser's consent id changes (its earlier records were just linked to
+/// the account), so records this browser makes later are not joined to whoever signs in next.
+/// The choice itself stays.
+pub fn rotate_browser_id(state: &AppState, client: &ClientInfo) {
+    if client.consent_id.is_none() {
+        return;
+    }
+    let Ok(request) = consent_request() else {
+        return;
     };
-    Ok(rows)
+    if let Some(cookie) = request.cookie {
+        let rotated = ConsentCookie {
+            id: Uuid::new_v4(),
+            ..cookie
+        };
+        add_cookie(set_cookie(
+            state,
+            consent_cookie(https(state)),
+            &rotated.encode(&state.key_encryption_key),
+        ));
+    }
 }
 
-pub async fn history_for_request() -> Result<Vec<ConsentRow>, FormError> {
-    let (state, client) = guard::request()?;
-    let owner_id = guard::user().ok().map(|u: CurrentUser| u.owner_id());
-    let records = visible_records(&state, owner_id, client.consent_id, None).await?;
-    Ok(records
-        .into_iter()
-        .map(|r| ConsentRow {
-            id: r.id.to_string(),
-            recorded: to_minute(r.recorded_at),
-            method: Method::label(&r.method).to_owned(),
-            granted: r.granted,
-            denied: r.denied,
-            policy_version: r.policy_version,
-            gpc: r.gpc,
-        })
-        .collect())
+/// At sign-out: the browser forgets its consent id and theme, with every other cookie (the
+/// response also sends Clear-Site-Data, which not every browser honors).
+pub fn forget_browser(state: &AppState) {
+    add_cookie(remove_cookie(state, consent_cookie(https(state))));
+    add_cookie(remove_cookie(state, theme_cookie(https(state))));
 }
 
 #[cfg(test)]
@@ -690,23 +390,21 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_returned_to() {
+        assert_eq!(back_path(Some("/privacy?cookie-settings=open")), "/privacy");
         assert_eq!(
-            local_path(Some("/privacy?cookie-settings=open")),
-            "/privacy"
-        );
-        assert_eq!(
-            local_path(Some("/a?x=1&cookie-settings=open&theme=dark")),
+            back_path(Some("/a?x=1&cookie-settings=open&theme=dark")),
             "/a?x=1"
         );
         for bad in [
             "https://evil.example/",
             "//evil.example",
             "/\\evil",
+            "/\t/evil.example",
             "javascript:x",
         ] {
-            assert_eq!(local_path(Some(bad)), "/", "{bad}");
+            assert_eq!(back_path(Some(bad)), "/", "{bad}");
         }
-        assert_eq!(local_path(None), "/");
+        assert_eq!(back_path(None), "/");
     }
 
     #[test]

@@ -7,6 +7,8 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod consent;
 #[cfg(feature = "ssr")]
+pub mod ledger;
+#[cfg(feature = "ssr")]
 pub mod policies;
 #[cfg(feature = "ssr")]
 pub mod receipts;
@@ -445,7 +447,10 @@ pub fn PolicyDocumentPage() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p role="status">"Loading the policy…"</p> }>
             {move || page.get().map(|result| match result {
-                Err(error) => view! { <Title text="Policy not found" /><h1 class="text-3xl font-bold">"Policy not found"</h1><LoadError error /> }.into_any(),
+                Err(error) => {
+                    crate::ui::answer_not_found();
+                    view! { <Title text="Policy not found" /><h1 class="text-3xl font-bold">"Policy not found"</h1><LoadError error /> }.into_any()
+                }
                 Ok(policy) => {
                     let earlier = policy.version < policy.latest_version;
                     view! {
@@ -482,7 +487,10 @@ pub fn PolicyHistoryPage() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p role="status">"Loading the history…"</p> }>
             {move || history.get().map(|result| match result {
-                Err(error) => view! { <Title text="Policy not found" /><h1 class="text-3xl font-bold">"Policy not found"</h1><LoadError error /> }.into_any(),
+                Err(error) => {
+                    crate::ui::answer_not_found();
+                    view! { <Title text="Policy not found" /><h1 class="text-3xl font-bold">"Policy not found"</h1><LoadError error /> }.into_any()
+                }
                 Ok(history) => {
                     let title = format!("{}: all versions", history.title);
                     let document = history.document.clone();

@@ -2,7 +2,7 @@
 //! rows at start-up; versions published by the operator's CLI; rendering; and the review of a
 //! material change by signed-in people (banner, acknowledgment, mail).
 
-use pulldown_cmark::{html, Event, Parser};
+use pulldown_cmark::{html, Event, Parser, Tag, TagEnd};
 use sqlx::{PgConnection, PgPool};
 use time::{macros::datetime, OffsetDateTime};
 use uuid::Uuid;
@@ -52,9 +52,17 @@ impl Bundled {
     }
 }
 
-const BUNDLED: [Bundled; 4] = [
+const BUNDLED: [Bundled; 5] = [
     Bundled::first("privacy", include_str!("../../../policies/privacy-v1.md")),
     Bundled::first("cookies", include_str!("../../../policies/cookies-v1.md")),
+    Bundled {
+        document: "cookies",
+        version: 2,
+        published_at: datetime!(2026-12-01 00:00 UTC),
+        material: false,
+        summary: "Over HTTPS the consent and theme cookies carry the __Host- prefix, and signing out removes every cookie.",
+        body: include_str!("../../../policies/cookies-v2.md"),
+    },
     Bundled::first("terms", include_str!("../../../policies/terms-v1.md")),
     Bundled::first(
         "subprocessors",
@@ -149,15 +157,36 @@ pub async fn current_version(conn: &mut PgConnection, document: &str) -> Result<
     .unwrap_or(1))
 }
 
-/// Markdown to HTML. Raw HTML in the source is shown as text, never passed through.
+/// Whether a link or image in a policy may point at `destination`: a web or mail address, a
+/// path on this site or a place on the page. Anything else (`javascript:`, `data:`, another
+/// scheme) is shown as its text alone.
+fn allowed_destination(destination: &str) -> bool {
+    let lower = destination.to_ascii_lowercase();
+    ["https://", "http://", "mailto:", "#"]
+        .iter()
+        .any(|start| lower.starts_with(start))
+        || crate::platform::paths::local_path(destination).is_some()
+}
+
+/// Markdown to HTML. Raw HTML in the source is shown as text, never passed through, and links
+/// keep only the destinations `allowed_destination` accepts.
 pub fn render(markdown: &str) -> String {
+    let mut dropped = Vec::new();
     let events =
-        Parser::new_ext(markdown, pulldown_cmark::Options::ENABLE_TABLES).map(
-            |event| match event {
-                Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
-                other => other,
-            },
-        );
+        Parser::new_ext(markdown, pulldown_cmark::Options::ENABLE_TABLES).filter_map(|event| {
+            match event {
+                Event::Html(raw) | Event::InlineHtml(raw) => Some(Event::Text(raw)),
+                Event::Start(Tag::Link { ref dest_url, .. } | Tag::Image { ref dest_url, .. }) => {
+                    let allowed = allowed_destination(dest_url);
+                    dropped.push(!allowed);
+                    allowed.then_some(event)
+                }
+                Event::End(TagEnd::Link | TagEnd::Image) => {
+                    (!dropped.pop().unwrap_or(false)).then_some(event)
+                }
+                other => Some(other),
+            }
+        });
     let mut out = String::new();
     html::push_html(&mut out, events);
     out
@@ -298,7 +327,15 @@ pub async fn acknowledge(
     }
     if inserted == 1 {
         let detail = format!("{title}, version {version}");
-        audit::record(&mut tx, "policy_acknowledged", &detail, client, now).await?;
+        audit::record(
+            &mut tx,
+            &state.key_encryption_key,
+            "policy_acknowledged",
+            &detail,
+            client,
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(())
@@ -349,17 +386,61 @@ mod tests {
 
     #[test]
     fn the_bundled_cookie_policy_lists_the_cookies_the_code_names() {
-        let listed = listed_cookie_names(BUNDLED[1].body);
-        for name in [
-            super::super::consent::CONSENT_COOKIE,
-            super::super::consent::THEME_COOKIE,
-            "custodian_session",
-            "__Host-custodian_session",
-        ] {
+        let newest = BUNDLED
+            .iter()
+            .filter(|doc| doc.document == "cookies")
+            .max_by_key(|doc| doc.version)
+            .map_or("", |doc| doc.body);
+        let listed = listed_cookie_names(newest);
+        for https in [false, true] {
+            for name in [
+                super::super::consent::consent_cookie(https),
+                super::super::consent::theme_cookie(https),
+            ] {
+                assert!(
+                    listed.iter().any(|l| l == name),
+                    "{name} missing from {listed:?}"
+                );
+            }
+        }
+        for name in ["custodian_session", "__Host-custodian_session"] {
             assert!(
                 listed.iter().any(|l| l == name),
                 "{name} missing from {listed:?}"
             );
+        }
+    }
+
+    #[test]
+    fn links_keep_only_web_mail_and_local_destinations() {
+        let html = render(
+            "[web](https://example.com) [mail](mailto:x@example.com) [here](/privacy) \
+             [script](javascript:alert(1)) [shout](JavaScript:alert(1)) [data](data:text/html,x) \
+             [away](//evil.example) ![picture](vbscript:x)",
+        );
+        assert!(
+            html.contains("<a href=\"https://example.com\">web</a>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<a href=\"mailto:x@example.com\">mail</a>"),
+            "{html}"
+        );
+        assert!(html.contains("<a href=\"/privacy\">here</a>"), "{html}");
+        for gone in [
+            "javascript",
+            "JavaScript",
+            "data:",
+            "//evil",
+            "vbscript",
+            "<img",
+        ] {
+            assert!(!html.contains(gone), "{gone} in {html}");
+        }
+        // The refused links keep their text, without a link.
+        for text in ["script", "shout", "data", "away", "picture"] {
+            assert!(html.contains(&format!(" {text}")), "{text} in {html}");
+            assert!(!html.contains(&format!(">{text}</a>")), "{text} in {html}");
         }
     }
 }

@@ -12,15 +12,18 @@ use sha2::{Digest, Sha256};
 
 use super::{
     api::ReceiptVerdict,
-    consent::{LedgerRecord, Method},
+    ledger::{LedgerRecord, Method},
 };
-use crate::platform::{keys::KeyEncryptionKey, state::AppState};
+use crate::platform::{
+    keys::{Derived, KeyEncryptionKey},
+    state::AppState,
+};
 
 const SPEC: &str = "ISO/IEC TS 27560:2023; Kantara Consent Receipt v1.1";
 
 /// The receipt key, derived from the key-encryption key: kept and replaced with it.
 pub fn signing_key(key: &KeyEncryptionKey) -> SigningKey {
-    SigningKey::from_bytes(&key.derive("custodian consent receipts v1"))
+    SigningKey::from_bytes(&key.derive(Derived::ReceiptSigning))
 }
 
 /// The public key, base64url, as published at `/.well-known/consent-receipt-key.json`.
@@ -82,6 +85,16 @@ fn purpose(category: &str) -> &'static str {
     }
 }
 
+/// The subject of a record as a receipt names it: "account:" or "browser:" with a keyed digest of
+/// the id, never the id itself. The same subject always gets the same digest, so a person's
+/// receipts can be matched to each other, but not to their account by anyone but this server.
+fn principal_id(key: &KeyEncryptionKey, subject: &str) -> String {
+    let (kind, id) = subject.split_once(':').unwrap_or(("subject", subject));
+    let digest = key.mac(Derived::ReceiptSubjects, id.as_bytes());
+    let short: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{kind}:{short}")
+}
+
 /// The receipt for one ledger record, signed.
 pub fn build(state: &AppState, record: &LedgerRecord) -> Value {
     let base = state.public_url.as_str().trim_end_matches('/');
@@ -116,7 +129,7 @@ pub fn build(state: &AppState, record: &LedgerRecord) -> Value {
         "consentTimestamp": record.recorded_at.unix_timestamp(),
         "collectionMethod": Method::label(&record.method),
         "language": "en",
-        "piiPrincipalId": record.subject,
+        "piiPrincipalId": principal_id(&state.key_encryption_key, &record.subject),
         "piiControllers": [{
             "piiController": "Custodian",
             "contact": "Privacy team",

@@ -114,6 +114,7 @@ pub async fn revoke(
     session::delete_listed(&mut tx, id).await?;
     audit::record(
         &mut tx,
+        &state.key_encryption_key,
         "session_revoked",
         &describe_user_agent(&device),
         client,
@@ -134,6 +135,7 @@ pub async fn revoke_others(
     let ended = accounts::end_sessions(&mut tx, Some(user.signed_in.account_session)).await?;
     audit::record(
         &mut tx,
+        &state.key_encryption_key,
         "other_sessions_ended",
         &format!("{ended} sessions ended"),
         client,

@@ -25,6 +25,9 @@ pub enum FormError {
     /// Our fault, not the person's; the details are in the server's log.
     #[error("Something went wrong on our side. Please try again.")]
     Failed,
+    /// Too much work at once (every password-hashing slot stayed busy); try again shortly.
+    #[error("The server is busy. Try again in a few seconds.")]
+    Busy,
 }
 
 impl FormError {
@@ -84,6 +87,12 @@ impl FromServerFnError for FormError {
             if !plain_form {
                 response.set_status(self.status());
             }
+            if *self == Self::Busy {
+                response.insert_header(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from_static("5"),
+                );
+            }
         }
         <JsonEncoding as leptos::server_fn::Encodes<Self>>::encode(self).unwrap_or_default()
     }
@@ -98,6 +107,7 @@ impl FormError {
             Self::SignedOut => StatusCode::UNAUTHORIZED,
             Self::SudoRequired => StatusCode::FORBIDDEN,
             Self::Failed => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }

@@ -83,13 +83,19 @@ pub fn Layout(children: Children) -> impl IntoView {
     }
 }
 
-/// The page for any unknown path; the server answers it with status 404.
-#[component]
-pub fn NotFound() -> impl IntoView {
+/// Makes the server answer this page with 404 Not Found (the page says so too), so nothing
+/// counts or caches an address that leads nowhere. Does nothing in the browser.
+pub fn answer_not_found() {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(axum::http::StatusCode::NOT_FOUND);
     }
+}
+
+/// The page for any unknown path; the server answers it with status 404.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    answer_not_found();
 
     view! {
         <Title text="Page not found" />
