@@ -1,5 +1,6 @@
 // Steps shared by the account and second-factor flows.
 import { execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { expect, hydrated } from "./fixtures";
@@ -58,6 +59,16 @@ export async function signUp(page: Page, email: string) {
   await expect(page).toHaveURL(/\/signin\?notice=signed-up/);
 }
 
+/** Signs up and opens the verification link, as a person who reads their mail does (a sign-in
+ * method can be added only to an account with a verified address). */
+export async function signUpVerified(page: Page, email: string) {
+  await signUp(page, email);
+  await page.goto(await linkFromMail(email, "Verify your email address"));
+  await hydrated(page);
+  await page.getByRole("button", { name: "Verify my address" }).click();
+  await expect(page).toHaveURL(/notice=email-verified/);
+}
+
 export async function signIn(page: Page, email: string, secret = password) {
   await page.goto("/signin");
   await hydrated(page);
@@ -67,3 +78,39 @@ export async function signIn(page: Page, email: string, secret = password) {
   await expect(page).toHaveURL(/\/account/);
 }
 
+
+/** Answers the "Confirm it is you" prompt with the password; the action it interrupted goes on. */
+export async function confirmWithPassword(page: Page, secret = password) {
+  const prompt = page.getByRole("region", { name: "Confirm it is you" });
+  await prompt.getByLabel("Your password").fill(secret);
+  await prompt.getByRole("button", { name: "Confirm and continue" }).click();
+  await expect(prompt).toHaveCount(0);
+}
+
+/** RFC 4648 base32, as authenticator apps read the key shown on the page. */
+function base32Decode(text: string): Buffer {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  const bytes: number[] = [];
+  let bits = 0;
+  let value = 0;
+  for (const char of text.replace(/[\s=]/g, "").toUpperCase()) {
+    value = ((value << 5) | alphabet.indexOf(char)) & 0xffff;
+    bits += 5;
+    if (bits >= 8) {
+      bytes.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+/** The code an authenticator app shows for `secret` at time step `step` (RFC 6238). */
+export function totp(secret: string, step: number): string {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac("sha1", base32Decode(secret)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  return ((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).toString().padStart(6, "0");
+}
+
+export const currentStep = () => Math.floor(Date.now() / 30_000);

@@ -1,36 +1,7 @@
-import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { test, expect, hydrated, seriousViolations } from "./fixtures";
-import { password, signIn, signUp } from "./helpers";
+import { confirmWithPassword, currentStep, password, signIn, signUpVerified, totp } from "./helpers";
 import type { Page } from "@playwright/test";
-
-/** RFC 4648 base32, as authenticator apps read the key shown on the page. */
-function base32Decode(text: string): Buffer {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  const bytes: number[] = [];
-  let bits = 0;
-  let value = 0;
-  for (const char of text.replace(/[\s=]/g, "").toUpperCase()) {
-    value = ((value << 5) | alphabet.indexOf(char)) & 0xffff;
-    bits += 5;
-    if (bits >= 8) {
-      bytes.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(bytes);
-}
-
-/** The code an authenticator app shows for `secret` at time step `step` (RFC 6238). */
-function totp(secret: string, step: number): string {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(step));
-  const mac = createHmac("sha1", base32Decode(secret)).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0x0f;
-  return ((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).toString().padStart(6, "0");
-}
-
-const currentStep = () => Math.floor(Date.now() / 30_000);
 
 /** Waits for the authenticator's next 30-second step. */
 async function nextStep(page: Page, after: number) {
@@ -64,11 +35,13 @@ async function openFactors(page: Page) {
 test("authenticator app: enrol, sign in with a code, refuse it again, recover with a backup code", async ({ page, problems }) => {
   test.setTimeout(120_000);
   const email = `totp-${Date.now()}@example.com`;
-  await signUp(page, email);
+  await signUpVerified(page, email);
   await signIn(page, email);
   await openFactors(page);
   expect(await seriousViolations(page)).toEqual([]);
+  // Adding a sign-in method asks for the password again, even right after signing in.
   await page.getByRole("button", { name: "Set up an authenticator app" }).click();
+  await confirmWithPassword(page);
   const secret = (await page.getByTestId("totp-secret").textContent()) ?? "";
   expect(secret.replace(/\s/g, "")).toMatch(/^[A-Z2-7]{32}$/);
   await expect(page.getByRole("img", { name: "QR code of your authenticator setup" })).toBeVisible();
@@ -147,21 +120,23 @@ test("passkey: add one, sign in with it alone, use it as the second step and for
     },
   });
   // Autofill would answer every sign-in page at once with this authenticator; the test turns
-  // it off (as in a browser without it) except where it checks autofill itself.
+  // it off (as in a browser without it) except where it checks autofill itself. (Signing out
+  // clears the site's storage, so the flag that allows it is gone after each sign-out.)
   await page.addInitScript(() => {
-    if (sessionStorage.getItem("no-autofill")) {
+    if (!sessionStorage.getItem("allow-autofill")) {
       PublicKeyCredential.isConditionalMediationAvailable = async () => false;
     }
   });
   const email = `passkey-${Date.now()}@example.com`;
-  await signUp(page, email);
-  await page.evaluate(() => sessionStorage.setItem("no-autofill", "1"));
+  await signUpVerified(page, email);
   await signIn(page, email);
   await openFactors(page);
   await page.getByLabel("Passkey name").fill("Work laptop");
   // The person refuses the fingerprint check: the prompt fails with a message, nothing is kept.
+  // (First the password again: adding a sign-in method asks for it even after signing in.)
   await cdp.send("WebAuthn.setUserVerified", { authenticatorId, isUserVerified: false });
   await page.getByRole("button", { name: "Add a passkey" }).click();
+  await confirmWithPassword(page);
   await expect(page.getByText("The passkey prompt was closed or timed out.")).toBeVisible();
   await expect(page.getByText("No passkeys yet.")).toBeVisible();
   await cdp.send("WebAuthn.setUserVerified", { authenticatorId, isUserVerified: true });
@@ -173,10 +148,10 @@ test("passkey: add one, sign in with it alone, use it as the second step and for
 
   // The passkey alone, from the email field's autofill: the virtual authenticator answers the
   // quiet request at once, where a person would pick the passkey among the suggestions.
-  await page.evaluate(() => sessionStorage.removeItem("no-autofill"));
+  await page.evaluate(() => sessionStorage.setItem("allow-autofill", "1"));
   await page.goto("/signin");
   await expect(page).toHaveURL(/\/account/);
-  await page.evaluate(() => sessionStorage.setItem("no-autofill", "1"));
+  await page.evaluate(() => sessionStorage.removeItem("allow-autofill"));
   await signOut(page);
 
   // The passkey alone, from the button.
