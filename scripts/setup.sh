@@ -64,10 +64,9 @@ ensure_node_modules() {
   fi
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "installing npm packages (Tailwind, wasm-opt, Playwright, axe-core)"
-    # npm install, not npm ci: this npm writes lockfiles without other platforms' optional
-    # packages (Tailwind's oxide builds) and then npm ci rejects them. Versions are exact in
-    # package.json and pinned in package-lock.json either way.
-    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund
+    # npm ci installs exactly the committed lockfile and never rewrites it, so a fresh clone
+    # stays clean. The lockfile lists every platform's optional Tailwind build.
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
   fi
 }
 
