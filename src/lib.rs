@@ -1,9 +1,7 @@
-//! The Custodian server: start-up, the router and its middleware, background
-//! jobs. `main.rs` is the CLI around it.
+//! The Custodian server's wiring: the commands (`cli`), the router and its transport middleware.
+//! Everything a person sees or a rule decides lives in the `app` crate's areas.
 
+pub mod cli;
 pub mod health;
-pub mod jobs;
 pub mod middleware;
-pub mod privacy;
 pub mod router;
-pub mod startup;

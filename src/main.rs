@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use app::platform::config::Settings;
 use clap::{Parser, Subcommand};
-use custodian::startup;
+use custodian::cli;
 use tracing_subscriber::EnvFilter;
 
 // Server-side rendering allocates many small, short-lived strings and nodes; glibc's malloc spent
@@ -101,11 +101,11 @@ async fn main() -> ExitCode {
         .init();
 
     let outcome = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => startup::serve(cli.settings).await,
-        Command::Migrate => startup::migrate(&cli.settings).await,
+        Command::Serve => cli::serve::serve(cli.settings).await,
+        Command::Migrate => cli::migrate(&cli.settings).await,
         Command::Invite {
             action: InviteAction::Create { expires_in },
-        } => startup::create_invite(&cli.settings, expires_in).await,
+        } => cli::invite::create(&cli.settings, expires_in).await,
         Command::Policy {
             action:
                 PolicyAction::Publish {
@@ -114,10 +114,10 @@ async fn main() -> ExitCode {
                     summary,
                     material,
                 },
-        } => startup::publish_policy(&cli.settings, &document, &file, &summary, material).await,
+        } => cli::policy::publish(&cli.settings, &document, &file, &summary, material).await,
         Command::Audit {
             action: AuditAction::Verify { email },
-        } => startup::verify_audit(&cli.settings, email.as_deref()).await,
+        } => cli::audit::verify(&cli.settings, email.as_deref()).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

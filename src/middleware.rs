@@ -1,26 +1,18 @@
 //! Response hardening (promises P13, P14): security headers with a per-response CSP nonce,
 //! no caching of pages, refusal of cross-site state changes, and form errors in a page's
-//! address shown only when this server put them there. Also the per-request session and consent
-//! work.
+//! address shown only when this server put them there. Also who is asking: the client and the
+//! signed-in person of each request.
 
 use std::net::SocketAddr;
 
 use app::{
-    auth::{
-        is_protected,
-        session::{authenticate, keep_cookie_lifetime, Authentication, CurrentUser},
-    },
+    is_protected,
     platform::{
         client::{cookie_value, ClientInfo},
+        http::{is_html, is_page_request, RequestKind},
         keys::Derived,
-        rate_limit::Action,
+        session::{authenticate, keep_cookie_lifetime, Authentication, CurrentUser},
         state::AppState,
-    },
-    privacy::{
-        analytics::{self, PageRoutes},
-        consent::{consent_cookie, set_cookie, ConsentCookie, ConsentRequest},
-        ledger::{self, Subject},
-        policies,
     },
 };
 use axum::{
@@ -34,7 +26,6 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use leptos::nonce::Nonce;
 use tower_sessions::Session;
 use url::Url;
-use uuid::Uuid;
 
 /// What the hardening depends on: the site's own origin and whether it is served over https.
 #[derive(Clone)]
@@ -71,6 +62,14 @@ fn acts_for_person(request: &Request) -> bool {
         || is_page_request(request)
 }
 
+/// Tells later layers what kind of request this is (`RequestKind`).
+fn classify(request: &Request) -> RequestKind {
+    RequestKind {
+        for_person: acts_for_person(request),
+        page_view: is_page_request(request),
+    }
+}
+
 /// Puts the client and the signed-in person (if any) into the request, ends sessions that have
 /// run out, and sends signed-out visitors of protected pages to sign in, saying why and
 /// remembering where they were going.
@@ -85,9 +84,11 @@ pub async fn identify(
         .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |info| info.0);
     let client = ClientInfo::from_request(peer, request.headers(), &state.trusted_proxies);
     request.extensions_mut().insert(client);
+    let kind = classify(&request);
+    request.extensions_mut().insert(kind);
 
     // Every page reads the session: the policy-review banner and the Privacy page are per person.
-    let needs_user = acts_for_person(&request);
+    let needs_user = kind.for_person;
     let cookie_present = cookie_value(request.headers(), policy.session_cookie_name()).is_some();
     let mut ended = None;
     let session = request.extensions().get::<Session>().cloned();
@@ -127,116 +128,6 @@ pub async fn identify(
     let response = next.run(request).await;
     if let Some(session) = session {
         keep_cookie_lifetime(&session).await;
-    }
-    response
-}
-
-/// A browser asking for a page (not a static file, not a server function).
-pub fn is_page_request(request: &Request) -> bool {
-    matches!(*request.method(), Method::GET | Method::HEAD)
-        && !request.uri().path().starts_with("/api/")
-        && request
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"))
-}
-
-/// Consent on every request (promise P6): reads the signed consent cookie, the theme and
-/// `Sec-GPC`; records GPC once per subject and policy version (giving a browser without one a
-/// consent id); hands pages what the banner needs; and counts a page view only with analytics
-/// consent and no GPC.
-pub async fn consent(
-    State((state, routes)): State<(AppState, PageRoutes)>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    if !acts_for_person(&request) {
-        return next.run(request).await;
-    }
-    let https = state.public_url.scheme() == "https";
-    let mut consent = ConsentRequest::read(
-        request.headers(),
-        request.uri().query(),
-        &state.key_encryption_key,
-        https,
-    );
-    let page_view = is_page_request(&request);
-    let user = request.extensions().get::<CurrentUser>().cloned();
-    let client = request.extensions().get::<ClientInfo>().cloned();
-    let mut new_cookie = None;
-    // A browser new to the server gets a consent id for its GPC record, within the network's
-    // limit: beyond it, GPC is still honored, just not recorded, so cookieless requests cannot
-    // add rows without bound.
-    let may_mint = match (
-        &client,
-        consent.gpc && page_view && consent.cookie.is_none(),
-    ) {
-        (Some(client), true) => state.check_rate(Action::Consent, client).await.is_ok(),
-        _ => false,
-    };
-    if may_mint {
-        let minted = ConsentCookie {
-            id: Uuid::new_v4(),
-            policy_version: 0,
-            choice: None,
-        };
-        consent.cookie = Some(minted);
-        new_cookie = set_cookie(
-            &state,
-            consent_cookie(https),
-            &minted.encode(&state.key_encryption_key),
-        );
-    }
-    let consent_id = consent.cookie.map(|c| c.id);
-    if let Some(client) = request.extensions_mut().get_mut::<ClientInfo>() {
-        client.consent_id = consent_id;
-    }
-    if page_view {
-        let client = request.extensions().get::<ClientInfo>().cloned();
-        if let (true, Some(client)) = (consent.gpc, client) {
-            let subject = match (&user, consent_id) {
-                (Some(user), _) => Some(Subject::Account(user.owner_id())),
-                (None, Some(id)) => Some(Subject::Browser(id)),
-                (None, None) => None,
-            };
-            if let Some(subject) = subject {
-                let choice = consent.cookie.and_then(|c| c.choice);
-                if let Err(error) = ledger::record_gpc(&state, subject, choice, &client).await {
-                    tracing::warn!(%error, "could not record the GPC signal");
-                }
-            }
-        }
-        let reviews = match &user {
-            Some(user) => policies::pending_reviews(&state.pool, user.owner_id())
-                .await
-                .unwrap_or_else(|error| {
-                    tracing::warn!(%error, "could not read pending policy reviews");
-                    Vec::new()
-                }),
-            None => Vec::new(),
-        };
-        request.extensions_mut().insert(consent.page(reviews));
-    }
-    request.extensions_mut().insert(consent);
-    let path = request.uri().path().to_owned();
-
-    let mut response = next.run(request).await;
-    let route = routes.route_of(&path);
-    if let (true, Some(route)) = (
-        page_view
-            && consent.analytics_allowed()
-            && response.status() == StatusCode::OK
-            && is_html(response.headers()),
-        route,
-    ) {
-        let day = state.clock.now().date();
-        if let Err(error) = analytics::count_view(&state.pool, route, day).await {
-            tracing::warn!(%error, "could not count a page view");
-        }
-    }
-    if let Some(cookie) = new_cookie {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
 }
@@ -292,13 +183,6 @@ pub async fn security_headers(
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
-}
-
-fn is_html(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"))
 }
 
 fn form_error_mac(state: &AppState, path: &str, error: &str) -> String {

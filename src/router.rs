@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use app::{
-    platform::{session_store::SessionRecords, state::AppState},
-    privacy::analytics::PageRoutes,
+    catalog,
+    platform::{session::SessionRecords, state::AppState},
+    privacy::{middleware::consent, service::analytics::PageRoutes},
     shell, App,
 };
 use axum::{
@@ -28,10 +29,8 @@ use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 use crate::{
     health,
     middleware::{
-        consent, identify, limit_body, reject_cross_site, security_headers, signed_form_errors,
-        SitePolicy,
+        identify, limit_body, reject_cross_site, security_headers, signed_form_errors, SitePolicy,
     },
-    privacy,
 };
 
 /// How much a request may send and how long it may take.
@@ -52,11 +51,14 @@ impl Default for RequestLimits {
     }
 }
 
-/// Gives Leptos the nonce that the security-headers middleware put in the request, so the
-/// hydration scripts carry the same nonce as the CSP header.
+/// Gives pages and server functions the state and the catalog of every area, and Leptos the
+/// nonce that the security-headers middleware put in the request, so the hydration scripts carry
+/// the same nonce as the CSP header.
 fn provide_request_context(state: AppState) -> impl Fn() + Clone + Send + Sync + 'static {
+    let catalog = catalog();
     move || {
         provide_context(state.clone());
+        provide_context(catalog.clone());
         let nonce = leptos::prelude::use_context::<axum::http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<Nonce>().cloned());
         if let Some(nonce) = nonce {
@@ -73,12 +75,7 @@ pub fn build(state: AppState, session_store: SessionRecords) -> Router {
     let page_routes = PageRoutes::new(pages.iter().map(|page| page.path().to_owned()));
     let routes = Router::new()
         .route("/healthz", get(health::healthz))
-        .route("/.well-known/gpc.json", get(privacy::gpc))
-        .route(
-            "/.well-known/consent-receipt-key.json",
-            get(privacy::receipt_key),
-        )
-        .route("/privacy/receipts/{id}", get(privacy::download_receipt))
+        .merge(app::server::routes())
         .leptos_routes_with_context(&state, pages, context.clone(), move || {
             shell(options.clone())
         })

@@ -1,28 +1,61 @@
 //! Custodian's pages and server functions, compiled for the server (`ssr`) and the browser
-//! (`hydrate`).
+//! (`hydrate`). The areas, in the one-way order of DESIGN §2: each may use the ones above it in
+//! this list, never one below. `AREAS` is the one list the router, the navigation, the protected
+//! paths, the notices, the log's event kinds, the jobs, erasure and test seeding come from.
 
-pub mod account;
-pub mod auth;
-pub mod home;
-pub mod mfa;
 pub mod platform;
-pub mod privacy;
-pub mod security;
 pub mod ui;
 
-use leptos::prelude::*;
+pub mod privacy;
+
+pub mod auth;
+
+pub mod mfa;
+
+pub mod signin;
+
+pub mod account;
+
+pub mod security;
+
+pub mod home;
+
+use leptos::{children::ToChildren, prelude::*, tachys::view::iterators::StaticVec};
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::{
-    components::{Route, Router, Routes},
-    lazy_route, path, Lazy, LazyRoute, SsrMode,
-};
+use leptos_router::components::{RouteChildren, Router, Routes, RoutesProps};
+
+use platform::area::{Access, Area, Catalog};
+
+/// Every area, in the one-way order.
+pub const AREAS: &[Area] = &[
+    privacy::AREA,
+    auth::AREA,
+    mfa::AREA,
+    signin::AREA,
+    account::AREA,
+    security::AREA,
+    home::AREA,
+];
+
+/// What the pages and server functions look up about every area.
+pub fn catalog() -> Catalog {
+    Catalog::of(AREAS)
+}
+
+/// Whether `path` needs a signed-in person: the server sends anyone else to sign in first.
+pub fn is_protected(path: &str) -> bool {
+    AREAS
+        .iter()
+        .flat_map(|area| area.pages)
+        .any(|page| page.access == Access::SignedIn && page.covers(path))
+}
 
 /// The HTML document around the app. Every inline or external script carries the response's
 /// CSP nonce.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
-        <html lang="en" class=privacy::theme_class()>
+        <html lang="en" class=privacy::pages::theme_class()>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -50,74 +83,120 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_context(catalog());
+    provide_context(ui::SudoForms(signin::pages::sudo_forms));
+    privacy::pages::provide_page_consent();
+    // Built inside the router (the layout's children run there): the routes read its context.
+    let routes = || {
+        let every_route = || {
+            StaticVec::from(
+                AREAS
+                    .iter()
+                    .flat_map(|area| (area.routes)())
+                    .collect::<Vec<_>>(),
+            )
+        };
+        Routes(
+            RoutesProps::builder()
+                .fallback(ui::NotFound)
+                .children(RouteChildren::to_children(every_route))
+                .build(),
+        )
+    };
 
     view! {
         <Stylesheet id="leptos" href="/pkg/custodian.css" />
         <Title formatter=|page: String| format!("{page} · Custodian") />
         <Router>
-            <ui::Layout>
-                <Routes fallback=ui::NotFound>
-                    // In order: the status panel arrives resolved, so it reads right without JS.
-                    <Route path=path!("") view=home::HomePage ssr=SsrMode::InOrder />
-                    <Route path=path!("signup") view={Lazy::<SignUpRoute>::new()} />
-                    <Route path=path!("signin") view={Lazy::<SignInRoute>::new()} />
-                    <Route path=path!("signin/verify") view={Lazy::<SecondStepRoute>::new()} />
-                    <Route path=path!("forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} />
-                    <Route path=path!("reset-password") view={Lazy::<ResetPasswordRoute>::new()} />
-                    <Route path=path!("not-me") view={Lazy::<NotMeRoute>::new()} />
-                    <Route path=path!("verify-email") view={Lazy::<VerifyEmailRoute>::new()} />
-                    <Route path=path!("confirm-email") view={Lazy::<ConfirmEmailRoute>::new()} />
-                    // In order: signed-in pages arrive complete, so they read right without JS.
-                    <Route path=path!("account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::InOrder />
-                    <Route path=path!("security") view={Lazy::<SecurityLogRoute>::new()} ssr=SsrMode::InOrder />
-                    <Route path=path!("security/sessions") view={Lazy::<SessionsRoute>::new()} ssr=SsrMode::InOrder />
-                    <Route path=path!("security/factors") view={Lazy::<FactorsRoute>::new()} ssr=SsrMode::InOrder />
-                    // In order: the consent history reads right without JS.
-                    <Route path=path!("privacy") view={Lazy::<PrivacyRoute>::new()} ssr=SsrMode::InOrder />
-                    <Route path=path!("privacy/verify-receipt") view={Lazy::<VerifyReceiptRoute>::new()} />
-                    // Async: the whole policy is known before the answer starts, so an unknown
-                    // document or version is answered 404.
-                    <Route path=path!("policies/:document") view={Lazy::<PolicyRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("policies/:document/v/:version") view={Lazy::<PolicyRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("policies/:document/history") view={Lazy::<PolicyHistoryRoute>::new()} ssr=SsrMode::Async />
-                </Routes>
+            <ui::Layout
+                banner=|| view! { <privacy::pages::CookieBanner /> <privacy::pages::PolicyReviewBanner /> }
+                account=|| view! { <account::pages::AccountCorner /> }
+                footer=|| view! { <privacy::pages::FooterControls /> }
+            >
+                {routes()}
             </ui::Layout>
         </Router>
     }
 }
 
-/// A route whose page the browser loads only when it is visited: its code is a WASM chunk of
-/// its own (cargo-leptos `--split`), so the first page needs only the shell and its own code.
-macro_rules! lazy_page {
-    ($route:ident, $page:path) => {
-        struct $route;
+#[cfg(feature = "ssr")]
+pub mod server {
+    //! The server's share of the list of areas: their plain routes and jobs, with the
+    //! platform's own.
 
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                Self
-            }
-
-            fn view(_this: Self) -> AnyView {
-                $page().into_any()
-            }
-        }
+    use crate::{
+        platform::{jobs::JobKind, server_parts::PLATFORM, state::AppState},
+        AREAS,
     };
+
+    /// Every area's routes outside Leptos.
+    pub fn routes() -> axum::Router<AppState> {
+        AREAS
+            .iter()
+            .filter_map(|area| area.server.routes)
+            .fold(axum::Router::new(), |router, routes| router.merge(routes()))
+    }
+
+    /// Every kind of background job, the platform's first.
+    pub fn jobs() -> impl Iterator<Item = &'static JobKind> {
+        PLATFORM
+            .jobs
+            .iter()
+            .chain(AREAS.iter().flat_map(|area| area.server.jobs))
+    }
 }
 
-lazy_page!(SignUpRoute, auth::SignUpPage);
-lazy_page!(SignInRoute, auth::SignInPage);
-lazy_page!(SecondStepRoute, mfa::SecondStepPage);
-lazy_page!(ForgotPasswordRoute, auth::ForgotPasswordPage);
-lazy_page!(ResetPasswordRoute, auth::ResetPasswordPage);
-lazy_page!(NotMeRoute, auth::NotMePage);
-lazy_page!(VerifyEmailRoute, auth::VerifyEmailPage);
-lazy_page!(ConfirmEmailRoute, account::ConfirmEmailPage);
-lazy_page!(AccountRoute, account::AccountPage);
-lazy_page!(SecurityLogRoute, security::SecurityLogPage);
-lazy_page!(SessionsRoute, security::SessionsPage);
-lazy_page!(FactorsRoute, mfa::FactorsPage);
-lazy_page!(PrivacyRoute, privacy::PrivacyPage);
-lazy_page!(VerifyReceiptRoute, privacy::VerifyReceiptPage);
-lazy_page!(PolicyRoute, privacy::PolicyDocumentPage);
-lazy_page!(PolicyHistoryRoute, privacy::PolicyHistoryPage);
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn notice_codes_and_event_kinds_are_each_declared_once() {
+        let catalog = catalog();
+        let codes: HashSet<_> = catalog.notices.iter().map(|n| n.code).collect();
+        assert_eq!(codes.len(), catalog.notices.len(), "a notice code twice");
+        let kinds: HashSet<_> = catalog.events.iter().map(|e| e.code).collect();
+        assert_eq!(kinds.len(), catalog.events.len(), "an event kind twice");
+        assert!(catalog.events.iter().all(|e| !e.label.is_empty()));
+    }
+
+    #[test]
+    fn the_navigation_lists_only_pages_that_exist() {
+        let catalog = catalog();
+        assert!(!catalog.nav.is_empty());
+        for entry in &catalog.nav {
+            assert!(
+                AREAS
+                    .iter()
+                    .flat_map(|area| area.pages)
+                    .any(|page| page.path == entry.href),
+                "{} leads to no page",
+                entry.href
+            );
+        }
+    }
+
+    #[test]
+    fn signed_in_pages_are_protected_and_public_ones_are_not() {
+        for path in [
+            "/account",
+            "/security",
+            "/security/sessions",
+            "/security/factors",
+        ] {
+            assert!(is_protected(path), "{path}");
+        }
+        for path in [
+            "/",
+            "/signin",
+            "/signup",
+            "/privacy",
+            "/policies/privacy",
+            "/accounts",
+        ] {
+            assert!(!is_protected(path), "{path}");
+        }
+    }
+}

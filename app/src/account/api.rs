@@ -1,49 +1,35 @@
-//! The Account page's server functions and the data they return.
+//! The Account page's server functions.
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::ui::form::FormError;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccountSummary {
-    pub email: String,
-    pub email_verified: bool,
-    pub display_name: String,
-    pub region: String,
-    pub created_on: String,
-    pub invites: Vec<InviteRow>,
-    pub invites_left: u8,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InviteRow {
-    pub created: String,
-    pub status: String,
-}
-
-/// A new invite, shown once: the sign-up link with the code in it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CreatedInvite {
-    pub link: String,
-    pub expires: String,
-}
+use super::model::{AccountSummary, CreatedInvite, Viewer};
+use crate::ui::FormError;
 
 #[server(endpoint = "account")]
 pub async fn account_overview() -> Result<AccountSummary, FormError> {
-    use crate::auth::guard;
+    use crate::platform::context::SignedIn;
 
-    let (state, _) = guard::request()?;
-    Ok(super::service::overview(&state, &guard::user()?).await?)
+    Ok(super::service::overview(&SignedIn::current()?).await?)
+}
+
+/// Who is signed in, for the header; None for a visitor who is not.
+#[server(endpoint = "account/viewer")]
+pub async fn whoami() -> Result<Option<Viewer>, FormError> {
+    use crate::platform::context::Visitor;
+
+    match Visitor::current()?.signed_in() {
+        Ok(me) => Ok(Some(super::service::viewer(&me).await?)),
+        Err(_) => Ok(None),
+    }
 }
 
 #[server(endpoint = "account/name")]
 pub async fn change_display_name(display_name: String) -> Result<(), FormError> {
-    use crate::auth::guard;
+    use super::model::AccountNotice;
+    use crate::platform::context::SignedIn;
 
-    let (state, client) = guard::request()?;
-    super::service::change_display_name(&state, &guard::user()?, &display_name, &client).await?;
-    leptos_axum::redirect("/account?notice=name-saved");
+    super::service::change_display_name(&SignedIn::current()?, &display_name).await?;
+    leptos_axum::redirect(&AccountNotice::NameSaved.at("/account"));
     Ok(())
 }
 
@@ -51,26 +37,27 @@ pub async fn change_display_name(display_name: String) -> Result<(), FormError> 
 /// re-authentication made for it, not the one from signing in.
 #[server(endpoint = "account/email")]
 pub async fn change_email(email: String) -> Result<(), FormError> {
-    use crate::auth::guard;
+    use super::model::AccountNotice;
+    use crate::platform::context::Reauthenticated;
 
-    let (state, client) = guard::request()?;
-    let user = guard::reauthenticated_user(&state)?;
-    super::service::request_email_change(&state, &user, &email, &client).await?;
-    leptos_axum::redirect("/account?notice=email-link-sent");
+    super::service::request_email_change(&Reauthenticated::current()?, &email).await?;
+    leptos_axum::redirect(&AccountNotice::EmailLinkSent.at("/account"));
     Ok(())
 }
 
 #[server(endpoint = "confirm-email")]
 pub async fn confirm_email_change(token: String) -> Result<(), FormError> {
-    use crate::auth::guard;
+    use super::model::AccountNotice;
+    use crate::platform::context::Visitor;
 
-    let (state, client) = guard::request()?;
-    super::service::confirm_email_change(&state, &token, &client).await?;
-    leptos_axum::redirect(if guard::user().is_ok() {
-        "/account?notice=email-changed"
+    let visitor = Visitor::current()?;
+    super::service::confirm_email_change(&visitor, &token).await?;
+    let page = if visitor.user().is_some() {
+        "/account"
     } else {
-        "/signin?notice=email-changed"
-    });
+        "/signin"
+    };
+    leptos_axum::redirect(&AccountNotice::EmailChanged.at(page));
     Ok(())
 }
 
@@ -80,41 +67,29 @@ pub async fn change_password(
     password: String,
     confirm: String,
 ) -> Result<(), FormError> {
-    use crate::auth::guard;
+    use super::model::AccountNotice;
+    use crate::platform::context::Sudo;
 
-    let (state, client) = guard::request()?;
-    let user = guard::sudo_user(&state)?;
-    super::service::change_password(
-        &state,
-        &user,
-        &current_password,
-        &password,
-        &confirm,
-        &client,
-    )
-    .await?;
-    leptos_axum::redirect("/account?notice=password-changed");
+    let me = Sudo::current()?;
+    super::service::change_password(&me, &current_password, &password, &confirm).await?;
+    leptos_axum::redirect(&AccountNotice::PasswordChanged.at("/account"));
     Ok(())
 }
 
 #[server(endpoint = "account/invite")]
 pub async fn create_invite() -> Result<CreatedInvite, FormError> {
-    use crate::auth::guard;
+    use crate::platform::context::SignedIn;
 
-    let (state, client) = guard::request()?;
-    let (code, expires) = super::service::create_invite(&state, &guard::user()?, &client).await?;
-    Ok(CreatedInvite {
-        link: crate::auth::invites::signup_url(&state.public_url, &code).to_string(),
-        expires,
-    })
+    let (link, expires) = super::service::create_invite(&SignedIn::current()?).await?;
+    Ok(CreatedInvite { link, expires })
 }
 
 #[server(endpoint = "account/resend-verification")]
 pub async fn resend_verification() -> Result<(), FormError> {
-    use crate::auth::guard;
+    use super::model::AccountNotice;
+    use crate::platform::context::SignedIn;
 
-    let (state, _) = guard::request()?;
-    super::service::resend_verification(&state, &guard::user()?).await?;
-    leptos_axum::redirect("/account?notice=verification-sent");
+    super::service::resend_verification(&SignedIn::current()?).await?;
+    leptos_axum::redirect(&AccountNotice::VerificationSent.at("/account"));
     Ok(())
 }

@@ -1,41 +1,38 @@
 //! Changing the account: display name, address (confirmed by a link to the new one, the old one
-//! told), password (the current one needed, other sessions ended), and invites.
+//! told), password (the current one needed, other sessions ended), and invites. The account's
+//! rows belong to the accounts area (`auth`); this area changes them through its services.
 
 use thiserror::Error;
-use time::Duration;
-use uuid::Uuid;
 
-use super::api::{AccountSummary, InviteRow};
 use crate::{
+    account::model::{
+        AccountSummary, InviteRow, Viewer, DISPLAY_NAME_CHANGED, EMAIL_CHANGED,
+        EMAIL_CHANGE_REQUESTED, INVITE_CREATED, PASSWORD_CHANGED,
+    },
     auth::{
-        accounts::{self, AuthError},
-        api::Region,
-        password, recovery,
-        session::CurrentUser,
-        sudo,
-        tokens::{self, Carries, Purpose, Undo},
+        model::{DisplayName, Email, Region, INVITE_LIMIT},
+        service::{
+            accounts, invites, password,
+            tokens::{self, Carries, Purpose, TokenError, Undo},
+            AuthError,
+        },
     },
     platform::{
-        audit,
-        client::ClientInfo,
         clock::to_minute,
-        db::TenantTx,
+        context::{Reauthenticated, SignedIn, Sudo, Visitor},
+        error::{infra_conversions, InfraError},
         mail::{self, Mail},
         rate_limit,
-        state::AppState,
     },
-    ui::form::FormError,
+    signin::service::{session::end_sessions, sudo, SignInError},
+    ui::FormError,
 };
 
-pub const INVITE_LIMIT: usize = 5;
 /// Address changes an account may ask for per hour (each mails two addresses).
 const EMAIL_CHANGES_PER_HOUR: u32 = 5;
-const INVITE_LIFETIME: Duration = Duration::days(7);
 
 #[derive(Debug, Error)]
 pub enum AccountError {
-    #[error(transparent)]
-    Auth(#[from] AuthError),
     #[error("The current password is not right.")]
     WrongCurrentPassword,
     #[error("Too many attempts. Wait {0} seconds, then try again.")]
@@ -48,36 +45,43 @@ pub enum AccountError {
     Unverified,
     #[error("You have used all {INVITE_LIMIT} of your invites.")]
     InviteLimit,
+    #[error(transparent)]
+    Auth(AuthError),
+    #[error(transparent)]
+    SignIn(SignInError),
+    #[error(transparent)]
+    Infra(#[from] InfraError),
 }
 
-impl From<sqlx::Error> for AccountError {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Auth(error.into())
+infra_conversions!(AccountError);
+
+impl From<AuthError> for AccountError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Infra(infra) => Self::Infra(infra),
+            refusal => Self::Auth(refusal),
+        }
     }
 }
 
-impl From<crate::platform::db::DbError> for AccountError {
-    fn from(error: crate::platform::db::DbError) -> Self {
-        Self::Auth(error.into())
-    }
-}
-
-impl From<crate::platform::audit::AuditError> for AccountError {
-    fn from(error: crate::platform::audit::AuditError) -> Self {
-        Self::Auth(error.into())
-    }
-}
-
-impl From<crate::platform::mail::MailError> for AccountError {
-    fn from(error: crate::platform::mail::MailError) -> Self {
-        Self::Auth(error.into())
+impl From<SignInError> for AccountError {
+    fn from(error: SignInError) -> Self {
+        match error {
+            SignInError::Infra(infra) => Self::Infra(infra),
+            SignInError::Auth(refusal) => Self::Auth(refusal),
+            SignInError::SudoPasswordWrong => Self::WrongCurrentPassword,
+            SignInError::SudoThrottled(seconds) => Self::CurrentPasswordThrottled(seconds),
+            refusal => Self::SignIn(refusal),
+        }
     }
 }
 
 impl From<AccountError> for FormError {
     fn from(error: AccountError) -> Self {
         match error {
-            AccountError::Auth(inner) => inner.into(),
+            AccountError::Auth(refusal) => refusal.into(),
+            AccountError::SignIn(refusal) => refusal.into(),
+            AccountError::Infra(infra) => infra.into(),
             AccountError::WrongCurrentPassword | AccountError::CurrentPasswordThrottled(_) => {
                 FormError::field("current_password", error.to_string())
             }
@@ -87,47 +91,19 @@ impl From<AccountError> for FormError {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct AccountRow {
-    email: String,
-    email_verified_at: Option<time::OffsetDateTime>,
-    display_name: String,
-    created_at: time::OffsetDateTime,
-    region: String,
-}
-
-async fn account_row(tx: &mut TenantTx) -> Result<AccountRow, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT a.email, a.email_verified_at, a.display_name, a.created_at, t.region \
-         FROM accounts a JOIN tenants t USING (owner_id)",
-    )
-    .fetch_one(&mut **tx)
-    .await
-}
-
-pub async fn overview(
-    state: &AppState,
-    user: &CurrentUser,
-) -> Result<AccountSummary, AccountError> {
-    let now = state.clock.now();
-    let mut tx = TenantTx::begin(&state.pool, user.owner_id()).await?;
-    let account = account_row(&mut tx).await?;
-    let invites: Vec<(
-        time::OffsetDateTime,
-        time::OffsetDateTime,
-        Option<time::OffsetDateTime>,
-        Option<String>,
-    )> = sqlx::query_as(
-        "SELECT created_at, expires_at, used_at, used_by_email FROM custodian_my_invites()",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
+/// The Account page's data.
+pub async fn overview(me: &SignedIn) -> Result<AccountSummary, AccountError> {
+    let now = me.now();
+    let mut tx = me.begin_own().await?;
+    let account = accounts::profile(&mut tx).await?;
+    let (region, _) = tx.tenant().await?;
+    let invites = invites::mine(&mut tx).await?;
     tx.commit().await?;
     Ok(AccountSummary {
         email: account.email,
         email_verified: account.email_verified_at.is_some(),
         display_name: account.display_name,
-        region: Region::parse(&account.region)
+        region: Region::parse(&region)
             .map_or("Unknown", Region::label)
             .to_owned(),
         created_on: account.created_at.date().to_string(),
@@ -147,47 +123,38 @@ pub async fn overview(
     })
 }
 
-pub async fn change_display_name(
-    state: &AppState,
-    user: &CurrentUser,
-    display_name: &str,
-    client: &ClientInfo,
-) -> Result<(), AccountError> {
-    let display_name = accounts::normalize_display_name(display_name)?;
-    let now = state.clock.now();
-    let mut tx = TenantTx::begin(&state.pool, user.owner_id()).await?;
-    sqlx::query("UPDATE accounts SET display_name = $1")
-        .bind(&display_name)
-        .execute(&mut *tx)
-        .await?;
-    audit::record(
-        &mut tx,
-        &state.key_encryption_key,
-        "display_name_changed",
-        "",
-        client,
-        now,
-    )
-    .await?;
+/// Who the header names.
+pub async fn viewer(me: &SignedIn) -> Result<Viewer, AccountError> {
+    let mut tx = me.begin_own().await?;
+    let display_name = accounts::profile(&mut tx).await?.display_name;
+    tx.commit().await?;
+    Ok(Viewer { display_name })
+}
+
+pub async fn change_display_name(me: &SignedIn, display_name: &str) -> Result<(), AccountError> {
+    let display_name = DisplayName::parse(display_name).map_err(AuthError::from)?;
+    let mut tx = me.begin_own().await?;
+    accounts::set_display_name(&mut tx, &display_name).await?;
+    me.audit(&mut tx, DISPLAY_NAME_CHANGED, "").await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Sends a confirmation link to the new address and tells the old one, with a link that cancels
 /// the change and signs out every session if it was not them. Nothing changes until the
-/// confirmation link is used. At most `EMAIL_CHANGES_PER_HOUR` an hour per account.
+/// confirmation link is used. At most `EMAIL_CHANGES_PER_HOUR` an hour per account. The address
+/// is how the account is recovered, so this needs a re-authentication made for it.
 pub async fn request_email_change(
-    state: &AppState,
-    user: &CurrentUser,
+    me: &Reauthenticated,
     new_email: &str,
-    client: &ClientInfo,
 ) -> Result<(), AccountError> {
-    let new_email = accounts::normalize_email(new_email)?;
-    let now = state.clock.now();
-    let owner_id = user.owner_id();
-    let mut tx = TenantTx::begin(&state.pool, owner_id).await?;
-    let account = account_row(&mut tx).await?;
-    if account.email == new_email {
+    let new_email = Email::parse(new_email).map_err(AuthError::from)?;
+    let state = me.state();
+    let now = me.now();
+    let owner_id = me.owner_id();
+    let mut tx = me.begin_own().await?;
+    let account = accounts::profile(&mut tx).await?;
+    if account.email == new_email.as_str() {
         return Err(AccountError::SameEmail);
     }
     let key = &state.key_encryption_key;
@@ -200,29 +167,28 @@ pub async fn request_email_change(
         now,
     )
     .await?
-        && rate_limit::allow_mail(&mut tx, key, "change", &new_email, now).await?;
+        && rate_limit::allow_mail(&mut tx, key, "change", new_email.as_str(), now).await?;
     if !within_limits {
         return Err(AccountError::TooManyMails);
     }
-    let carries = Carries::NewEmail(new_email.clone());
-    let token = tokens::issue(&mut tx, key, Purpose::ChangeEmail, &carries, now)
-        .await
-        .map_err(AuthError::from)?;
-    let link = accounts::link(state, "/confirm-email", &token);
+    let carries = Carries::NewEmail(new_email.as_str().to_owned());
+    let token = tokens::issue(&mut tx, key, Purpose::ChangeEmail, &carries, now).await?;
+    let link = tokens::link(state, "/confirm-email", &token);
+    let hours = Purpose::ChangeEmail.lifetime().whole_hours();
     mail::enqueue(
         &mut tx,
         Mail {
             account: owner_id,
-            to: &new_email,
+            to: new_email.as_str(),
             subject: "Confirm your new email address",
             body: format!(
-                "Open this link to make this the address of your Custodian account (it works once, for 24 hours):\n\n{link}\n\nIf you did not ask for this, ignore this message."
+                "Open this link to make this the address of your Custodian account (it works once, for {hours} hours):\n\n{link}\n\nIf you did not ask for this, ignore this message."
             ),
         },
         now,
     )
     .await?;
-    let not_me = recovery::not_me_link(state, &mut tx, Undo::EmailChange, now).await?;
+    let not_me = tokens::not_me_link(state, &mut tx, Undo::EmailChange, now).await?;
     mail::enqueue(
         &mut tx,
         Mail {
@@ -236,42 +202,26 @@ pub async fn request_email_change(
         now,
     )
     .await?;
-    audit::record(&mut tx, key, "email_change_requested", "", client, now).await?;
+    me.audit(&mut tx, EMAIL_CHANGE_REQUESTED, "").await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Uses a confirmation link: the address becomes the account's (and is verified by the link).
-pub async fn confirm_email_change(
-    state: &AppState,
-    token: &str,
-    client: &ClientInfo,
-) -> Result<(), AccountError> {
-    let now = state.clock.now();
-    let (owner_id, mut tx) = tokens::tenant_of(&state.pool, &state.key_encryption_key, token)
-        .await
-        .map_err(AuthError::from)?;
-    let Carries::NewEmail(new_email) = tokens::redeem(&mut tx, token, Purpose::ChangeEmail, now)
-        .await
-        .map_err(AuthError::from)?
+pub async fn confirm_email_change(visitor: &Visitor, token: &str) -> Result<(), AccountError> {
+    let state = visitor.state();
+    let now = visitor.now();
+    let (owner_id, mut tx) =
+        tokens::tenant_of(&state.pool, &state.key_encryption_key, token).await?;
+    let Carries::NewEmail(new_email) =
+        tokens::redeem(&mut tx, token, Purpose::ChangeEmail, now).await?
     else {
-        return Err(AuthError::Token(tokens::TokenError::Invalid).into());
+        return Err(AuthError::Token(TokenError::Invalid).into());
     };
-    let old = account_row(&mut tx).await?;
+    let new_email = Email::parse(&new_email).map_err(AuthError::from)?;
+    let old = accounts::profile(&mut tx).await?;
     // The link proves the person reads the new mailbox: the claim is verified at once.
-    let claimed: bool = sqlx::query_scalar("SELECT custodian_claim_email($1, $2, true)")
-        .bind(&new_email)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-    if !claimed {
-        return Err(AuthError::EmailTaken.into());
-    }
-    sqlx::query("UPDATE accounts SET email = $1, email_verified_at = $2")
-        .bind(&new_email)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    accounts::change_address(&mut tx, &new_email, now).await?;
     mail::enqueue(
         &mut tx,
         Mail {
@@ -287,15 +237,7 @@ pub async fn confirm_email_change(
     .await?;
     // Links mailed to the old address (a reset, say) must not outlive the change.
     tokens::revoke_outstanding(&mut tx).await?;
-    audit::record(
-        &mut tx,
-        &state.key_encryption_key,
-        "email_changed",
-        "",
-        client,
-        now,
-    )
-    .await?;
+    visitor.audit(&mut tx, EMAIL_CHANGED, "").await?;
     tx.commit().await?;
     Ok(())
 }
@@ -303,105 +245,71 @@ pub async fn confirm_email_change(
 /// Needs the current password, checked under the same counters as re-authentication; ends
 /// every other session and every link mailed before.
 pub async fn change_password(
-    state: &AppState,
-    user: &CurrentUser,
+    me: &Sudo,
     current: &str,
     new_password: &str,
     confirm: &str,
-    client: &ClientInfo,
 ) -> Result<(), AccountError> {
-    let owner_id = user.owner_id();
-    let mut tx = TenantTx::begin(&state.pool, owner_id).await?;
-    let (email, display_name): (String, String) =
-        sqlx::query_as("SELECT email, display_name FROM accounts")
-            .fetch_one(&mut *tx)
-            .await?;
+    let mut tx = me.begin_own().await?;
+    let account = accounts::profile(&mut tx).await?;
     tx.commit().await?;
     // The rules first: a new password that would be refused costs no attempt.
-    password::check_new(new_password, &[&email, &display_name]).map_err(AuthError::from)?;
+    password::check_new(new_password, &[&account.email, &account.display_name])
+        .map_err(AuthError::from)?;
     if new_password != confirm {
         return Err(AuthError::PasswordMismatch.into());
     }
     sudo::check_password(
-        state,
-        user,
+        me,
         current,
         "wrong current password",
-        AuthError::SudoPasswordWrong,
-        client,
+        SignInError::SudoPasswordWrong,
     )
-    .await
-    .map_err(|error| match error {
-        AuthError::SudoPasswordWrong => AccountError::WrongCurrentPassword,
-        AuthError::SudoThrottled(seconds) => AccountError::CurrentPasswordThrottled(seconds),
-        other => other.into(),
-    })?;
-    let hash = password::hash(&state.hashing, new_password)
-        .await
-        .map_err(AuthError::from)?;
-    let now = state.clock.now();
-    let mut tx = TenantTx::begin(&state.pool, owner_id).await?;
+    .await?;
+    let hash = password::hash(&me.state().hashing, new_password).await?;
+    let now = me.now();
+    let mut tx = me.begin_own().await?;
     accounts::set_password(&mut tx, &hash, now).await?;
-    let ended = accounts::end_sessions(&mut tx, Some(user.signed_in.account_session)).await?;
+    let ended = end_sessions(&mut tx, Some(me.user().account_session())).await?;
     tokens::revoke_outstanding(&mut tx).await?;
-    accounts::notify_password_changed(&mut tx, &email, false, now).await?;
-    audit::record(
+    accounts::notify_password_changed(&mut tx, &account.email, false, now).await?;
+    me.audit(
         &mut tx,
-        &state.key_encryption_key,
-        "password_changed",
+        PASSWORD_CHANGED,
         &format!("{ended} other sessions ended"),
-        client,
-        now,
     )
     .await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// Creates an invite for a verified account; returns the code, shown once.
-pub async fn create_invite(
-    state: &AppState,
-    user: &CurrentUser,
-    client: &ClientInfo,
-) -> Result<(String, String), AccountError> {
-    let now = state.clock.now();
-    let mut tx = TenantTx::begin(&state.pool, user.owner_id()).await?;
-    if account_row(&mut tx).await?.email_verified_at.is_none() {
+/// Creates an invite for a verified account; returns the sign-up link with its code, shown once,
+/// and when it expires.
+pub async fn create_invite(me: &SignedIn) -> Result<(String, String), AccountError> {
+    let mut tx = me.begin_own().await?;
+    if !accounts::is_verified(&mut tx).await? {
         return Err(AccountError::Unverified);
     }
-    let code = Uuid::new_v4().simple().to_string();
-    let expires_at = now + INVITE_LIFETIME;
-    let created: bool = sqlx::query_scalar("SELECT custodian_create_invite($1, $2, $3)")
-        .bind(&code)
-        .bind(now)
-        .bind(expires_at)
-        .fetch_one(&mut *tx)
-        .await?;
-    if !created {
-        return Err(AccountError::InviteLimit);
-    }
-    audit::record(
-        &mut tx,
-        &state.key_encryption_key,
-        "invite_created",
-        "",
-        client,
-        now,
-    )
-    .await?;
+    let invite = invites::create_for_tenant(&mut tx, me.now())
+        .await?
+        .ok_or(AccountError::InviteLimit)?;
+    me.audit(&mut tx, INVITE_CREATED, "").await?;
     tx.commit().await?;
-    Ok((code, to_minute(expires_at)))
+    Ok((
+        invite.signup_url(&me.state().public_url).to_string(),
+        invite.expires_on(),
+    ))
 }
 
 /// Sends the verification link again, a few times an hour at most.
-pub async fn resend_verification(state: &AppState, user: &CurrentUser) -> Result<(), AccountError> {
-    let now = state.clock.now();
-    let mut tx = TenantTx::begin(&state.pool, user.owner_id()).await?;
-    let account = account_row(&mut tx).await?;
-    if account.email_verified_at.is_none()
-        && !accounts::send_verification(state, &mut tx, &account.email, now).await?
-    {
-        return Err(AccountError::TooManyMails);
+pub async fn resend_verification(me: &SignedIn) -> Result<(), AccountError> {
+    let mut tx = me.begin_own().await?;
+    let account = accounts::profile(&mut tx).await?;
+    if account.email_verified_at.is_none() {
+        let email = Email::parse(&account.email).map_err(AuthError::from)?;
+        if !accounts::send_verification(me.state(), &mut tx, &email, me.now()).await? {
+            return Err(AccountError::TooManyMails);
+        }
     }
     tx.commit().await?;
     Ok(())

@@ -1,23 +1,17 @@
 //! The home page's server function: is the service healthy right now?
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusReport {
-    pub database_reachable: bool,
-    /// When the server checked, as HH:MM:SS UTC.
-    pub checked_at: String,
-}
+use super::model::StatusReport;
+use crate::ui::FormError;
 
 #[server(endpoint = "service-status")]
-pub async fn service_status() -> Result<StatusReport, ServerFnError> {
-    use crate::platform::{db, state::AppState};
+pub async fn service_status() -> Result<StatusReport, FormError> {
+    use crate::platform::{context::Visitor, db};
 
-    let state = AppState::from_context()
-        .ok_or_else(|| ServerFnError::new("the service is starting; try again in a moment"))?;
-    let database_reachable = db::ping(&state.pool).await;
-    let now = time::OffsetDateTime::now_utc();
+    let visitor = Visitor::current()?;
+    let database_reachable = db::ping(&visitor.state().pool).await;
+    let now = visitor.now();
     Ok(StatusReport {
         database_reachable,
         checked_at: format!(

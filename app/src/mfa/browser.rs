@@ -30,6 +30,16 @@ impl PromptError {
     }
 }
 
+/// The text of a failed passkey attempt: the server's refusal or the browser's reason; nothing
+/// when the page itself stopped waiting.
+pub fn prompt_failure(error: Result<crate::ui::FormError, PromptError>) -> Option<String> {
+    match error {
+        Err(PromptError::Aborted) => None,
+        Err(reason) => Some(reason.message().to_owned()),
+        Ok(error) => Some(error.to_string()),
+    }
+}
+
 #[cfg(feature = "hydrate")]
 mod web {
     use js_sys::{Function, Object, Promise, Reflect, JSON};

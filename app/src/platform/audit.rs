@@ -3,6 +3,8 @@
 //! it, so that an edited or deleted row breaks the chain. The head is checkpointed and signed
 //! every `CHECKPOINT_EVERY` events or `CHECKPOINT_AFTER`, so a log cut short after a checkpoint
 //! is caught too. The app role may only read and insert.
+//!
+//! Owns: `audit_events`, `audit_checkpoints`, `maintenance_done` (one-time upgrades done).
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
 use hmac::{Hmac, Mac};
@@ -10,11 +12,12 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 use thiserror::Error;
 use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
 
 use super::{
+    area::EventKind,
     client::ClientInfo,
     db::TenantTx,
+    ids::OwnerId,
     keys::{Derived, KeyEncryptionKey},
 };
 
@@ -129,9 +132,14 @@ fn checkpoint_signer(kek: &KeyEncryptionKey) -> SigningKey {
 }
 
 /// What a checkpoint signs: the tenant, the head's position and hash, and when.
-fn checkpoint_message(owner_id: Uuid, seq: i64, hash: &[u8], signed_at: OffsetDateTime) -> Vec<u8> {
+fn checkpoint_message(
+    owner_id: OwnerId,
+    seq: i64,
+    hash: &[u8],
+    signed_at: OffsetDateTime,
+) -> Vec<u8> {
     let mut message = b"custodian audit checkpoint v1".to_vec();
-    message.extend_from_slice(owner_id.as_bytes());
+    message.extend_from_slice(owner_id.as_uuid().as_bytes());
     message.extend_from_slice(&seq.to_be_bytes());
     message.extend_from_slice(hash);
     // Microseconds: what PostgreSQL keeps of a time.
@@ -144,7 +152,7 @@ fn checkpoint_message(owner_id: Uuid, seq: i64, hash: &[u8], signed_at: OffsetDa
 pub async fn record(
     tx: &mut TenantTx,
     kek: &KeyEncryptionKey,
-    kind: &str,
+    kind: EventKind,
     detail: &str,
     client: &ClientInfo,
     now: OffsetDateTime,
@@ -152,7 +160,7 @@ pub async fn record(
     append(
         tx,
         kek,
-        kind,
+        kind.code,
         detail,
         &client.ip_prefix(),
         &client.user_agent,
@@ -166,11 +174,11 @@ pub async fn record(
 pub async fn record_unattributed(
     tx: &mut TenantTx,
     kek: &KeyEncryptionKey,
-    kind: &str,
+    kind: EventKind,
     detail: &str,
     now: OffsetDateTime,
 ) -> Result<(), AuditError> {
-    append(tx, kek, kind, detail, "", "", now).await
+    append(tx, kek, kind.code, detail, "", "", now).await
 }
 
 async fn append(
@@ -232,7 +240,7 @@ async fn append(
 async fn checkpoint(
     conn: &mut PgConnection,
     kek: &KeyEncryptionKey,
-    owner_id: Uuid,
+    owner_id: OwnerId,
     seq: i64,
     hash: &[u8],
     now: OffsetDateTime,
@@ -277,7 +285,9 @@ pub async fn rekey_legacy_chains(
     if done {
         return Ok(0);
     }
-    let logs: Vec<Uuid> = sqlx::query_scalar(
+    // The address directory is read too: row-level security hides `tenants` from an owner role
+    // that is not superuser, and the directory is the one list of tenants it does not hide.
+    let logs: Vec<OwnerId> = sqlx::query_scalar(
         "SELECT account FROM email_directory UNION SELECT owner_id FROM tenants",
     )
     .fetch_all(&mut *tx)

@@ -2,6 +2,8 @@
 //! key-encryption key with AES-256-GCM and numbered so it can be rotated. Values are sealed with
 //! the newest data key and associated data that binds them to their owner and purpose, so a
 //! sealed value copied to another row, tenant or purpose does not open.
+//!
+//! Owns: `data_keys`.
 
 use aes_gcm::{
     aead::{Aead, Payload},
@@ -17,6 +19,7 @@ use uuid::Uuid;
 
 use super::{
     db::TenantTx,
+    ids::OwnerId,
     keys::{Derived, KeyEncryptionKey},
 };
 
@@ -75,9 +78,9 @@ impl DataKey {
     }
 }
 
-fn associated_data(owner_id: Uuid, purpose: &str) -> Vec<u8> {
+fn associated_data(owner_id: OwnerId, purpose: &str) -> Vec<u8> {
     let mut aad = Vec::with_capacity(16 + purpose.len());
-    aad.extend_from_slice(owner_id.as_bytes());
+    aad.extend_from_slice(owner_id.as_uuid().as_bytes());
     aad.extend_from_slice(purpose.as_bytes());
     aad
 }
@@ -133,7 +136,7 @@ fn open_with(key: &[u8; KEY_LEN], aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, 
         .map_err(|_| CryptoError::Unsealable)
 }
 
-fn wrapping_aad(owner_id: Uuid, version: i32) -> Vec<u8> {
+fn wrapping_aad(owner_id: OwnerId, version: i32) -> Vec<u8> {
     associated_data(owner_id, &format!("data-key/{version}"))
 }
 
@@ -175,7 +178,7 @@ async fn new_data_key(
 
 fn unwrap_key(
     kek: &KeyEncryptionKey,
-    owner_id: Uuid,
+    owner_id: OwnerId,
     version: i32,
     wrapped: &[u8],
 ) -> Result<DataKey, CryptoError> {
@@ -256,7 +259,7 @@ pub async fn open(
 }
 
 /// HMAC-SHA-256 of `value` under `key`, bound to its owner and purpose.
-fn digest_with(key: &[u8; KEY_LEN], owner_id: Uuid, purpose: Purpose, value: &[u8]) -> Vec<u8> {
+fn digest_with(key: &[u8; KEY_LEN], owner_id: OwnerId, purpose: Purpose, value: &[u8]) -> Vec<u8> {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
         .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
     mac.update(&associated_data(owner_id, purpose.label()));
@@ -308,23 +311,23 @@ pub async fn keyed_digests(
 
 /// A tenant id as it may travel in a mailed link or a receipt: sealed under a key derived from
 /// the key-encryption key, so the link names its tenant to this server only. Base64url.
-pub fn opaque_id(kek: &KeyEncryptionKey, owner_id: Uuid) -> Result<String, CryptoError> {
+pub fn opaque_id(kek: &KeyEncryptionKey, owner_id: OwnerId) -> Result<String, CryptoError> {
     let sealed = seal_with(
         &kek.derive(Derived::OpaqueIds),
         0,
         b"opaque owner id",
-        owner_id.as_bytes(),
+        owner_id.as_uuid().as_bytes(),
     )?;
     Ok(URL_SAFE_NO_PAD.encode(&sealed[VERSION_LEN..]))
 }
 
 /// The tenant an `opaque_id` names; None when it was not made by this server.
-pub fn open_opaque_id(kek: &KeyEncryptionKey, opaque: &str) -> Option<Uuid> {
+pub fn open_opaque_id(kek: &KeyEncryptionKey, opaque: &str) -> Option<OwnerId> {
     let body = URL_SAFE_NO_PAD.decode(opaque).ok()?;
     let mut sealed = 0i32.to_be_bytes().to_vec();
     sealed.extend_from_slice(&body);
     let bytes = open_with(&kek.derive(Derived::OpaqueIds), b"opaque owner id", &sealed).ok()?;
-    Uuid::from_slice(&bytes).ok()
+    Uuid::from_slice(&bytes).ok().map(OwnerId::from_uuid)
 }
 
 #[cfg(test)]
@@ -334,7 +337,10 @@ mod tests {
     const KEY: [u8; KEY_LEN] = [7; KEY_LEN];
 
     fn aad(owner: u128) -> Vec<u8> {
-        associated_data(Uuid::from_u128(owner), Purpose::TotpSecret.label())
+        associated_data(
+            OwnerId::from_uuid(Uuid::from_u128(owner)),
+            Purpose::TotpSecret.label(),
+        )
     }
 
     #[test]
@@ -363,7 +369,10 @@ mod tests {
     fn another_owner_or_purpose_or_key_fails() {
         let sealed = seal_with(&KEY, 1, &aad(1), b"the secret").unwrap();
         assert!(open_with(&KEY, &aad(2), &sealed).is_err());
-        let backup = associated_data(Uuid::from_u128(1), Purpose::BackupCode.label());
+        let backup = associated_data(
+            OwnerId::from_uuid(Uuid::from_u128(1)),
+            Purpose::BackupCode.label(),
+        );
         assert!(open_with(&KEY, &backup, &sealed).is_err());
         assert!(open_with(&[8; KEY_LEN], &aad(1), &sealed).is_err());
     }
@@ -378,9 +387,9 @@ mod tests {
             &base64::engine::general_purpose::STANDARD.encode([6u8; 32]),
         )
         .unwrap();
-        let owner = Uuid::new_v4();
+        let owner = OwnerId::random();
         let opaque = opaque_id(&kek, owner).unwrap();
-        assert!(!opaque.contains(&owner.simple().to_string()));
+        assert!(!opaque.contains(&owner.as_uuid().simple().to_string()));
         assert_eq!(open_opaque_id(&kek, &opaque), Some(owner));
         assert_eq!(open_opaque_id(&other, &opaque), None);
         assert_eq!(open_opaque_id(&kek, "not-an-id"), None);
@@ -397,7 +406,7 @@ mod tests {
             &base64::engine::general_purpose::STANDARD.encode([5u8; 32]),
         )
         .unwrap();
-        let owner = Uuid::from_u128(1);
+        let owner = OwnerId::from_uuid(Uuid::from_u128(1));
         let raw = [9u8; KEY_LEN];
         let aad = wrapping_aad(owner, 1);
         let legacy = seal_with(kek.legacy_wrapping_key(), 0, &aad, &raw).unwrap();

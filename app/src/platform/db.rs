@@ -1,5 +1,7 @@
 //! The database: creating and migrating it, the two connection pools, and the tenant-scoped
 //! transaction through which every tenant table is read and written (promise P1).
+//!
+//! Owns: `tenants` (each tenant's region and creation time).
 
 use std::{ops::Deref, ops::DerefMut, str::FromStr, time::Duration};
 
@@ -9,7 +11,10 @@ use sqlx::{
     Executor, PgConnection, PgPool, Postgres, Transaction,
 };
 use thiserror::Error;
+use time::OffsetDateTime;
 use uuid::Uuid;
+
+use super::ids::OwnerId;
 
 /// Every migration in `migrations/`, embedded in the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
@@ -266,11 +271,11 @@ pub async fn begin_for_browser(
 /// made here, and outside such a transaction no tenant row matches at all.
 pub struct TenantTx {
     tx: Transaction<'static, Postgres>,
-    owner_id: Uuid,
+    owner_id: OwnerId,
 }
 
 impl TenantTx {
-    pub async fn begin(pool: &PgPool, owner_id: Uuid) -> Result<Self, DbError> {
+    pub async fn begin(pool: &PgPool, owner_id: OwnerId) -> Result<Self, DbError> {
         // One round trip for both. `true`: local to this transaction, so a pooled connection
         // never carries it over. A Uuid prints as hex digits and hyphens only, so it is safe to
         // place in the statement text.
@@ -283,14 +288,36 @@ impl TenantTx {
     }
 
     /// The tenant this transaction acts for.
-    pub fn owner_id(&self) -> Uuid {
+    pub fn owner_id(&self) -> OwnerId {
         self.owner_id
+    }
+
+    /// Creates the tenant this transaction acts for, in `region` (sign-up).
+    pub async fn create_tenant(
+        &mut self,
+        region: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), DbError> {
+        sqlx::query("INSERT INTO tenants (owner_id, region, created_at) VALUES ($1, $2, $3)")
+            .bind(self.owner_id)
+            .bind(region)
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The tenant's region and when it was created.
+    pub async fn tenant(&mut self) -> Result<(String, OffsetDateTime), DbError> {
+        Ok(sqlx::query_as("SELECT region, created_at FROM tenants")
+            .fetch_one(&mut *self.tx)
+            .await?)
     }
 
     /// Acts for another tenant from here on, in the same transaction: for the rare change that
     /// belongs to two tenants at once (an invite used records an event for its inviter). Call
     /// it last, after everything written for the first tenant.
-    pub async fn switch_tenant(&mut self, owner_id: Uuid) -> Result<(), DbError> {
+    pub async fn switch_tenant(&mut self, owner_id: OwnerId) -> Result<(), DbError> {
         sqlx::query("SELECT set_config('app.owner_id', $1, true)")
             .bind(owner_id.to_string())
             .execute(&mut *self.tx)

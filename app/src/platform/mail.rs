@@ -1,8 +1,10 @@
-//! Mail through an outbox (DESIGN §3): `enqueue` writes the message in the caller's
-//! transaction; `deliver_due` sends what is due, as .eml files or through SMTP. A message is
-//! claimed with a lease before sending and marked sent after; a crash in between sends it again
-//! under the same Message-ID and, for files, to the same file name, so nothing is lost and
-//! nothing is delivered twice.
+//! Mail through an outbox (DESIGN §3): `enqueue` writes the message, and the job that delivers
+//! it, in the caller's transaction; the job (`DELIVERY`) sends it as an .eml file or through
+//! SMTP and marks it sent. A crash between sending and marking sends it again under the same
+//! Message-ID and, for files, to the same file name, so nothing is lost and nothing is delivered
+//! twice. A message that keeps failing is given up and its body erased.
+//!
+//! Owns: `mail_outbox`.
 
 use std::{path::PathBuf, time::Duration as StdDuration};
 
@@ -10,17 +12,22 @@ use lettre::{
     message::{header::ContentType, Mailbox},
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
 };
+use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use thiserror::Error;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
-use super::{clock::Clock, config::MailTransport};
+use super::{
+    config::MailTransport,
+    ids::OwnerId,
+    jobs::{self, BoxFuture, Job, JobContext, JobError, JobKind},
+};
 
-const LEASE: Duration = Duration::minutes(2);
-const MAX_ATTEMPTS: i32 = 8;
 const SENDER: &str = "Custodian <no-reply@custodian.invalid>";
+/// Tries before a message is given up.
+const MAX_ATTEMPTS: i32 = 8;
 
 #[derive(Debug, Error)]
 pub enum MailError {
@@ -34,29 +41,39 @@ pub enum MailError {
 
 /// A message for one recipient, in plain text.
 pub struct Mail<'a> {
-    pub account: Uuid,
+    pub account: OwnerId,
     pub to: &'a str,
     pub subject: &'a str,
     pub body: String,
 }
 
-/// Queues a message in the caller's transaction: it is sent only if that transaction commits.
+/// Queues a message, and its delivery, in the caller's transaction: it is sent only if that
+/// transaction commits.
 pub async fn enqueue(
     conn: &mut PgConnection,
     mail: Mail<'_>,
     now: OffsetDateTime,
 ) -> Result<(), MailError> {
+    let id = Uuid::new_v4();
     sqlx::query(
-        "INSERT INTO mail_outbox (id, account, recipient, subject, body, created_at, next_attempt_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        "INSERT INTO mail_outbox (id, account, recipient, subject, body, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(Uuid::new_v4())
+    .bind(id)
     .bind(mail.account)
     .bind(mail.to)
     .bind(mail.subject)
     .bind(&mail.body)
     .bind(now)
-    .execute(conn)
+    .execute(&mut *conn)
+    .await?;
+    jobs::enqueue(
+        conn,
+        DELIVERY.name,
+        json!({ "message": id }),
+        Some(&format!("mail:{id}")),
+        now,
+    )
     .await?;
     Ok(())
 }
@@ -117,53 +134,38 @@ impl Mailer {
 }
 
 #[derive(sqlx::FromRow)]
-struct Claimed {
-    id: Uuid,
+struct Pending {
     recipient: String,
     subject: String,
     body: Option<String>,
-    attempts: i32,
 }
 
-fn build(claimed: &Claimed) -> Result<Message, MailError> {
-    let to: Mailbox = claimed
+fn build(id: Uuid, pending: &Pending) -> Result<Message, MailError> {
+    let to: Mailbox = pending
         .recipient
         .parse()
         .map_err(|e: lettre::address::AddressError| MailError::Build(e.to_string()))?;
     let from: Mailbox = SENDER
         .parse()
         .map_err(|e: lettre::address::AddressError| MailError::Build(e.to_string()))?;
+    let body = pending
+        .body
+        .clone()
+        .ok_or_else(|| MailError::Build("the message has no body".to_owned()))?;
     Message::builder()
-        .message_id(Some(format!("<{}@custodian.invalid>", claimed.id)))
+        .message_id(Some(format!("<{id}@custodian.invalid>")))
         .from(from)
         .to(to)
-        .subject(&claimed.subject)
+        .subject(&pending.subject)
         .header(ContentType::TEXT_PLAIN)
-        .body(claimed.body.clone().unwrap_or_default())
+        .body(body)
         .map_err(|e| MailError::Build(e.to_string()))
-}
-
-/// Claims one due message (another process cannot take it while the lease lasts).
-async fn claim(pool: &PgPool, now: OffsetDateTime) -> Result<Option<Claimed>, MailError> {
-    Ok(sqlx::query_as(
-        "UPDATE mail_outbox SET locked_until = $1, attempts = attempts + 1 \
-         WHERE id = (SELECT id FROM mail_outbox \
-                     WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $2 \
-                       AND (locked_until IS NULL OR locked_until <= $2) \
-                     ORDER BY next_attempt_at FOR UPDATE SKIP LOCKED LIMIT 1) \
-         RETURNING id, recipient, subject, body, attempts",
-    )
-    .bind(now + LEASE)
-    .bind(now)
-    .fetch_optional(pool)
-    .await?)
 }
 
 /// Marks a message delivered and erases its body (which may hold a single-use link).
 async fn mark_sent(pool: &PgPool, id: Uuid, now: OffsetDateTime) -> Result<(), MailError> {
     sqlx::query(
-        "UPDATE mail_outbox SET sent_at = $2, body = NULL, locked_until = NULL, last_error = NULL \
-         WHERE id = $1",
+        "UPDATE mail_outbox SET sent_at = $2, body = NULL, last_error = NULL WHERE id = $1",
     )
     .bind(id)
     .bind(now)
@@ -172,23 +174,21 @@ async fn mark_sent(pool: &PgPool, id: Uuid, now: OffsetDateTime) -> Result<(), M
     Ok(())
 }
 
-/// Schedules another attempt with exponential backoff, or gives up after MAX_ATTEMPTS.
+/// Records a failed attempt; the last one gives the message up and erases its body.
 async fn mark_failed(
     pool: &PgPool,
-    claimed: &Claimed,
+    id: Uuid,
     error: &MailError,
+    give_up: bool,
     now: OffsetDateTime,
 ) -> Result<(), MailError> {
-    let backoff = Duration::seconds(30 * (1_i64 << claimed.attempts.clamp(0, 10)));
-    let give_up = claimed.attempts >= MAX_ATTEMPTS;
     sqlx::query(
-        "UPDATE mail_outbox SET locked_until = NULL, last_error = $2, next_attempt_at = $3, \
-         failed_at = CASE WHEN $4 THEN $5 END, body = CASE WHEN $4 THEN NULL ELSE body END \
+        "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2, \
+         failed_at = CASE WHEN $3 THEN $4 END, body = CASE WHEN $3 THEN NULL ELSE body END \
          WHERE id = $1",
     )
-    .bind(claimed.id)
+    .bind(id)
     .bind(error.to_string())
-    .bind(now + backoff)
     .bind(give_up)
     .bind(now)
     .execute(pool)
@@ -204,30 +204,51 @@ pub enum Stop {
     AfterSending,
 }
 
-/// Sends every due message; returns how many were delivered.
-pub async fn deliver_due(
-    pool: &PgPool,
-    mailer: &Mailer,
-    clock: &dyn Clock,
-    stop: Stop,
-) -> Result<usize, MailError> {
-    let mut delivered = 0;
-    while let Some(claimed) = claim(pool, clock.now()).await? {
-        let outcome = match build(&claimed) {
-            Ok(message) => mailer.send(claimed.id, message).await,
-            Err(error) => Err(error),
-        };
-        match outcome {
-            Ok(()) if stop == Stop::AfterSending => return Ok(delivered + 1),
-            Ok(()) => {
-                mark_sent(pool, claimed.id, clock.now()).await?;
-                delivered += 1;
-            }
+/// Delivers message `id` unless it was delivered or given up already; whether it sent it.
+pub async fn deliver(context: &JobContext, id: Uuid, stop: Stop) -> Result<bool, MailError> {
+    let pending: Option<Pending> = sqlx::query_as(
+        "SELECT recipient, subject, body FROM mail_outbox \
+         WHERE id = $1 AND sent_at IS NULL AND failed_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(&context.pool)
+    .await?;
+    let Some(pending) = pending else {
+        return Ok(false);
+    };
+    context.mailer.send(id, build(id, &pending)?).await?;
+    if stop == Stop::Never {
+        mark_sent(&context.pool, id, context.clock.now()).await?;
+    }
+    Ok(true)
+}
+
+fn deliver_job<'a>(context: &'a JobContext, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
+    Box::pin(async move {
+        let id = job
+            .payload
+            .get("message")
+            .and_then(|id| id.as_str())
+            .and_then(|id| Uuid::try_parse(id).ok())
+            .ok_or_else(|| JobError::Failed("the job names no message".to_owned()))?;
+        match deliver(context, id, Stop::Never).await {
+            Ok(_) => Ok(()),
             Err(error) => {
-                tracing::warn!(mail = %claimed.id, attempt = claimed.attempts, %error, "mail delivery failed");
-                mark_failed(pool, &claimed, &error, clock.now()).await?;
+                tracing::warn!(mail = %id, attempt = job.attempt, %error, "mail delivery failed");
+                let give_up = DELIVERY.gives_up_after(job.attempt);
+                mark_failed(&context.pool, id, &error, give_up, context.clock.now())
+                    .await
+                    .map_err(|e| JobError::Failed(e.to_string()))?;
+                Err(JobError::Failed(error.to_string()))
             }
         }
-    }
-    Ok(delivered)
+    })
 }
+
+/// Delivers one queued message.
+pub const DELIVERY: JobKind = JobKind {
+    name: "deliver_mail",
+    run: deliver_job,
+    max_attempts: MAX_ATTEMPTS,
+    every: None,
+};

@@ -1,7 +1,14 @@
-//! Plumbing shared by every area. Server-only: configuration, the database (tenant-scoped
-//! transactions), keys and sealing, clock, client details, the security log's storage, mail,
-//! rate limits, hashing slots, the session store and the state handed to server functions.
-//! Both builds: the rule for where a redirect may lead.
+//! Plumbing shared by every area; it imports no area.
+//!
+//! Both builds: the area manifest's types, identifiers, the rule for where a redirect may lead,
+//! and why a session ended. Server only: configuration, the database (tenant-scoped
+//! transactions), the request context, the error spine, keys and sealing, the clock, client
+//! details, the security log's storage, mail, jobs, rate limits, hashing slots and sessions.
+
+pub mod area;
+pub mod ids;
+pub mod paths;
+pub mod session;
 
 #[cfg(feature = "ssr")]
 pub mod audit;
@@ -12,19 +19,26 @@ pub mod clock;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
+pub mod context;
+#[cfg(feature = "ssr")]
 pub mod crypto;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod error;
+#[cfg(feature = "ssr")]
 pub mod hashing;
+#[cfg(feature = "ssr")]
+pub mod http;
+#[cfg(feature = "ssr")]
+pub mod jobs;
 #[cfg(feature = "ssr")]
 pub mod keys;
 #[cfg(feature = "ssr")]
 pub mod mail;
-pub mod paths;
 #[cfg(feature = "ssr")]
 pub mod rate_limit;
 #[cfg(feature = "ssr")]
-pub mod session_store;
+pub mod server_parts;
 #[cfg(feature = "ssr")]
 pub mod state;

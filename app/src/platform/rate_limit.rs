@@ -5,6 +5,8 @@
 //! (an IPv4 /24, an IPv6 /48). Mail is also limited per recipient, and some actions per account. Buckets name
 //! addresses, networks and recipients only through a keyed digest, so the table holds no
 //! personal data, and windows are swept after two hours.
+//!
+//! Owns: `rate_limits`.
 
 use std::net::IpAddr;
 
@@ -12,9 +14,11 @@ use ipnet::IpNet;
 use sqlx::{PgConnection, PgPool};
 use thiserror::Error;
 use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
 
-use super::keys::{Derived, KeyEncryptionKey};
+use super::{
+    ids::OwnerId,
+    keys::{Derived, KeyEncryptionKey},
+};
 
 /// A network may make this many times the requests of one address.
 const NETWORK_FACTOR: u32 = 4;
@@ -179,7 +183,7 @@ pub async fn allow_for_account(
     conn: &mut PgConnection,
     kek: &KeyEncryptionKey,
     action: &str,
-    owner_id: Uuid,
+    owner_id: OwnerId,
     limit: u32,
     now: OffsetDateTime,
 ) -> Result<bool, sqlx::Error> {

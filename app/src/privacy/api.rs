@@ -1,233 +1,9 @@
-//! The privacy area's server functions (promises P6, P7) and the types the pages share with them.
+//! The privacy area's server functions (promises P6, P7).
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::ui::form::FormError;
-
-/// A cookie category. Essential is always granted; the rest are asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Category {
-    Essential,
-    Functional,
-    Analytics,
-    /// Sale or sharing of personal information (CCPA); granted unless the person opts out.
-    SaleShare,
-}
-
-impl Category {
-    pub const ALL: [Category; 4] = [
-        Category::Essential,
-        Category::Functional,
-        Category::Analytics,
-        Category::SaleShare,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Essential => "essential",
-            Self::Functional => "functional",
-            Self::Analytics => "analytics",
-            Self::SaleShare => "sale_share",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == value)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Essential => "Essential",
-            Self::Functional => "Functional",
-            Self::Analytics => "Analytics",
-            Self::SaleShare => "Sale or sharing of personal information",
-        }
-    }
-
-    pub fn explanation(self) -> &'static str {
-        match self {
-            Self::Essential => "Keep you signed in, protect forms and remember this choice. Always on: the site cannot work without them.",
-            Self::Functional => "Remember your theme and layout preference on this device.",
-            Self::Analytics => "Count page views per page and day, first-party and in aggregate: no identifiers, no personal data.",
-            Self::SaleShare => "Custodian does not sell or share personal information; this records your choice should that ever change.",
-        }
-    }
-}
-
-/// The choices a person made about the optional categories.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Choices {
-    pub functional: bool,
-    pub analytics: bool,
-    /// "Do Not Sell or Share My Personal Information" is on.
-    pub sale_share_opt_out: bool,
-}
-
-impl Choices {
-    pub const ACCEPT_ALL: Choices = Choices {
-        functional: true,
-        analytics: true,
-        sale_share_opt_out: false,
-    };
-    pub const REJECT_ALL: Choices = Choices {
-        functional: false,
-        analytics: false,
-        sale_share_opt_out: true,
-    };
-
-    /// The choices in force when the browser sends GPC (or not): GPC opts out of analytics and
-    /// of sale/share whatever was chosen.
-    pub fn under_gpc(self, gpc: bool) -> Choices {
-        Choices {
-            functional: self.functional,
-            analytics: self.analytics && !gpc,
-            sale_share_opt_out: self.sale_share_opt_out || gpc,
-        }
-    }
-
-    /// Whether `category` is granted by these choices alone (GPC aside).
-    pub fn grants(self, category: Category) -> bool {
-        match category {
-            Category::Essential => true,
-            Category::Functional => self.functional,
-            Category::Analytics => self.analytics,
-            Category::SaleShare => !self.sale_share_opt_out,
-        }
-    }
-}
-
-/// The colour theme: the device's setting unless the person picks one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum Theme {
-    #[default]
-    System,
-    Light,
-    Dark,
-}
-
-impl Theme {
-    pub const ALL: [Theme; 3] = [Theme::System, Theme::Light, Theme::Dark];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::System => "system",
-            Self::Light => "light",
-            Self::Dark => "dark",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == value)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::System => "Same as this device",
-            Self::Light => "Light",
-            Self::Dark => "Dark",
-        }
-    }
-
-    /// The class on <html> that the stylesheet's dark variant follows.
-    pub fn class(self) -> &'static str {
-        match self {
-            Self::System => "",
-            Self::Light => "light",
-            Self::Dark => "dark",
-        }
-    }
-}
-
-/// A policy version a signed-in person has not yet acknowledged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PolicyNotice {
-    pub document: String,
-    pub title: String,
-    pub version: i32,
-    pub published: String,
-    pub summary: String,
-}
-
-/// What every page needs to know about consent, computed on the server per request.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct PageConsent {
-    /// The browser's current choice; None until one is made (the banner shows).
-    pub choice: Option<Choices>,
-    /// The browser sent `Sec-GPC: 1` with this request.
-    pub gpc: bool,
-    pub theme: Theme,
-    /// Material policy changes a signed-in person still has to review.
-    pub reviews: Vec<PolicyNotice>,
-}
-
-impl PageConsent {
-    /// The choice in force, with GPC applied.
-    pub fn effective(&self) -> Choices {
-        self.choice.unwrap_or_default().under_gpc(self.gpc)
-    }
-}
-
-/// One record of the consent ledger, as the history shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConsentRow {
-    pub id: String,
-    pub recorded: String,
-    pub method: String,
-    pub granted: Vec<String>,
-    pub denied: Vec<String>,
-    pub policy_version: i32,
-    pub gpc: bool,
-}
-
-/// A policy version, rendered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PolicyText {
-    pub document: String,
-    pub title: String,
-    pub version: i32,
-    pub latest_version: i32,
-    pub published: String,
-    pub material: bool,
-    pub summary: String,
-    pub html: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PolicyVersionRow {
-    pub version: i32,
-    pub published: String,
-    pub material: bool,
-    pub summary: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PolicyVersions {
-    pub document: String,
-    pub title: String,
-    pub versions: Vec<PolicyVersionRow>,
-}
-
-/// The verify page's answer about a pasted receipt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ReceiptVerdict {
-    /// Signed by this server's key and unchanged since.
-    Genuine {
-        receipt_id: String,
-        subject: String,
-        recorded: String,
-        method: String,
-        granted: Vec<String>,
-        denied: Vec<String>,
-    },
-    /// Well-formed, but the signature does not match its contents.
-    Tampered,
-    /// Not a receipt at all; says what is wrong.
-    Malformed(String),
-}
-
-/// The longest receipt the verify page reads; real ones are about 2 KB.
-pub const MAX_RECEIPT_LEN: usize = 64 * 1024;
+use super::model::{Choices, ConsentRow, PolicyText, PolicyVersions, ReceiptVerdict};
+use crate::ui::FormError;
 
 /// Records a choice from the banner or the privacy page and makes it take effect at once.
 /// `choice` is "accept", "reject" or "custom" (then the three switches count); `back` is the
@@ -241,18 +17,18 @@ pub async fn save_consent(
     sale_share_opt_out: Option<String>,
     back: Option<String>,
 ) -> Result<Choices, FormError> {
-    use super::consent;
-    use crate::{auth::guard, platform::rate_limit::Action};
+    use super::service::{consent, ledger::Method};
+    use crate::platform::{context::Visitor, rate_limit::Action};
 
-    guard::limited(Action::Consent).await?;
+    let visitor = Visitor::limited(Action::Consent).await?;
     let choices = consent::parse_choice(
         &choice,
         functional.is_some(),
         analytics.is_some(),
         sale_share_opt_out.is_some(),
     )?;
-    let method = super::ledger::Method::from_form(&method)?;
-    consent::save_from_request(choices, method).await?;
+    let method = Method::from_form(&method)?;
+    consent::save_from_request(&visitor, choices, method).await?;
     leptos_axum::redirect(&consent::back_path(back.as_deref()));
     Ok(choices)
 }
@@ -261,11 +37,12 @@ pub async fn save_consent(
 /// otherwise it lasts for the page. Returns whether it was remembered.
 #[server(endpoint = "privacy/theme")]
 pub async fn save_theme(theme: String, back: Option<String>) -> Result<bool, FormError> {
-    use super::consent;
+    use super::{model::Theme, service::consent};
+    use crate::platform::context::Visitor;
 
     let theme = Theme::parse(&theme)
         .ok_or_else(|| FormError::field("theme", "Choose one of the themes listed."))?;
-    let remembered = consent::save_theme(theme)?;
+    let remembered = consent::save_theme(&Visitor::current()?, theme);
     let back = consent::back_path(back.as_deref());
     if remembered {
         leptos_axum::redirect(&back);
@@ -281,23 +58,25 @@ pub async fn save_theme(theme: String, back: Option<String>) -> Result<bool, For
 /// browsers they signed in on).
 #[server(endpoint = "privacy/history")]
 pub async fn consent_history() -> Result<Vec<ConsentRow>, FormError> {
-    super::ledger::history_for_request().await
+    use crate::platform::context::Visitor;
+
+    Ok(super::service::ledger::history(&Visitor::current()?).await?)
 }
 
 #[server(endpoint = "policies/page")]
 pub async fn policy_page(document: String, version: Option<i32>) -> Result<PolicyText, FormError> {
-    use crate::auth::guard;
+    use crate::platform::context::Visitor;
 
-    let (state, _) = guard::request()?;
-    Ok(super::policies::page(&state.pool, &document, version).await?)
+    let visitor = Visitor::current()?;
+    Ok(super::service::policies::page(&visitor.state().pool, &document, version).await?)
 }
 
 #[server(endpoint = "policies/history")]
 pub async fn policy_history(document: String) -> Result<PolicyVersions, FormError> {
-    use crate::auth::guard;
+    use crate::platform::context::Visitor;
 
-    let (state, _) = guard::request()?;
-    Ok(super::policies::history(&state.pool, &document).await?)
+    let visitor = Visitor::current()?;
+    Ok(super::service::policies::history(&visitor.state().pool, &document).await?)
 }
 
 /// Records that the signed-in person has seen the named version of a policy.
@@ -307,20 +86,20 @@ pub async fn acknowledge_policy(
     version: i32,
     back: Option<String>,
 ) -> Result<(), FormError> {
-    use crate::auth::guard;
+    use super::service::{consent::back_path, policies};
+    use crate::platform::context::SignedIn;
 
-    let (state, client) = guard::request()?;
-    let user = guard::user()?;
-    super::policies::acknowledge(&state, user.owner_id(), &document, version, &client).await?;
-    leptos_axum::redirect(&super::consent::back_path(back.as_deref()));
+    policies::acknowledge(&SignedIn::current()?, &document, version).await?;
+    leptos_axum::redirect(&back_path(back.as_deref()));
     Ok(())
 }
 
 #[server(endpoint = "privacy/verify-receipt")]
 pub async fn verify_receipt(receipt: String) -> Result<ReceiptVerdict, FormError> {
-    use crate::{auth::guard, platform::rate_limit::Action};
+    use super::{model::MAX_RECEIPT_LEN, service::receipts};
+    use crate::platform::{context::Visitor, rate_limit::Action};
 
-    let (state, _) = guard::limited(Action::ReceiptCheck).await?;
+    let visitor = Visitor::limited(Action::ReceiptCheck).await?;
     if receipt.trim().is_empty() {
         return Err(FormError::field("receipt", "Paste a receipt to check."));
     }
@@ -330,5 +109,5 @@ pub async fn verify_receipt(receipt: String) -> Result<ReceiptVerdict, FormError
             "That is far longer than any receipt; paste the receipt file's text only.",
         ));
     }
-    Ok(super::receipts::verify(&state, &receipt))
+    Ok(receipts::verify(visitor.state(), &receipt))
 }

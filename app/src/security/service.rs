@@ -1,25 +1,23 @@
 //! Sessions and the security log, read and changed inside the signed-in tenant's transaction.
+//! Ending a session needs the sudo window.
 
 use thiserror::Error;
-use uuid::Uuid;
 
-use super::api::{EventRow, LogPage, SessionRow};
 use crate::{
-    auth::{
-        accounts,
-        session::{self, CurrentUser},
-    },
     platform::{
-        audit::{self, AuditError},
-        client::{describe_user_agent, ClientInfo},
+        area::EventKind,
+        audit,
+        client::describe_user_agent,
         clock::to_minute,
-        db::{DbError, TenantTx},
-        state::AppState,
+        context::{SignedIn, Sudo},
+        error::{infra_conversions, InfraError},
+        ids::AccountSessionId,
+        session::listing,
     },
-    ui::form::FormError,
+    security::model::{EventRow, LogPage, SessionRow, LOG_PAGE_SIZE, OTHER_SESSIONS_ENDED},
+    signin::{model::SESSION_REVOKED, service::session::end_sessions},
+    ui::FormError,
 };
-
-const LOG_PAGE_SIZE: i64 = 25;
 
 #[derive(Debug, Error)]
 pub enum SecurityError {
@@ -27,133 +25,78 @@ pub enum SecurityError {
     NoSuchSession,
     #[error("To end this session, sign out instead.")]
     ThisSession,
-    #[error("the security store failed: {0}")]
-    Database(#[from] DbError),
-    #[error("the security log failed: {0}")]
-    Audit(#[from] AuditError),
+    #[error(transparent)]
+    Infra(#[from] InfraError),
 }
 
-impl From<sqlx::Error> for SecurityError {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Database(error.into())
-    }
-}
+infra_conversions!(SecurityError);
 
 impl From<SecurityError> for FormError {
     fn from(error: SecurityError) -> Self {
         match error {
-            SecurityError::Database(_) | SecurityError::Audit(_) => {
-                tracing::error!(%error, "security operation failed");
-                FormError::Failed
-            }
-            other => FormError::Page(other.to_string()),
+            SecurityError::Infra(infra) => infra.into(),
+            refusal => FormError::Page(refusal.to_string()),
         }
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct ListedSession {
-    id: Uuid,
-    created_at: time::OffsetDateTime,
-    last_seen_at: time::OffsetDateTime,
-    remember: bool,
-    user_agent: String,
-    ip_prefix: String,
-}
-
 /// The account's live sessions, this one first, then the most recently active.
-pub async fn sessions(
-    state: &AppState,
-    user: &CurrentUser,
-) -> Result<Vec<SessionRow>, SecurityError> {
-    let now = state.clock.now();
-    let mut tx = TenantTx::begin(&state.pool, user.owner_id()).await?;
-    let rows: Vec<ListedSession> = sqlx::query_as(
-        "SELECT id, created_at, last_seen_at, remember, user_agent, ip_prefix FROM account_sessions \
-         WHERE expires_at > $1 AND (remember OR last_seen_at > $2) \
-         ORDER BY (id = $3) DESC, last_seen_at DESC",
-    )
-    .bind(now)
-    .bind(now - session::IDLE_TIMEOUT)
-    .bind(user.signed_in.account_session)
-    .fetch_all(&mut *tx)
-    .await?;
+pub async fn sessions(me: &SignedIn) -> Result<Vec<SessionRow>, SecurityError> {
+    let this = me.user().account_session();
+    let mut tx = me.begin_own().await?;
+    let rows = listing::live(&mut tx, me.now(), this).await?;
     tx.commit().await?;
     Ok(rows
         .into_iter()
         .map(|row| SessionRow {
-            id: row.id.to_string(),
+            id: row.id,
             device: describe_user_agent(&row.user_agent),
             network: row.ip_prefix,
             created: to_minute(row.created_at),
             last_active: to_minute(row.last_seen_at),
             remembered: row.remember,
-            this_device: row.id == user.signed_in.account_session,
+            this_device: row.id == this,
         })
         .collect())
 }
 
-pub async fn revoke(
-    state: &AppState,
-    user: &CurrentUser,
-    id: &str,
-    client: &ClientInfo,
-) -> Result<(), SecurityError> {
-    let id = Uuid::try_parse(id).map_err(|_| SecurityError::NoSuchSession)?;
-    if id == user.signed_in.account_session {
+pub async fn revoke(me: &Sudo, id: AccountSessionId) -> Result<(), SecurityError> {
+    if id == me.user().account_session() {
         return Err(SecurityError::ThisSession);
     }
-    let now = state.clock.now();
-    let mut tx = TenantTx::begin(&state.pool, user.owner_id()).await?;
-    let device: Option<String> =
-        sqlx::query_scalar("SELECT user_agent FROM account_sessions WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let device = device.ok_or(SecurityError::NoSuchSession)?;
-    session::delete_listed(&mut tx, id).await?;
-    audit::record(
-        &mut tx,
-        &state.key_encryption_key,
-        "session_revoked",
-        &describe_user_agent(&device),
-        client,
-        now,
-    )
-    .await?;
+    let mut tx = me.begin_own().await?;
+    let device = listing::user_agent_of(&mut tx, id)
+        .await?
+        .ok_or(SecurityError::NoSuchSession)?;
+    listing::delete(&mut tx, id).await?;
+    me.audit(&mut tx, SESSION_REVOKED, &describe_user_agent(&device))
+        .await?;
     tx.commit().await?;
     Ok(())
 }
 
-pub async fn revoke_others(
-    state: &AppState,
-    user: &CurrentUser,
-    client: &ClientInfo,
-) -> Result<(), SecurityError> {
-    let now = state.clock.now();
-    let mut tx = TenantTx::begin(&state.pool, user.owner_id()).await?;
-    let ended = accounts::end_sessions(&mut tx, Some(user.signed_in.account_session)).await?;
-    audit::record(
+pub async fn revoke_others(me: &Sudo) -> Result<(), SecurityError> {
+    let mut tx = me.begin_own().await?;
+    let ended = end_sessions(&mut tx, Some(me.user().account_session())).await?;
+    me.audit(
         &mut tx,
-        &state.key_encryption_key,
-        "other_sessions_ended",
+        OTHER_SESSIONS_ENDED,
         &format!("{ended} sessions ended"),
-        client,
-        now,
     )
     .await?;
     tx.commit().await?;
     Ok(())
 }
 
+/// One page of the log, newest first, optionally of one kind.
 pub async fn log_page(
-    state: &AppState,
-    user: &CurrentUser,
-    kind: Option<&str>,
+    me: &SignedIn,
+    kind: Option<EventKind>,
     before: Option<i64>,
 ) -> Result<LogPage, SecurityError> {
-    let mut tx = TenantTx::begin(&state.pool, user.owner_id()).await?;
-    let mut events = audit::page(&mut tx, kind, before, LOG_PAGE_SIZE + 1).await?;
+    let mut tx = me.begin_own().await?;
+    let code = kind.map(|kind| kind.code);
+    let mut events = audit::page(&mut tx, code, before, LOG_PAGE_SIZE + 1).await?;
     tx.commit().await?;
     let older = (events.len() as i64 > LOG_PAGE_SIZE).then(|| {
         events.truncate(LOG_PAGE_SIZE as usize);

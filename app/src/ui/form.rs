@@ -7,6 +7,8 @@ use leptos::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::kit::{ButtonKind, FieldError, FieldHint};
+
 /// Why a form was refused, as the person should read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum FormError {
@@ -99,6 +101,35 @@ impl FromServerFnError for FormError {
 }
 
 #[cfg(feature = "ssr")]
+impl From<crate::platform::error::InfraError> for FormError {
+    fn from(error: crate::platform::error::InfraError) -> Self {
+        use crate::platform::error::InfraError;
+        match error {
+            InfraError::Busy => Self::Busy,
+            other => {
+                tracing::error!(error = %other, "a request failed on our side");
+                Self::Failed
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<crate::platform::context::ContextError> for FormError {
+    fn from(error: crate::platform::context::ContextError) -> Self {
+        use crate::platform::context::ContextError;
+        match error {
+            ContextError::SignedOut => Self::SignedOut,
+            ContextError::SudoRequired => Self::SudoRequired,
+            ContextError::Infra(infra) => infra.into(),
+            refusal @ (ContextError::Unavailable | ContextError::RateLimited) => {
+                Self::Page(refusal.to_string())
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
 impl FormError {
     fn status(&self) -> axum::http::StatusCode {
         use axum::http::StatusCode;
@@ -129,7 +160,7 @@ pub fn Field(
     #[prop(default = "text")] kind: &'static str,
     #[prop(optional)] autocomplete: &'static str,
     #[prop(optional, into)] value: Option<String>,
-    #[prop(optional)] hint: &'static str,
+    #[prop(optional, into)] hint: Option<String>,
     #[prop(default = true)] required: bool,
     #[prop(into)] error: Signal<Option<FormError>>,
     #[prop(optional)] on_input: Option<Callback<String>>,
@@ -138,11 +169,12 @@ pub fn Field(
     let error_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
     let message = move || error.get().and_then(|e| e.for_field(name));
+    let has_hint = hint.is_some();
     let described_by = {
         let (error_id, hint_id) = (error_id.clone(), hint_id.clone());
         move || {
             let mut ids = Vec::new();
-            if !hint.is_empty() {
+            if has_hint {
                 ids.push(hint_id.clone());
             }
             if message().is_some() {
@@ -172,17 +204,8 @@ pub fn Field(
                 }
                 class="rounded border border-slate-400 bg-white px-3 py-2 text-slate-900 focus:outline-none focus:ring-2 focus:ring-indigo-600 aria-[invalid=true]:border-red-700 dark:bg-slate-900 dark:text-slate-100"
             />
-            {(!hint.is_empty())
-                .then(|| {
-                    view! {
-                        <p id=hint_id class="text-sm text-slate-700 dark:text-slate-300">
-                            {hint}
-                        </p>
-                    }
-                })}
-            <p id=error_id role="alert" class="text-sm font-medium text-red-700 dark:text-red-300">
-                {message}
-            </p>
+            {hint.map(|text| view! { <FieldHint id=hint_id text /> })}
+            <FieldError id=error_id message=Signal::derive(message) />
         </div>
     }
 }
@@ -214,40 +237,9 @@ pub fn Submit(label: &'static str, #[prop(into)] pending: Signal<bool>) -> impl 
         <button
             type="submit"
             aria-busy=move || pending.get().then_some("true")
-            class="self-start rounded bg-indigo-700 px-4 py-2 font-semibold text-white hover:bg-indigo-800 focus:outline-none focus:ring-2 focus:ring-indigo-600 focus:ring-offset-2 disabled:opacity-60"
+            class=format!("self-start {}", ButtonKind::Primary.class())
         >
             {move || if pending.get() { "Working…" } else { label }}
         </button>
     }
-}
-
-/// What a `?notice=` in the address means, for the confirmation after a redirect.
-pub fn notice_text(code: &str) -> Option<&'static str> {
-    Some(match code {
-        "signed-up" => "Your account is ready. We sent a link to verify your email address; sign in meanwhile.",
-        "signed-out" => "You are signed out.",
-        "email-verified" => "Your email address is verified.",
-        "password-reset" => "Your password was reset and every session was signed out. Sign in with the new password.",
-        "sent" => "If an account uses that address, a link to reset its password is on its way. It works for 30 minutes.",
-        "name-saved" => "Your display name was saved.",
-        "email-link-sent" => "We sent a confirmation link to the new address. Your address changes once you open it.",
-        "email-changed" => "Your email address was changed.",
-        "password-changed" => "Your password was changed, and your other sessions were signed out.",
-        "verification-sent" => "We sent a new verification link.",
-        "revoked" => "The session was ended.",
-        "others-ended" => "Every other session was signed out.",
-        _ => return None,
-    })
-}
-
-/// The confirmation named by the page's `?notice=`, if any.
-pub fn query_notice() -> Signal<Option<String>> {
-    let query = leptos_router::hooks::use_query_map();
-    Signal::derive(move || {
-        query
-            .read()
-            .get("notice")
-            .and_then(|code| notice_text(&code))
-            .map(str::to_owned)
-    })
 }

@@ -1,112 +1,18 @@
-//! The layout and components every area shares.
+//! The layout and the component kit every area shares: forms, buttons, sections, tables, the
+//! loading and error views, notices and the re-authentication prompt. It imports no area.
 
 pub mod form;
+pub mod kit;
+pub mod layout;
+pub mod load;
+pub mod notices;
+pub mod sudo;
+pub mod url;
 
-use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::components::A;
-
-/// How a link in running text looks, on every page.
-pub const LINK: &str = "font-medium text-indigo-800 underline dark:text-indigo-300";
-
-/// The areas of the account center, in the order they appear in the navigation.
-pub const AREAS: [(&str, &str); 6] = [
-    ("/account", "Account"),
-    ("/security", "Security"),
-    ("/privacy", "Privacy"),
-    ("/data", "Your data"),
-    ("/apps", "Apps"),
-    ("/discover", "Discover"),
-];
-
-/// Landmarks (banner, navigation, main, contentinfo), a skip link first in the focus order, and
-/// the current page marked with aria-current.
-#[component]
-pub fn Layout(children: Children) -> impl IntoView {
-    // Effects run only in the browser: this marks the page as interactive, for people's
-    // assistive tools and for the end-to-end tests alike.
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
-
-    crate::privacy::provide_page_consent();
-
-    view! {
-        // rel=external: the router leaves the link to the browser, whose fragment navigation moves
-        // keyboard focus to <main>; a client-side navigation would only scroll.
-        <a
-            href="#main"
-            rel="external"
-            class="sr-only focus:not-sr-only focus:absolute focus:left-4 focus:top-4 focus:z-50 focus:rounded focus:bg-indigo-800 focus:px-4 focus:py-2 focus:text-white"
-        >
-            "Skip to content"
-        </a>
-        <crate::privacy::CookieBanner />
-        <crate::privacy::PolicyReviewBanner />
-        <header class="border-b border-slate-200 bg-slate-50 dark:border-slate-800 dark:bg-slate-900">
-            <div class="mx-auto flex max-w-5xl flex-wrap items-center gap-x-8 gap-y-2 px-4 py-3">
-                <A href="/" attr:class="text-lg font-bold tracking-tight text-indigo-800 dark:text-indigo-300">
-                    "Custodian"
-                </A>
-                <nav aria-label="Main">
-                    <ul class="flex flex-wrap gap-x-5 gap-y-1 text-sm font-medium">
-                        {AREAS
-                            .iter()
-                            .map(|(href, label)| {
-                                view! {
-                                    <li>
-                                        <A
-                                            href=*href
-                                            attr:class="rounded px-1 py-1 text-slate-700 underline-offset-4 hover:underline aria-[current=page]:text-indigo-800 aria-[current=page]:underline dark:text-slate-200 dark:aria-[current=page]:text-indigo-300"
-                                        >
-                                            {*label}
-                                        </A>
-                                    </li>
-                                }
-                            })
-                            .collect_view()}
-                    </ul>
-                </nav>
-            </div>
-        </header>
-        <main id="main" tabindex="-1" class="mx-auto max-w-5xl px-4 py-10 focus:outline-none">
-            {children()}
-        </main>
-        <footer class="border-t border-slate-200 dark:border-slate-800">
-            <p class="mx-auto max-w-5xl px-4 py-6 text-sm text-slate-700 dark:text-slate-300">
-                "Custodian: no third-party scripts, fonts or cookies on any page."
-            </p>
-            <crate::privacy::FooterControls />
-        </footer>
-    }
-}
-
-/// Makes the server answer this page with 404 Not Found (the page says so too), so nothing
-/// counts or caches an address that leads nowhere. Does nothing in the browser.
-pub fn answer_not_found() {
-    #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(axum::http::StatusCode::NOT_FOUND);
-    }
-}
-
-/// The page for any unknown path; the server answers it with status 404.
-#[component]
-pub fn NotFound() -> impl IntoView {
-    answer_not_found();
-
-    view! {
-        <Title text="Page not found" />
-        <h1 class="text-3xl font-bold">"Page not found"</h1>
-        <p class="mt-4 max-w-prose text-slate-700 dark:text-slate-300">
-            "There is nothing at this address. It may have moved, or the link may be mistyped."
-        </p>
-        <p class="mt-6">
-            <A href="/" attr:class=LINK>
-                "Go to the home page"
-            </A>
-        </p>
-    }
-}
+pub use form::{action_error, Field, FormError, FormNotice, Notice, Submit};
+pub use kit::{ButtonKind, DataTable, PageHeader, Section, SectionStyle, LINK};
+pub use layout::{answer_not_found, Layout, NotFound};
+pub use load::{LoadError, Loading};
+pub use notices::query_notice;
+pub use sudo::{besides_sudo, resubmit, SudoForms, SudoPrompt};
+pub use url::query_value;

@@ -1,0 +1,9 @@
+//! The accounts area's pages, and the new-password field other areas' forms use.
+
+mod password_field;
+mod sign_up;
+mod verify_email;
+
+pub use password_field::NewPasswordField;
+pub use sign_up::SignUpPage;
+pub use verify_email::VerifyEmailPage;

@@ -1,0 +1,320 @@
+//! Accounts: sign-up with an invite and address verification, and what other areas may read and
+//! change of an account (its profile, password, address). Every change and the events and mail
+//! it causes commit in one transaction.
+//!
+//! Nothing here tells a stranger whether an address has an account: sign-up checks the invite
+//! first and answers a taken address as it answers a fresh one (the owner is mailed instead).
+
+use sqlx::PgPool;
+use time::OffsetDateTime;
+
+use super::{
+    invites, password,
+    tokens::{self, Carries, Purpose},
+    AuthError,
+};
+use crate::{
+    auth::{
+        model::{
+            DisplayName, Email, Region, EMAIL_VERIFIED, INVITE_USED, SIGNED_UP,
+            SIGN_UP_WITH_YOUR_ADDRESS,
+        },
+        store::{
+            accounts::{self as store, AccountRow, NewAccount},
+            invites as invite_store,
+        },
+    },
+    platform::{
+        audit,
+        clock::to_minute,
+        context::Visitor,
+        crypto,
+        db::TenantTx,
+        error::InfraError,
+        ids::OwnerId,
+        mail::{self, Mail, MailError},
+        rate_limit,
+        state::AppState,
+    },
+    privacy::service::{ledger, policies},
+};
+
+/// The account of an address, if any.
+pub async fn account_for_email(
+    pool: &PgPool,
+    email: &Email,
+) -> Result<Option<OwnerId>, InfraError> {
+    Ok(store::account_for_email(pool, email.as_str()).await?)
+}
+
+/// Every address and its account (operator's commands, migration role).
+pub async fn directory(owner: &PgPool) -> Result<Vec<(String, OwnerId)>, InfraError> {
+    Ok(store::directory(owner).await?)
+}
+
+/// The account of one address (operator's commands, migration role).
+pub async fn directory_entry(owner: &PgPool, email: &str) -> Result<Option<OwnerId>, InfraError> {
+    Ok(store::directory_entry(owner, &email.trim().to_lowercase()).await?)
+}
+
+/// The transaction's account as it shows itself.
+pub async fn profile(tx: &mut TenantTx) -> Result<AccountRow, InfraError> {
+    Ok(store::account(tx).await?)
+}
+
+/// Whether the account's address is verified.
+pub async fn is_verified(tx: &mut TenantTx) -> Result<bool, InfraError> {
+    Ok(profile(tx).await?.email_verified_at.is_some())
+}
+
+pub async fn set_display_name(tx: &mut TenantTx, name: &DisplayName) -> Result<(), InfraError> {
+    Ok(store::set_display_name(tx, name.as_str()).await?)
+}
+
+/// Stores a new password hash and clears the failure count (a reset unlocks the account).
+pub async fn set_password(
+    tx: &mut TenantTx,
+    password_hash: &str,
+    now: OffsetDateTime,
+) -> Result<(), InfraError> {
+    Ok(store::set_password(tx, password_hash, now).await?)
+}
+
+/// The account's address is the person's: a link sent there was opened.
+pub async fn mark_verified(tx: &mut TenantTx, now: OffsetDateTime) -> Result<(), InfraError> {
+    Ok(store::mark_verified(tx, now).await?)
+}
+
+/// Makes `email` the account's address, verified by the link that led here; refused when another
+/// account has it.
+pub async fn change_address(
+    tx: &mut TenantTx,
+    email: &Email,
+    now: OffsetDateTime,
+) -> Result<(), AuthError> {
+    if !store::claim_email(tx, email.as_str(), now, true).await? {
+        return Err(AuthError::EmailTaken);
+    }
+    store::set_email(tx, email.as_str(), now).await?;
+    Ok(())
+}
+
+fn invite_refusal(status: &str) -> AuthError {
+    AuthError::Invite(match status {
+        "used" => "This invite code has already been used.",
+        "expired" => "This invite code has expired. Ask for a new one.",
+        _ => "This invite code is not valid. Check it and try again.",
+    })
+}
+
+pub struct SignUp {
+    pub email: String,
+    pub display_name: String,
+    pub password: String,
+    pub region: Region,
+    pub invite: String,
+}
+
+/// Creates a tenant and its account, redeems the invite and queues the verification mail, all
+/// or nothing, and returns the new owner id. When the address already has an account, the
+/// invite is spent all the same, the owner is mailed, no account is made, and the answer is the
+/// same (None): the caller must not tell the two apart.
+pub async fn sign_up(visitor: &Visitor, input: SignUp) -> Result<Option<OwnerId>, AuthError> {
+    let state = visitor.state();
+    let email = Email::parse(&input.email)?;
+    let display_name = DisplayName::parse(&input.display_name)?;
+    password::check_new(&input.password, &[email.as_str(), display_name.as_str()])?;
+    let invite = input.invite.trim();
+    if invite.is_empty() {
+        return Err(AuthError::Invite("Enter the invite code you were sent."));
+    }
+    let now = visitor.now();
+    // The invite first: without one, sign-up costs no hashing and reveals nothing.
+    let status = invites::status(&state.pool, invite, now).await?;
+    if status != "ok" {
+        return Err(invite_refusal(&status));
+    }
+    let password_hash = password::hash(&state.hashing, &input.password).await?;
+    let owner_id = OwnerId::random();
+
+    let mut tx = visitor.begin(owner_id).await?;
+    tx.create_tenant(input.region.as_str(), now).await?;
+    crypto::create_data_key(&mut tx, &state.key_encryption_key, now).await?;
+    let account = NewAccount {
+        email: email.as_str(),
+        display_name: display_name.as_str(),
+        password_hash: &password_hash,
+        now,
+    };
+    store::insert(&mut tx, &account).await?;
+    if !store::claim_email(&mut tx, email.as_str(), now, false).await? {
+        drop(tx);
+        sign_up_with_taken_address(visitor, invite, &email).await?;
+        return Ok(None);
+    }
+    let inviter = redeem_invite(&mut tx, invite, &email, true, now).await?;
+    visitor
+        .audit(&mut tx, SIGNED_UP, "joined with an invite")
+        .await?;
+    ledger::record_sign_up(&mut tx, visitor.client(), now).await?;
+    policies::acknowledge_current(&mut tx, now).await?;
+    send_verification(state, &mut tx, &email, now).await?;
+    tell_inviter(state, &mut tx, inviter, &email, now).await?;
+    tx.commit().await?;
+    tracing::info!(owner = %owner_id, "account created");
+    Ok(Some(owner_id))
+}
+
+async fn redeem_invite(
+    tx: &mut TenantTx,
+    invite: &str,
+    email: &Email,
+    for_tenant: bool,
+    now: OffsetDateTime,
+) -> Result<Option<OwnerId>, AuthError> {
+    let (status, inviter) =
+        invite_store::redeem(tx, invite, email.as_str(), now, for_tenant).await?;
+    if status == "ok" {
+        Ok(inviter)
+    } else {
+        Err(invite_refusal(&status))
+    }
+}
+
+/// Last in a sign-up's transaction: from here it acts for the inviter, who sees who joined.
+async fn tell_inviter(
+    state: &AppState,
+    tx: &mut TenantTx,
+    inviter: Option<OwnerId>,
+    email: &Email,
+    now: OffsetDateTime,
+) -> Result<(), AuthError> {
+    if let Some(inviter) = inviter {
+        tx.switch_tenant(inviter).await?;
+        audit::record_unattributed(
+            tx,
+            &state.key_encryption_key,
+            INVITE_USED,
+            &format!("by {email}"),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A sign-up with an address that has an account: the invite is spent as for any sign-up, the
+/// owner hears of it, and nothing else changes.
+async fn sign_up_with_taken_address(
+    visitor: &Visitor,
+    invite: &str,
+    email: &Email,
+) -> Result<(), AuthError> {
+    let state = visitor.state();
+    let now = visitor.now();
+    let Some(holder) = account_for_email(&state.pool, email).await? else {
+        // The address was released between the two looks: the person may simply try again.
+        return Err(AuthError::Invite(
+            "That did not work. Check the form and try again.",
+        ));
+    };
+    let mut tx = visitor.begin(holder).await?;
+    let inviter = redeem_invite(&mut tx, invite, email, false, now).await?;
+    visitor
+        .audit(&mut tx, SIGN_UP_WITH_YOUR_ADDRESS, "no account was created")
+        .await?;
+    let key = &state.key_encryption_key;
+    if rate_limit::allow_mail(&mut tx, key, "signup", email.as_str(), now).await? {
+        mail::enqueue(
+            &mut tx,
+            Mail {
+                account: holder,
+                to: email.as_str(),
+                subject: "Someone tried to sign up with your address",
+                body: format!(
+                    "At {} someone tried to create a Custodian account with this address, which already has one. No account was created and nothing of yours changed.\n\nIf it was you, sign in instead, or reset your password from the sign-in page if you forgot it.",
+                    to_minute(now)
+                ),
+            },
+            now,
+        )
+        .await?;
+    }
+    tell_inviter(state, &mut tx, inviter, email, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Queues the "verify your address" mail in the tenant's transaction, unless the address had
+/// its share of such mail this hour. Whether it was queued.
+pub async fn send_verification(
+    state: &AppState,
+    tx: &mut TenantTx,
+    email: &Email,
+    now: OffsetDateTime,
+) -> Result<bool, AuthError> {
+    let key = &state.key_encryption_key;
+    if !rate_limit::allow_mail(tx, key, "verify", email.as_str(), now).await? {
+        return Ok(false);
+    }
+    let token = tokens::issue(tx, key, Purpose::VerifyEmail, &Carries::Nothing, now).await?;
+    let link = tokens::link(state, "/verify-email", &token);
+    let owner_id = tx.owner_id();
+    let hours = Purpose::VerifyEmail.lifetime().whole_hours();
+    mail::enqueue(
+        tx,
+        Mail {
+            account: owner_id,
+            to: email.as_str(),
+            subject: "Verify your email address",
+            body: format!(
+                "Welcome to Custodian.\n\nOpen this link to verify your email address (it works once, for {hours} hours):\n\n{link}\n\nIf you did not sign up, ignore this message."
+            ),
+        },
+        now,
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Marks the address verified. The token proves the person reads that mailbox.
+pub async fn verify_email(visitor: &Visitor, token: &str) -> Result<(), AuthError> {
+    let state = visitor.state();
+    let now = visitor.now();
+    let (_, mut tx) = tokens::tenant_of(&state.pool, &state.key_encryption_key, token).await?;
+    tokens::redeem(&mut tx, token, Purpose::VerifyEmail, now).await?;
+    mark_verified(&mut tx, now).await?;
+    visitor.audit(&mut tx, EMAIL_VERIFIED, "").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Tells the account's address that its password changed (and, after a reset that asked for it,
+/// that its second factors were removed).
+pub async fn notify_password_changed(
+    tx: &mut TenantTx,
+    email: &str,
+    factors_removed: bool,
+    now: OffsetDateTime,
+) -> Result<(), MailError> {
+    let owner_id = tx.owner_id();
+    let factors = if factors_removed {
+        " Every passkey and the authenticator app were removed as you asked; add them again on your Security page."
+    } else {
+        ""
+    };
+    mail::enqueue(
+        tx,
+        Mail {
+            account: owner_id,
+            to: email,
+            subject: "Your password was changed",
+            body: format!(
+                "The password of your Custodian account was changed at {}. Every other session was signed out.{factors}\n\nIf this was not you, reset your password now from the sign-in page.",
+                to_minute(now)
+            ),
+        },
+        now,
+    )
+    .await
+}

@@ -1,0 +1,47 @@
+//! The accounts area's SQL, the only SQL for the tables it owns: the tenant tables `accounts`
+//! and `account_tokens`, and the global `email_directory` and `invites`, which the app role
+//! reaches through functions only.
+//!
+//! Owns: `accounts`, `account_tokens`, `email_directory`, `invites`.
+
+pub mod accounts;
+pub mod invites;
+pub mod tokens;
+
+use sqlx::PgConnection;
+
+use crate::platform::{db::TenantTx, ids::OwnerId, jobs::BoxFuture};
+
+/// Deletes the tenant's rows: its tokens, its account and its address in the directory.
+pub fn erase(tx: &mut TenantTx) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        for statement in [
+            "DELETE FROM account_tokens WHERE owner_id = $1",
+            "DELETE FROM email_directory WHERE account = $1",
+            "DELETE FROM accounts WHERE owner_id = $1",
+        ] {
+            let owner_id = tx.owner_id();
+            sqlx::query(statement)
+                .bind(owner_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    })
+}
+
+/// One row of `owner` in each tenant table above.
+pub fn seed(conn: &mut PgConnection, owner: OwnerId) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        accounts::seed(conn, owner).await?;
+        sqlx::query(
+            "INSERT INTO account_tokens (owner_id, secret_sha256, purpose, created_at, expires_at) \
+             VALUES ($1, $2, 'verify_email', now(), now() + interval '1 hour')",
+        )
+        .bind(owner)
+        .bind(vec![0u8; 32])
+        .execute(&mut *conn)
+        .await
+        .map(drop)
+    })
+}

@@ -1,0 +1,309 @@
+//! The second factors' SQL, the only SQL for the tables they own (all tenant tables):
+//! `totp_factors` (the sealed authenticator secret and its last used step), `passkeys` (the
+//! WebAuthn credentials) and `backup_codes` (keyed digests of single-use codes).
+//!
+//! Owns: `totp_factors`, `passkeys`, `backup_codes`.
+
+use sqlx::{types::Json, PgConnection};
+use time::OffsetDateTime;
+use webauthn_rs::prelude::Passkey;
+
+use crate::platform::{
+    db::TenantTx,
+    ids::{OwnerId, PasskeyId},
+    jobs::BoxFuture,
+};
+
+/// Whether the authenticator app is set up: None when not at all, else whether it is on.
+pub async fn totp_enabled(tx: &mut TenantTx) -> Result<Option<bool>, sqlx::Error> {
+    let row: Option<Option<OffsetDateTime>> =
+        sqlx::query_scalar("SELECT enabled_at FROM totp_factors")
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(row.map(|enabled_at| enabled_at.is_some()))
+}
+
+/// Starts (or restarts) a setup with a sealed secret; false when an app is already on.
+pub async fn start_totp(
+    tx: &mut TenantTx,
+    sealed_secret: &[u8],
+    now: OffsetDateTime,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "INSERT INTO totp_factors (owner_id, sealed_secret, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (owner_id) DO UPDATE SET sealed_secret = excluded.sealed_secret, \
+         created_at = excluded.created_at, last_used_step = 0 \
+         WHERE totp_factors.enabled_at IS NULL",
+    )
+    .bind(tx.owner_id())
+    .bind(sealed_secret)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// The sealed secret and last used step of the app (the pending setup when `pending`), locked
+/// until the transaction ends: two requests with the same code cannot both see the step unused.
+pub async fn totp_for_update(
+    tx: &mut TenantTx,
+    pending: bool,
+) -> Result<Option<(Vec<u8>, i64)>, sqlx::Error> {
+    sqlx::query_as(if pending {
+        "SELECT sealed_secret, last_used_step FROM totp_factors WHERE enabled_at IS NULL FOR UPDATE"
+    } else {
+        "SELECT sealed_secret, last_used_step FROM totp_factors WHERE enabled_at IS NOT NULL FOR UPDATE"
+    })
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+pub async fn spend_totp_step(tx: &mut TenantTx, step: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE totp_factors SET last_used_step = $1")
+        .bind(step)
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
+
+pub async fn enable_totp(tx: &mut TenantTx, now: OffsetDateTime) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE totp_factors SET enabled_at = $1")
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
+
+/// Removes the app; whether it was on (a setup never confirmed was no factor).
+pub async fn delete_totp(tx: &mut TenantTx) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query_scalar("DELETE FROM totp_factors RETURNING enabled_at IS NOT NULL")
+            .fetch_optional(&mut **tx)
+            .await?
+            .unwrap_or(false),
+    )
+}
+
+/// Passkeys as the Security page lists them: id, name, added, last used.
+pub type PasskeyListing = (PasskeyId, String, OffsetDateTime, Option<OffsetDateTime>);
+
+pub async fn passkey_listing(tx: &mut TenantTx) -> Result<Vec<PasskeyListing>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, name, created_at, last_used_at FROM passkeys ORDER BY created_at, id",
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
+pub async fn passkeys(tx: &mut TenantTx) -> Result<Vec<(PasskeyId, Passkey)>, sqlx::Error> {
+    let rows: Vec<(PasskeyId, Json<Passkey>)> =
+        sqlx::query_as("SELECT id, credential FROM passkeys ORDER BY created_at")
+            .fetch_all(&mut **tx)
+            .await?;
+    Ok(rows.into_iter().map(|(id, key)| (id, key.0)).collect())
+}
+
+/// The passkey with this credential id, locked until the transaction ends.
+pub async fn passkey_for_update(
+    tx: &mut TenantTx,
+    credential_id: &[u8],
+) -> Result<Option<(PasskeyId, String, Passkey)>, sqlx::Error> {
+    let row: Option<(PasskeyId, String, Json<Passkey>)> = sqlx::query_as(
+        "SELECT id, name, credential FROM passkeys WHERE credential_id = $1 FOR UPDATE",
+    )
+    .bind(credential_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|(id, name, Json(passkey))| (id, name, passkey)))
+}
+
+/// Stores a passkey's new counter and backup state after a use.
+pub async fn passkey_used(
+    tx: &mut TenantTx,
+    id: PasskeyId,
+    passkey: &Passkey,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE passkeys SET credential = $2, last_used_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(Json(passkey))
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
+
+/// Adds a passkey; false when the account has this credential already.
+pub async fn insert_passkey(
+    tx: &mut TenantTx,
+    id: PasskeyId,
+    name: &str,
+    passkey: &Passkey,
+    now: OffsetDateTime,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "INSERT INTO passkeys (owner_id, id, credential_id, name, credential, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (owner_id, credential_id) DO NOTHING",
+    )
+    .bind(tx.owner_id())
+    .bind(id)
+    .bind(passkey.cred_id().to_vec())
+    .bind(name)
+    .bind(Json(passkey))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Renames a passkey; false when there is no such passkey.
+pub async fn rename_passkey(
+    tx: &mut TenantTx,
+    id: PasskeyId,
+    name: &str,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query("UPDATE passkeys SET name = $2 WHERE id = $1")
+        .bind(id)
+        .bind(name)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+/// Removes a passkey and returns its name; None when there is no such passkey.
+pub async fn delete_passkey(
+    tx: &mut TenantTx,
+    id: PasskeyId,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("DELETE FROM passkeys WHERE id = $1 RETURNING name")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// How many backup codes the account has, and how many are unused.
+pub async fn backup_code_counts(tx: &mut TenantTx) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as("SELECT count(*), count(*) FILTER (WHERE used_at IS NULL) FROM backup_codes")
+        .fetch_one(&mut **tx)
+        .await
+}
+
+/// Replaces the account's backup codes with the digests given.
+pub async fn replace_backup_codes(
+    tx: &mut TenantTx,
+    digests: &[Vec<u8>],
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM backup_codes")
+        .execute(&mut **tx)
+        .await?;
+    for digest in digests {
+        sqlx::query(
+            "INSERT INTO backup_codes (owner_id, code_digest, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(tx.owner_id())
+        .bind(digest)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Spends the unused code whose digest is one of `digests`; whether one was.
+pub async fn spend_backup_code(
+    tx: &mut TenantTx,
+    digests: &[Vec<u8>],
+    now: OffsetDateTime,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE backup_codes SET used_at = $2 WHERE code_digest = ANY($1) AND used_at IS NULL",
+    )
+    .bind(digests)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        > 0)
+}
+
+/// Removes every backup code.
+pub async fn delete_backup_codes(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM backup_codes")
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
+
+/// Backup codes belong to a second factor: with none left, they go too.
+pub async fn delete_orphaned_backup_codes(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM backup_codes WHERE NOT EXISTS (SELECT 1 FROM passkeys) \
+         AND NOT EXISTS (SELECT 1 FROM totp_factors WHERE enabled_at IS NOT NULL)",
+    )
+    .execute(&mut **tx)
+    .await
+    .map(drop)
+}
+
+/// The passkeys, the app (when on) and the unused backup codes the account has.
+pub async fn usable(tx: &mut TenantTx) -> Result<(bool, bool, bool), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM passkeys), \
+         EXISTS (SELECT 1 FROM totp_factors WHERE enabled_at IS NOT NULL), \
+         EXISTS (SELECT 1 FROM backup_codes WHERE used_at IS NULL)",
+    )
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// How many second factors are on: the app and each passkey.
+pub async fn factor_count(tx: &mut TenantTx) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM totp_factors WHERE enabled_at IS NOT NULL) \
+         + (SELECT count(*) FROM passkeys)",
+    )
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Deletes every second factor of the tenant and its backup codes.
+pub fn erase(tx: &mut TenantTx) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        for statement in [
+            "DELETE FROM passkeys WHERE owner_id = $1",
+            "DELETE FROM totp_factors WHERE owner_id = $1",
+            "DELETE FROM backup_codes WHERE owner_id = $1",
+        ] {
+            let owner_id = tx.owner_id();
+            sqlx::query(statement)
+                .bind(owner_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    })
+}
+
+/// One row of `owner` in each table above.
+pub fn seed(conn: &mut PgConnection, owner: OwnerId) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        let zeros = vec![0u8; 32];
+        for statement in [
+            "INSERT INTO totp_factors (owner_id, sealed_secret, created_at) VALUES ($1, $2, now())",
+            "INSERT INTO backup_codes (owner_id, code_digest, created_at) VALUES ($1, $2, now())",
+            "INSERT INTO passkeys (owner_id, id, credential_id, name, credential, created_at) \
+             VALUES ($1, gen_random_uuid(), $2, 'Seed', '{}', now())",
+        ] {
+            sqlx::query(statement)
+                .bind(owner)
+                .bind(&zeros)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    })
+}

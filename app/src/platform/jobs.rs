@@ -1,0 +1,288 @@
+//! Background jobs: a table of work (`jobs`) that any number of server processes run together.
+//!
+//! - A job is written in the transaction of the change that asks for it, so it exists only if
+//!   that change commits (`enqueue`).
+//! - A runner claims one due job at a time with `FOR UPDATE SKIP LOCKED` and a lease: two
+//!   processes never take the same job, and a job whose process died is taken again once its
+//!   lease runs out.
+//! - A failed run is retried with exponential backoff, up to the kind's attempts; then the job
+//!   is marked failed (a recurring job waits for its next period instead).
+//! - Jobs run at least once, so every kind must be idempotent: running it twice does what
+//!   running it once does.
+//!
+//! Owns: `jobs`.
+
+use std::{future::Future, pin::Pin, sync::Arc};
+
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::{clock::Clock, error::InfraError, mail::Mailer};
+
+/// A boxed future, as a job's or an area's function pointer returns it.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// How long a claimed job is its runner's alone.
+pub const LEASE: Duration = Duration::minutes(2);
+
+/// What a job's code can reach.
+#[derive(Clone)]
+pub struct JobContext {
+    /// Runs as the app role: row-level security applies to jobs too.
+    pub pool: PgPool,
+    pub clock: Arc<dyn Clock>,
+    pub mailer: Mailer,
+}
+
+/// One run of a job.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: Uuid,
+    pub kind: String,
+    pub payload: Value,
+    /// This run's number, from 1.
+    pub attempt: i32,
+}
+
+/// Why a run failed; the job is tried again later.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("{0}")]
+    Failed(String),
+    #[error(transparent)]
+    Infra(#[from] InfraError),
+}
+
+impl From<sqlx::Error> for JobError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Infra(error.into())
+    }
+}
+
+pub type RunFn = for<'a> fn(&'a JobContext, &'a Job) -> BoxFuture<'a, Result<(), JobError>>;
+
+/// A kind of job, declared by the area that owns it.
+pub struct JobKind {
+    pub name: &'static str,
+    pub run: RunFn,
+    /// Tries before a one-off job is marked failed.
+    pub max_attempts: i32,
+    /// A recurring job runs again this long after each run.
+    pub every: Option<Duration>,
+}
+
+impl JobKind {
+    /// Whether a run that failed as `attempt` was the last one.
+    pub fn gives_up_after(&self, attempt: i32) -> bool {
+        self.every.is_none() && attempt >= self.max_attempts
+    }
+}
+
+/// The wait before retrying after `attempt` failed runs: 30 s, doubling, at most about 8.5 h.
+pub fn backoff(attempt: i32) -> Duration {
+    Duration::seconds(30 * (1_i64 << attempt.clamp(0, 10)))
+}
+
+/// Queues a job in the caller's transaction. With a `dedupe_key`, a second job with the same
+/// key is not queued while the first is pending.
+pub async fn enqueue(
+    conn: &mut PgConnection,
+    kind: &str,
+    payload: Value,
+    dedupe_key: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, payload, dedupe_key, run_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(Uuid::new_v4())
+    .bind(kind)
+    .bind(payload)
+    .bind(dedupe_key)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Runs the jobs of the kinds it knows.
+pub struct Runner {
+    context: JobContext,
+    kinds: Vec<&'static JobKind>,
+    /// Names this process in the jobs it holds.
+    worker: String,
+}
+
+impl Runner {
+    pub fn new(context: JobContext, kinds: impl IntoIterator<Item = &'static JobKind>) -> Self {
+        Self {
+            context,
+            kinds: kinds.into_iter().collect(),
+            worker: Uuid::new_v4().to_string(),
+        }
+    }
+
+    pub fn context(&self) -> &JobContext {
+        &self.context
+    }
+
+    fn kind(&self, name: &str) -> Option<&'static JobKind> {
+        self.kinds.iter().copied().find(|kind| kind.name == name)
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        self.context.clock.now()
+    }
+
+    /// Makes sure every recurring kind has its pending job (one per kind, whatever the number
+    /// of processes).
+    pub async fn schedule_recurring(&self) -> Result<(), InfraError> {
+        let mut conn = self.context.pool.acquire().await?;
+        for kind in self.kinds.iter().filter(|kind| kind.every.is_some()) {
+            let key = format!("every:{}", kind.name);
+            enqueue(&mut conn, kind.name, Value::Null, Some(&key), self.now()).await?;
+        }
+        Ok(())
+    }
+
+    /// Claims the next due job of a known kind, leased to this runner.
+    pub async fn claim(&self) -> Result<Option<Job>, InfraError> {
+        let names: Vec<&str> = self.kinds.iter().map(|kind| kind.name).collect();
+        let now = self.now();
+        let claimed: Option<(Uuid, String, Value, i32)> = sqlx::query_as(
+            "UPDATE jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1 \
+             WHERE id = (SELECT id FROM jobs \
+                         WHERE failed_at IS NULL AND run_at <= $3 AND kind = ANY($4) \
+                           AND (locked_until IS NULL OR locked_until <= $3) \
+                         ORDER BY run_at FOR UPDATE SKIP LOCKED LIMIT 1) \
+             RETURNING id, kind, payload, attempts",
+        )
+        .bind(now + LEASE)
+        .bind(&self.worker)
+        .bind(now)
+        .bind(&names)
+        .fetch_optional(&self.context.pool)
+        .await?;
+        Ok(claimed.map(|(id, kind, payload, attempt)| Job {
+            id,
+            kind,
+            payload,
+            attempt,
+        }))
+    }
+
+    /// Runs a claimed job and records the outcome, unless the lease was lost meanwhile.
+    pub async fn execute(&self, job: &Job) -> Result<(), InfraError> {
+        let Some(kind) = self.kind(&job.kind) else {
+            return Ok(());
+        };
+        match (kind.run)(&self.context, job).await {
+            Ok(()) => self.succeeded(kind, job).await,
+            Err(error) => {
+                tracing::warn!(job = %job.id, kind = kind.name, attempt = job.attempt, %error, "job failed");
+                self.failed(kind, job, &error).await
+            }
+        }
+    }
+
+    async fn succeeded(&self, kind: &JobKind, job: &Job) -> Result<(), InfraError> {
+        let query = match kind.every {
+            Some(every) => sqlx::query(
+                "UPDATE jobs SET locked_until = NULL, locked_by = NULL, attempts = 0, \
+                 last_error = NULL, run_at = $3 WHERE id = $1 AND locked_by = $2",
+            )
+            .bind(job.id)
+            .bind(&self.worker)
+            .bind(self.now() + every),
+            None => sqlx::query("DELETE FROM jobs WHERE id = $1 AND locked_by = $2")
+                .bind(job.id)
+                .bind(&self.worker),
+        };
+        query.execute(&self.context.pool).await?;
+        Ok(())
+    }
+
+    async fn failed(&self, kind: &JobKind, job: &Job, error: &JobError) -> Result<(), InfraError> {
+        let now = self.now();
+        let (run_at, attempts) = match kind.every {
+            // A recurring job that keeps failing waits for its next period, counted afresh.
+            Some(every) if job.attempt >= kind.max_attempts => (now + every, 0),
+            _ => (now + backoff(job.attempt), job.attempt),
+        };
+        sqlx::query(
+            "UPDATE jobs SET locked_until = NULL, locked_by = NULL, last_error = $3, \
+             run_at = $4, attempts = $5, failed_at = CASE WHEN $6 THEN $7 END \
+             WHERE id = $1 AND locked_by = $2",
+        )
+        .bind(job.id)
+        .bind(&self.worker)
+        .bind(error.to_string())
+        .bind(run_at)
+        .bind(attempts)
+        .bind(kind.gives_up_after(job.attempt))
+        .bind(now)
+        .execute(&self.context.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Runs every due job, one at a time; returns how many ran.
+    pub async fn run_due(&self) -> Result<usize, InfraError> {
+        let mut ran = 0;
+        while let Some(job) = self.claim().await? {
+            self.execute(&job).await?;
+            ran += 1;
+        }
+        Ok(ran)
+    }
+
+    /// Runs due jobs every `poll` for as long as the process lives.
+    pub async fn run_forever(self, poll: std::time::Duration) {
+        if let Err(error) = self.schedule_recurring().await {
+            tracing::warn!(%error, "could not schedule the recurring jobs");
+        }
+        let mut tick = tokio::time::interval(poll);
+        loop {
+            tick.tick().await;
+            if let Err(error) = self.run_due().await {
+                tracing::warn!(%error, "a round of jobs failed");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_wait_longer_each_time_up_to_a_cap() {
+        assert_eq!(backoff(1), Duration::seconds(60));
+        assert_eq!(backoff(2), Duration::seconds(120));
+        assert!(backoff(3) > backoff(2));
+        assert_eq!(backoff(10), backoff(30));
+    }
+
+    #[test]
+    fn only_one_off_jobs_give_up() {
+        fn run<'a>(_: &'a JobContext, _: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
+            Box::pin(async { Ok(()) })
+        }
+        let once = JobKind {
+            name: "once",
+            run,
+            max_attempts: 3,
+            every: None,
+        };
+        assert!(!once.gives_up_after(2));
+        assert!(once.gives_up_after(3));
+        let recurring = JobKind {
+            every: Some(Duration::minutes(5)),
+            ..once
+        };
+        assert!(!recurring.gives_up_after(30));
+    }
+}

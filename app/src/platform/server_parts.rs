@@ -1,0 +1,114 @@
+//! The server-side part of an area's manifest, and the platform's own: plain axum routes,
+//! background jobs, erasing a tenant's rows (account deletion), and seeding a row into each
+//! table the area owns (the isolation tests check every one of them).
+
+use sqlx::PgConnection;
+use time::Duration;
+
+use super::{
+    db::TenantTx,
+    ids::OwnerId,
+    jobs::{BoxFuture, Job, JobContext, JobError, JobKind},
+    mail, rate_limit,
+    session::SessionRecords,
+    state::AppState,
+};
+
+/// Deletes every row of the transaction's tenant from the tables an area owns.
+pub type Erase = for<'a> fn(&'a mut TenantTx) -> BoxFuture<'a, Result<(), sqlx::Error>>;
+
+/// Writes one row for `owner` into every tenant table an area owns (as the migration role).
+pub type Seed = for<'a> fn(&'a mut PgConnection, OwnerId) -> BoxFuture<'a, Result<(), sqlx::Error>>;
+
+pub struct ServerParts {
+    /// Routes outside Leptos (files, well-known documents).
+    pub routes: Option<fn() -> axum::Router<AppState>>,
+    pub jobs: &'static [JobKind],
+    pub erase: Option<Erase>,
+    pub seed: Option<Seed>,
+}
+
+impl ServerParts {
+    /// An area with no server parts beyond its pages and server functions.
+    pub const NONE: Self = Self {
+        routes: None,
+        jobs: &[],
+        erase: None,
+        seed: None,
+    };
+}
+
+const SWEEP_PERIOD: Duration = Duration::minutes(5);
+
+fn sweep<'a>(context: &'a JobContext, _: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
+    use tower_sessions::ExpiredDeletion as _;
+
+    Box::pin(async move {
+        SessionRecords::new(context.pool.clone())
+            .delete_expired()
+            .await
+            .map_err(|error| JobError::Failed(error.to_string()))?;
+        rate_limit::sweep(&context.pool, context.clock.now()).await?;
+        Ok(())
+    })
+}
+
+/// Deletes expired session records and old rate-limit windows.
+const SWEEP: JobKind = JobKind {
+    name: "sweep_sessions_and_limits",
+    run: sweep,
+    max_attempts: 3,
+    every: Some(SWEEP_PERIOD),
+};
+
+fn erase<'a>(tx: &'a mut TenantTx) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        // Audit rows go last but one: the tenant row goes last of all.
+        for statement in [
+            "DELETE FROM tower_sessions.session WHERE id IN (SELECT store_id FROM account_sessions WHERE owner_id = $1)",
+            "DELETE FROM account_sessions WHERE owner_id = $1",
+            "DELETE FROM data_keys WHERE owner_id = $1",
+            "DELETE FROM audit_checkpoints WHERE owner_id = $1",
+            "DELETE FROM audit_events WHERE owner_id = $1",
+            "DELETE FROM tenants WHERE owner_id = $1",
+        ] {
+            let owner_id = tx.owner_id();
+            sqlx::query(statement)
+                .bind(owner_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    })
+}
+
+fn seed<'a>(conn: &'a mut PgConnection, owner: OwnerId) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        let zeros = vec![0u8; 32];
+        for statement in [
+            "INSERT INTO tenants (owner_id, region) VALUES ($1, 'eu-west')",
+            "INSERT INTO account_sessions (owner_id, id, store_id, created_at, last_seen_at, expires_at, remember, user_agent, ip_prefix) \
+             VALUES ($1, gen_random_uuid(), $1::text, now(), now(), now() + interval '1 hour', false, 'seed', '192.0.2.0/24')",
+            "INSERT INTO audit_events (owner_id, seq, occurred_at, kind, detail, ip_prefix, user_agent, prev_hash, hash) \
+             VALUES ($1, 1, now(), 'seed', '', '', '', $2, $2)",
+            "INSERT INTO audit_checkpoints (owner_id, seq, hash, signed_at, signature) \
+             VALUES ($1, 1, $2, now(), $2 || $2)",
+            "INSERT INTO data_keys (owner_id, version, wrapped_key, created_at) VALUES ($1, 1, $2, now())",
+        ] {
+            sqlx::query(statement)
+                .bind(owner)
+                .bind(&zeros)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    })
+}
+
+/// The platform's own share: mail delivery and the sweeps, and its tenant tables.
+pub const PLATFORM: ServerParts = ServerParts {
+    routes: None,
+    jobs: &[mail::DELIVERY, SWEEP],
+    erase: Some(erase),
+    seed: Some(seed),
+};

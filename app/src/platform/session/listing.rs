@@ -1,0 +1,177 @@
+//! The listing of signed-in sessions (`account_sessions`): one row per session, naming the store
+//! record that currently carries it. Every function runs in the caller's tenant transaction.
+
+use time::OffsetDateTime;
+
+use super::record::SessionRecord;
+use crate::platform::{client::ClientInfo, db::TenantTx, ids::AccountSessionId};
+
+/// Lists a session that has just been signed in under `store_id`.
+pub async fn list(
+    tx: &mut TenantTx,
+    record: &SessionRecord,
+    store_id: &str,
+    client: &ClientInfo,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO account_sessions \
+         (owner_id, id, store_id, created_at, last_seen_at, expires_at, remember, user_agent, ip_prefix) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)",
+    )
+    .bind(record.owner_id)
+    .bind(record.account_session)
+    .bind(store_id)
+    .bind(now)
+    .bind(record.expires_at())
+    .bind(record.remember)
+    .bind(&client.user_agent)
+    .bind(client.ip_prefix())
+    .execute(&mut **tx)
+    .await
+    .map(drop)
+}
+
+/// Deletes a session's listing row and its store record: sign-out, revocation, expiry.
+pub async fn delete(tx: &mut TenantTx, id: AccountSessionId) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "WITH gone AS (DELETE FROM account_sessions WHERE id = $1 RETURNING store_id) \
+         DELETE FROM tower_sessions.session WHERE id IN (SELECT store_id FROM gone)",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await
+    .map(drop)
+}
+
+/// Deletes the listing row of `id` only while it names `store_id`; whether it did.
+pub async fn delete_if_current(
+    tx: &mut TenantTx,
+    id: AccountSessionId,
+    store_id: &str,
+) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM account_sessions WHERE id = $1 AND store_id = $2")
+            .bind(id)
+            .bind(store_id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
+/// Ends every session of the tenant except `keep`; returns how many ended.
+pub async fn delete_all(
+    tx: &mut TenantTx,
+    keep: Option<AccountSessionId>,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "WITH gone AS (DELETE FROM account_sessions WHERE $1::uuid IS NULL OR id <> $1 RETURNING store_id) \
+         DELETE FROM tower_sessions.session WHERE id IN (SELECT store_id FROM gone)",
+    )
+    .bind(keep)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
+}
+
+/// Whether the listing row `id` exists and names `store_id`; records activity in it when
+/// `activity` is given. False means the session was ended.
+pub async fn still_listed(
+    tx: &mut TenantTx,
+    id: AccountSessionId,
+    store_id: &str,
+    activity: Option<OffsetDateTime>,
+) -> Result<bool, sqlx::Error> {
+    match activity {
+        Some(now) => Ok(sqlx::query(
+            "UPDATE account_sessions SET last_seen_at = $3 WHERE id = $1 AND store_id = $2",
+        )
+        .bind(id)
+        .bind(store_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected()
+            == 1),
+        None => {
+            sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM account_sessions WHERE id = $1 AND store_id = $2)",
+            )
+            .bind(id)
+            .bind(store_id)
+            .fetch_one(&mut **tx)
+            .await
+        }
+    }
+}
+
+/// Counts a re-authentication attempt of a listed session; None when the session is no longer
+/// listed under `store_id`. Some(failures) includes this one.
+pub async fn count_reauth(
+    tx: &mut TenantTx,
+    id: AccountSessionId,
+    store_id: &str,
+) -> Result<Option<i32>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE account_sessions SET failed_reauths = failed_reauths + 1 \
+         WHERE id = $1 AND store_id = $2 RETURNING failed_reauths",
+    )
+    .bind(id)
+    .bind(store_id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+pub async fn clear_reauth_failures(
+    tx: &mut TenantTx,
+    id: AccountSessionId,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE account_sessions SET failed_reauths = 0 WHERE id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
+
+/// A live session as the Sessions page lists it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Listed {
+    pub id: AccountSessionId,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    pub remember: bool,
+    pub user_agent: String,
+    pub ip_prefix: String,
+}
+
+/// The tenant's live sessions (not expired, not idle unless remembered), `first` first, then
+/// the most recently active.
+pub async fn live(
+    tx: &mut TenantTx,
+    now: OffsetDateTime,
+    first: AccountSessionId,
+) -> Result<Vec<Listed>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, created_at, last_seen_at, remember, user_agent, ip_prefix FROM account_sessions \
+         WHERE expires_at > $1 AND (remember OR last_seen_at > $2) \
+         ORDER BY (id = $3) DESC, last_seen_at DESC",
+    )
+    .bind(now)
+    .bind(now - super::IDLE_TIMEOUT)
+    .bind(first)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// The user agent a listed session signed in with; None when it is not listed.
+pub async fn user_agent_of(
+    tx: &mut TenantTx,
+    id: AccountSessionId,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT user_agent FROM account_sessions WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+}

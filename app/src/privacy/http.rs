@@ -1,0 +1,88 @@
+//! The privacy routes outside Leptos: the GPC support statement, the consent-receipt public key,
+//! and the receipt download.
+
+use axum::{
+    extract::{Path, State},
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use serde_json::json;
+
+use super::service::{ledger, receipts};
+use crate::platform::{context::Visitor, ids::ConsentRecordId, state::AppState};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/gpc.json", get(gpc))
+        .route("/.well-known/consent-receipt-key.json", get(receipt_key))
+        .route("/privacy/receipts/{id}", get(download_receipt))
+}
+
+/// `/.well-known/gpc.json`: this site honors Global Privacy Control.
+async fn gpc() -> Response {
+    (
+        [(header::CACHE_CONTROL, "public, max-age=86400")],
+        Json(json!({ "gpc": true, "lastUpdate": "2026-11-23" })),
+    )
+        .into_response()
+}
+
+/// `/.well-known/consent-receipt-key.json`: the Ed25519 key that signs consent receipts.
+async fn receipt_key(State(state): State<AppState>) -> Response {
+    (
+        [(header::CACHE_CONTROL, "public, max-age=3600")],
+        Json(receipts::public_jwk(&state.key_encryption_key)),
+    )
+        .into_response()
+}
+
+fn unavailable() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The receipt could not be read; try again in a moment.",
+    )
+        .into_response()
+}
+
+/// `/privacy/receipts/{id}`: the signed receipt of one record the visitor may see (their
+/// account's, a browser linked to it, or this browser's), as a file.
+async fn download_receipt(visitor: Visitor, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<ConsentRecordId>() else {
+        return (StatusCode::NOT_FOUND, "There is no such receipt.").into_response();
+    };
+    let records = match ledger::visible_records(&visitor, Some(id)).await {
+        Ok(records) => records,
+        Err(error) => {
+            tracing::error!(%error, "could not read a consent record");
+            return unavailable();
+        }
+    };
+    let Some(record) = records.first() else {
+        return (
+            StatusCode::NOT_FOUND,
+            "There is no such receipt among yours.",
+        )
+            .into_response();
+    };
+    let body = match serde_json::to_string_pretty(&receipts::build(visitor.state(), record)) {
+        Ok(body) => body,
+        Err(error) => {
+            tracing::error!(%error, "could not write a consent receipt");
+            return unavailable();
+        }
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"consent-receipt-{id}.json\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,139 @@
+//! Consent on every request that acts for a person (promise P6): reads the signed consent
+//! cookie, the theme and `Sec-GPC`; records GPC once per subject and policy version (giving a
+//! browser without one a consent id); hands pages what the banner needs; and counts a page view
+//! only with analytics consent and no GPC.
+
+use axum::{
+    extract::{Request, State},
+    http::{header, StatusCode},
+    middleware::Next,
+    response::Response,
+};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use super::service::{
+    analytics::{self, PageRoutes},
+    consent::{consent_cookie, set_cookie, ConsentCookie, ConsentRequest},
+    ledger::{self, Subject},
+    policies,
+};
+use crate::platform::{
+    client::ClientInfo,
+    context::Visitor,
+    http::{is_html, RequestKind},
+    rate_limit::Action,
+    session::CurrentUser,
+    state::AppState,
+};
+
+pub async fn consent(
+    State((state, routes)): State<(AppState, PageRoutes)>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let kind = request.extensions().get::<RequestKind>().copied();
+    let (Some(kind), Some(client), Some(session)) = (
+        kind.filter(|kind| kind.for_person),
+        request.extensions().get::<ClientInfo>().cloned(),
+        request.extensions().get::<Session>().cloned(),
+    ) else {
+        return next.run(request).await;
+    };
+    let https = state.public_url.scheme() == "https";
+    let mut consent = ConsentRequest::read(
+        request.headers(),
+        request.uri().query(),
+        &state.key_encryption_key,
+        https,
+    );
+    let user = request.extensions().get::<CurrentUser>().cloned();
+    let mut visitor = Visitor::new(state.clone(), client, session, user.clone());
+    let mut new_cookie = None;
+    // A browser new to the server gets a consent id for its GPC record, within the network's
+    // limit: beyond it, GPC is still honored, just not recorded, so cookieless requests cannot
+    // add rows without bound.
+    let may_mint = consent.gpc
+        && kind.page_view
+        && consent.cookie.is_none()
+        && visitor.count(Action::Consent).await.is_ok();
+    if may_mint {
+        let minted = ConsentCookie {
+            id: Uuid::new_v4(),
+            policy_version: 0,
+            choice: None,
+        };
+        consent.cookie = Some(minted);
+        new_cookie = set_cookie(
+            &state,
+            consent_cookie(https),
+            &minted.encode(&state.key_encryption_key),
+        );
+    }
+    let consent_id = consent.cookie.map(|c| c.id);
+    if let Some(client) = request.extensions_mut().get_mut::<ClientInfo>() {
+        client.consent_id = consent_id;
+        visitor = Visitor::new(
+            state.clone(),
+            client.clone(),
+            visitor.session().clone(),
+            user.clone(),
+        );
+    }
+    if kind.page_view {
+        if consent.gpc {
+            let subject = match (&user, consent_id) {
+                (Some(user), _) => Some(Subject::Account(user.owner_id())),
+                (None, Some(id)) => Some(Subject::Browser(id)),
+                (None, None) => None,
+            };
+            if let Some(subject) = subject {
+                let choice = consent.cookie.and_then(|c| c.choice);
+                if let Err(error) = ledger::record_gpc(&visitor, subject, choice).await {
+                    tracing::warn!(%error, "could not record the GPC signal");
+                }
+            }
+        }
+        let reviews = match &user {
+            Some(user) => pending_reviews(&visitor, user).await,
+            None => Vec::new(),
+        };
+        request.extensions_mut().insert(consent.page(reviews));
+    }
+    request.extensions_mut().insert(consent);
+    let path = request.uri().path().to_owned();
+
+    let mut response = next.run(request).await;
+    let route = routes.route_of(&path);
+    if let (true, Some(route)) = (
+        kind.page_view
+            && consent.analytics_allowed()
+            && response.status() == StatusCode::OK
+            && is_html(response.headers()),
+        route,
+    ) {
+        let day = state.clock.now().date();
+        if let Err(error) = analytics::count_view(&state.pool, route, day).await {
+            tracing::warn!(%error, "could not count a page view");
+        }
+    }
+    if let Some(cookie) = new_cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// The policy changes a signed-in person still has to review; none when they cannot be read
+/// (the banner waits for the next page rather than failing this one).
+async fn pending_reviews(visitor: &Visitor, user: &CurrentUser) -> Vec<super::model::PolicyNotice> {
+    let reviews = async {
+        let mut tx = visitor.begin(user.owner_id()).await?;
+        let reviews = policies::pending_reviews(&mut tx).await?;
+        tx.commit().await?;
+        Ok::<_, super::service::PrivacyError>(reviews)
+    };
+    reviews.await.unwrap_or_else(|error| {
+        tracing::warn!(%error, "could not read pending policy reviews");
+        Vec::new()
+    })
+}

@@ -1,0 +1,13 @@
+//! The privacy area's pages and the parts every page carries.
+
+mod banner;
+mod policy_pages;
+mod privacy_page;
+mod receipt_page;
+
+pub use banner::{
+    provide_page_consent, theme_class, CookieBanner, FooterControls, PolicyReviewBanner,
+};
+pub use policy_pages::{PolicyDocumentPage, PolicyHistoryPage};
+pub use privacy_page::PrivacyPage;
+pub use receipt_page::VerifyReceiptPage;

@@ -1,0 +1,132 @@
+//! SQL of the consent ledger: `consent_records` (an account's), `anonymous_consents` (a
+//! browser's, keyed by its random consent id) and `consent_links` (which browsers an account
+//! signed in on).
+
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::platform::{
+    db::TenantTx,
+    ids::{ConsentRecordId, OwnerId},
+};
+
+/// A record to insert: the categories granted and denied, how, and from which browser.
+pub struct NewRecord<'a> {
+    pub granted: &'a [&'static str],
+    pub denied: &'a [&'static str],
+    pub method: &'static str,
+    pub gpc: bool,
+    pub recorded_at: OffsetDateTime,
+    pub user_agent: &'a str,
+}
+
+/// Whose ledger a record goes to.
+#[derive(Debug, Clone, Copy)]
+pub enum Ledger {
+    Account(OwnerId),
+    Browser(Uuid),
+}
+
+/// Inserts one record answering the cookie policy in force, and returns that policy's version;
+/// None when it was a GPC record this ledger already had for the version.
+pub async fn insert(
+    conn: &mut PgConnection,
+    ledger: Ledger,
+    record: &NewRecord<'_>,
+) -> Result<Option<i32>, sqlx::Error> {
+    let (sql, subject_id) = match ledger {
+        Ledger::Account(owner_id) => (
+            "INSERT INTO consent_records \
+             (owner_id, id, granted, denied, policy_version, method, gpc, recorded_at, user_agent) \
+             SELECT $1, $2, $3, $4, coalesce(max(version), 1), $5, $6, $7, $8 \
+             FROM policy_versions WHERE document = 'cookies' \
+             ON CONFLICT DO NOTHING RETURNING policy_version",
+            owner_id.as_uuid(),
+        ),
+        Ledger::Browser(consent_id) => (
+            "INSERT INTO anonymous_consents \
+             (consent_id, id, granted, denied, policy_version, method, gpc, recorded_at, user_agent) \
+             SELECT $1, $2, $3, $4, coalesce(max(version), 1), $5, $6, $7, $8 \
+             FROM policy_versions WHERE document = 'cookies' \
+             ON CONFLICT DO NOTHING RETURNING policy_version",
+            consent_id,
+        ),
+    };
+    sqlx::query_scalar(sql)
+        .bind(subject_id)
+        .bind(ConsentRecordId::random())
+        .bind(record.granted)
+        .bind(record.denied)
+        .bind(record.method)
+        .bind(record.gpc)
+        .bind(record.recorded_at)
+        .bind(record.user_agent)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Links the browser `consent_id` to the transaction's account.
+pub async fn link(
+    tx: &mut TenantTx,
+    consent_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO consent_links (owner_id, consent_id, linked_at) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(tx.owner_id())
+    .bind(consent_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map(drop)
+}
+
+/// The categories granted by a browser's latest record, and whether it sent GPC.
+pub async fn latest_of_browser(
+    tx: &mut TenantTx,
+    consent_id: Uuid,
+) -> Result<Option<(Vec<String>, bool)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT granted, gpc FROM anonymous_consents WHERE consent_id = $1 \
+         ORDER BY recorded_at DESC LIMIT 1",
+    )
+    .bind(consent_id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// A record as the history and the receipts read it.
+#[derive(sqlx::FromRow)]
+pub struct LedgerRecord {
+    pub id: ConsentRecordId,
+    /// "account:<owner id>" or "browser:<consent id>".
+    pub subject: String,
+    pub granted: Vec<String>,
+    pub denied: Vec<String>,
+    pub policy_version: i32,
+    pub method: String,
+    pub gpc: bool,
+    pub recorded_at: OffsetDateTime,
+}
+
+const LEDGER: &str = "SELECT id, 'account:' || owner_id::text AS subject, granted, denied, \
+     policy_version, method, gpc, recorded_at FROM consent_records \
+     UNION ALL SELECT id, 'browser:' || consent_id::text, granted, denied, policy_version, \
+     method, gpc, recorded_at FROM anonymous_consents";
+
+/// The newest records that row-level security lets this transaction see; `only` narrows to one.
+pub async fn visible(
+    conn: &mut PgConnection,
+    only: Option<ConsentRecordId>,
+) -> Result<Vec<LedgerRecord>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT * FROM ({LEDGER}) AS ledger WHERE $1::uuid IS NULL OR id = $1 \
+         ORDER BY recorded_at DESC, id LIMIT 200"
+    ))
+    .bind(only)
+    .fetch_all(conn)
+    .await
+}

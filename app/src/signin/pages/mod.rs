@@ -1,0 +1,15 @@
+//! The sign-in area's pages and the parts other pages use: the sign-out button and the forms of
+//! the re-authentication prompt.
+
+mod passkey;
+mod recovery;
+mod second_step;
+mod sign_in;
+mod sign_out;
+mod sudo;
+
+pub use recovery::{ForgotPasswordPage, NotMePage, ResetPasswordPage};
+pub use second_step::SecondStepPage;
+pub use sign_in::SignInPage;
+pub use sign_out::SignOutButton;
+pub use sudo::sudo_forms;

@@ -1,0 +1,121 @@
+//! The sign-in area's SQL, the only SQL for the tables it owns (both tenant tables):
+//! `pending_sign_ins` (sign-ins waiting for their second step, with their wrong answers) and
+//! `known_devices` (a digest of each device and network an account signed in from).
+//!
+//! Owns: `pending_sign_ins`, `known_devices`.
+
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::platform::{db::TenantTx, ids::OwnerId, jobs::BoxFuture};
+
+/// Drops the pending sign-ins that ran out (created at or before `expired`) and adds one.
+pub async fn start_pending(
+    tx: &mut TenantTx,
+    id: Uuid,
+    now: OffsetDateTime,
+    expired: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM pending_sign_ins WHERE created_at <= $1")
+        .bind(expired)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("INSERT INTO pending_sign_ins (owner_id, id, created_at) VALUES ($1, $2, $3)")
+        .bind(tx.owner_id())
+        .bind(id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
+
+/// Counts a wrong-or-not answer of a pending sign-in; None when it is gone or has used its
+/// `tries` (it then ends). Some(failures) includes this one.
+pub async fn count_answer(
+    tx: &mut TenantTx,
+    id: Uuid,
+    tries: i32,
+) -> Result<Option<i32>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE pending_sign_ins SET failures = failures + 1 WHERE id = $1 AND failures < $2 \
+         RETURNING failures",
+    )
+    .bind(id)
+    .bind(tries)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+pub async fn end_pending(tx: &mut TenantTx, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM pending_sign_ins WHERE id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
+
+/// Ends every sign-in of the tenant that waits for its second step.
+pub async fn end_all_pending(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM pending_sign_ins")
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
+
+/// Remembers a device; whether it is new, and whether the account knew any device before.
+pub async fn remember_device(
+    tx: &mut TenantTx,
+    fingerprint: &[u8],
+    now: OffsetDateTime,
+) -> Result<(bool, bool), sqlx::Error> {
+    let known_before: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM known_devices)")
+        .fetch_one(&mut **tx)
+        .await?;
+    let new_device = sqlx::query(
+        "INSERT INTO known_devices (owner_id, fingerprint, first_seen_at) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(tx.owner_id())
+    .bind(fingerprint)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1;
+    Ok((new_device, known_before))
+}
+
+/// Deletes the tenant's rows from both tables.
+pub fn erase(tx: &mut TenantTx) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        for statement in [
+            "DELETE FROM pending_sign_ins WHERE owner_id = $1",
+            "DELETE FROM known_devices WHERE owner_id = $1",
+        ] {
+            let owner_id = tx.owner_id();
+            sqlx::query(statement)
+                .bind(owner_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    })
+}
+
+/// One row of `owner` in each table.
+pub fn seed(conn: &mut PgConnection, owner: OwnerId) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        for statement in [
+            "INSERT INTO known_devices (owner_id, fingerprint, first_seen_at) VALUES ($1, $2, now())",
+            "INSERT INTO pending_sign_ins (owner_id, id, created_at) VALUES ($1, gen_random_uuid(), now())",
+        ] {
+            sqlx::query(statement)
+                .bind(owner)
+                .bind(vec![0u8; 32])
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    })
+}
