@@ -28,6 +28,7 @@ test:
 
 lint:
 	cargo fmt --all -- --check
+	leptosfmt --check --quiet -c leptosfmt.toml app/src frontend/src
 	cargo clippy -p custodian -p app --features app/ssr --all-targets -- -D warnings
 	cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
 

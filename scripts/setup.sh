@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 purpose=${1:-build}
 CARGO_LEPTOS_VERSION=0.3.11
+LEPTOSFMT_VERSION=0.1.33
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
 as_root() {
@@ -54,6 +55,13 @@ ensure_nextest() {
   if ! cargo nextest --version >/dev/null 2>&1; then
     say "installing cargo-nextest"
     cargo install cargo-nextest --locked
+  fi
+}
+
+ensure_leptosfmt() {
+  if ! leptosfmt --version 2>/dev/null | grep -q "$LEPTOSFMT_VERSION"; then
+    say "installing leptosfmt $LEPTOSFMT_VERSION (checks the view! macros' layout)"
+    cargo install leptosfmt --version "$LEPTOSFMT_VERSION" --locked
   fi
 }
 
@@ -114,7 +122,7 @@ ensure_wasm_bindgen
 ensure_postgres
 case "$purpose" in
   build) ;;
-  test) ensure_nextest; ensure_chromium ;;
+  test) ensure_nextest; ensure_leptosfmt; ensure_chromium ;;
   bench) ensure_bench_tools ;;
   *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac

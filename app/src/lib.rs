@@ -109,7 +109,12 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| format!("{page} · Custodian") />
         <Router>
             <ui::Layout
-                banner=|| view! { <privacy::pages::CookieBanner /> <privacy::pages::PolicyReviewBanner /> }
+                banner=|| {
+                    view! {
+                        <privacy::pages::CookieBanner />
+                        <privacy::pages::PolicyReviewBanner />
+                    }
+                }
                 account=|| view! { <account::pages::AccountCorner /> }
                 footer=|| view! { <privacy::pages::FooterControls /> }
             >

@@ -2,6 +2,7 @@
 //! plain hashes, or cut off after a signed checkpoint, do not verify, and `custodian audit verify`
 //! checks one account's log or every one.
 
+use app::platform::clock::Clock;
 use app::platform::{
     audit::{ChainBreak, CHECKPOINT_EVERY},
     config::Settings,
@@ -184,7 +185,7 @@ async fn logs_written_before_the_chain_was_keyed_are_rekeyed_once_and_forgeries_
         .unwrap();
     assert!(w.chain_break(ada).await.is_some());
 
-    let now = OffsetDateTime::now_utc();
+    let now = w.clock.now();
     let key = &w.state.key_encryption_key;
     let rekeyed = app::platform::audit::rekey_legacy_chains(&w.owner, key, now)
         .await

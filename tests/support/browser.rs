@@ -18,12 +18,13 @@ use sqlx::PgPool;
 
 use super::{send, PASSWORD};
 
-pub const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+pub(crate) const FIREFOX: &str =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 /// The origin the test site answers at.
-pub const ORIGIN: &str = "http://127.0.0.1:3000";
+pub(crate) const ORIGIN: &str = "http://127.0.0.1:3000";
 
 /// The whole site on a fresh app-role pool, with a clock the test moves.
-pub async fn site_with_clock(
+pub(crate) async fn site_with_clock(
     owner: &PgPool,
     clock: &ManualClock,
 ) -> (Router, AppState, tempfile::TempDir) {
@@ -39,24 +40,24 @@ pub async fn site_with_clock(
 
 /// The site on a test world's state (its pool, key and clock), for tests that mix service calls
 /// and requests.
-pub fn router(state: &AppState) -> Router {
+pub(crate) fn router(state: &AppState) -> Router {
     router::build(state.clone(), SessionRecords::new(state.pool.clone()))
 }
 
-pub async fn site(owner: &PgPool) -> (Router, AppState, tempfile::TempDir) {
+pub(crate) async fn site(owner: &PgPool) -> (Router, AppState, tempfile::TempDir) {
     site_with_clock(owner, &ManualClock::starting_now()).await
 }
 
 /// A browser's cookie jar that also remembers the name of every cookie any response set.
 #[derive(Default, Clone)]
-pub struct Browser {
-    pub jar: Vec<(String, String)>,
-    pub gpc: bool,
-    pub seen: BTreeSet<String>,
+pub(crate) struct Browser {
+    pub(crate) jar: Vec<(String, String)>,
+    pub(crate) gpc: bool,
+    pub(crate) seen: BTreeSet<String>,
 }
 
 impl Browser {
-    pub fn cookie_header(&self) -> String {
+    pub(crate) fn cookie_header(&self) -> String {
         self.jar
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -64,7 +65,7 @@ impl Browser {
             .join("; ")
     }
 
-    pub fn keep(&mut self, response: &Response<Body>) {
+    pub(crate) fn keep(&mut self, response: &Response<Body>) {
         for value in response.headers().get_all("set-cookie") {
             let pair = value.to_str().unwrap().split(';').next().unwrap();
             let (name, value) = pair.split_once('=').unwrap();
@@ -77,7 +78,7 @@ impl Browser {
     }
 
     /// Signs up as ada@example.com with a fresh invite, then signs in.
-    pub async fn join_as_ada(&mut self, app: &Router, owner: &PgPool, remember: bool) {
+    pub(crate) async fn join_as_ada(&mut self, app: &Router, owner: &PgPool, remember: bool) {
         let code = invites::create(owner, 7, None).await.unwrap().code;
         let password = PASSWORD.replace(' ', "+");
         let body = format!(
@@ -90,11 +91,11 @@ impl Browser {
         assert_eq!(response.status(), StatusCode::FOUND, "{response:?}");
     }
 
-    pub fn has(&self, name: &str) -> bool {
+    pub(crate) fn has(&self, name: &str) -> bool {
         self.jar.iter().any(|(k, _)| k == name)
     }
 
-    pub async fn page(&mut self, app: &Router, path: &str) -> (Response<Body>, String) {
+    pub(crate) async fn page(&mut self, app: &Router, path: &str) -> (Response<Body>, String) {
         let mut request = Request::get(path)
             .header("accept", "text/html")
             .header("user-agent", FIREFOX)
@@ -107,12 +108,17 @@ impl Browser {
         (response, body)
     }
 
-    pub async fn post(&mut self, app: &Router, path: &str, body: &str) -> (Response<Body>, String) {
+    pub(crate) async fn post(
+        &mut self,
+        app: &Router,
+        path: &str,
+        body: &str,
+    ) -> (Response<Body>, String) {
         self.post_from(app, "/", path, body).await
     }
 
     /// Posts a form the way the page at `from` sends it without JavaScript.
-    pub async fn post_from(
+    pub(crate) async fn post_from(
         &mut self,
         app: &Router,
         from: &str,
@@ -137,7 +143,7 @@ impl Browser {
 
 impl Browser {
     /// Signs in through the sign-in form; returns where it leads.
-    pub async fn sign_in(&mut self, app: &Router, email: &str, remember: bool) -> String {
+    pub(crate) async fn sign_in(&mut self, app: &Router, email: &str, remember: bool) -> String {
         let remember = if remember { "&remember=on" } else { "" };
         let body = format!(
             "email={}&password={}{remember}",
@@ -149,7 +155,7 @@ impl Browser {
     }
 
     /// The session cookie's value: the session's store id.
-    pub fn session_id(&self) -> Option<String> {
+    pub(crate) fn session_id(&self) -> Option<String> {
         self.jar
             .iter()
             .find(|(k, _)| k == "custodian_session")
@@ -157,7 +163,7 @@ impl Browser {
     }
 
     /// Whether the Account page opens for this browser (rather than sending it to sign in).
-    pub async fn is_signed_in(&mut self, app: &Router) -> bool {
+    pub(crate) async fn is_signed_in(&mut self, app: &Router) -> bool {
         let (response, _) = self.page(app, "/account").await;
         response.status() == StatusCode::OK
     }
@@ -166,7 +172,7 @@ impl Browser {
 impl Browser {
     /// Posts as a page's script does (the answer is the server function's JSON with a status
     /// that says whose problem it is, not a redirect back to the form).
-    pub async fn post_json(
+    pub(crate) async fn post_json(
         &mut self,
         app: &Router,
         path: &str,

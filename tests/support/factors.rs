@@ -23,7 +23,7 @@ use super::{TestApp, PASSWORD, SITE};
 
 impl TestApp {
     /// A session after the password step.
-    pub async fn password_step(&self, email: &str) -> (Session, SignInOutcome) {
+    pub(crate) async fn password_step(&self, email: &str) -> (Session, SignInOutcome) {
         let session = self.session();
         let outcome = password_step::sign_in(&self.visitor_on(&session), email, PASSWORD, true)
             .await
@@ -32,7 +32,7 @@ impl TestApp {
     }
 
     /// The authenticator app's view of the account's secret, as the person's phone holds it.
-    pub async fn phone(&self, owner_id: OwnerId) -> TOTP {
+    pub(crate) async fn phone(&self, owner_id: OwnerId) -> TOTP {
         let mut tx = TenantTx::begin(&self.state.pool, owner_id).await.unwrap();
         let sealed: Vec<u8> = sqlx::query_scalar("SELECT sealed_secret FROM totp_factors")
             .fetch_one(&mut *tx)
@@ -49,13 +49,13 @@ impl TestApp {
         TOTP::new(Algorithm::SHA1, 6, 1, 30, secret, None, String::new()).unwrap()
     }
 
-    pub fn code(&self, phone: &TOTP, offset_steps: i64) -> String {
+    pub(crate) fn code(&self, phone: &TOTP, offset_steps: i64) -> String {
         let unix = self.clock.now().unix_timestamp() + offset_steps * 30;
         phone.generate(unix as u64)
     }
 
     /// Signs up and turns the authenticator app on; returns the phone and the backup codes.
-    pub async fn with_totp(&self, email: &str) -> (OwnerId, TOTP, Vec<String>) {
+    pub(crate) async fn with_totp(&self, email: &str) -> (OwnerId, TOTP, Vec<String>) {
         let owner_id = self.sign_up_verified(email).await;
         enrolment::start_totp(&self.as_owner(owner_id))
             .await
@@ -72,7 +72,7 @@ impl TestApp {
 
     /// Registers a passkey named "Laptop", held by `authenticator`, for `owner_id`; returns the
     /// backup codes when it is the account's first second factor.
-    pub async fn add_passkey(
+    pub(crate) async fn add_passkey(
         &self,
         owner_id: OwnerId,
         authenticator: &mut SoftPasskey,
@@ -97,7 +97,7 @@ impl TestApp {
     }
 
     /// Signs up and adds a passkey; returns the authenticator that holds it.
-    pub async fn with_passkey(&self, email: &str) -> (OwnerId, SoftPasskey) {
+    pub(crate) async fn with_passkey(&self, email: &str) -> (OwnerId, SoftPasskey) {
         let owner_id = self.sign_up_verified(email).await;
         let mut authenticator = SoftPasskey::new(true);
         self.add_passkey(owner_id, &mut authenticator).await;

@@ -5,8 +5,8 @@
 //! accounts with second factors.
 #![allow(dead_code)]
 
-pub mod browser;
-pub mod factors;
+pub(crate) mod browser;
+pub(crate) mod factors;
 
 use std::sync::Arc;
 
@@ -51,13 +51,13 @@ use tower::ServiceExt;
 use tower_sessions::Session;
 use url::Url;
 
-pub const PASSWORD: &str = "violet kettle drums at midnight";
+pub(crate) const PASSWORD: &str = "violet kettle drums at midnight";
 
 /// The public URL the tests' server has: a domain name, as WebAuthn needs.
-pub const SITE: &str = "http://localhost:3000";
+pub(crate) const SITE: &str = "http://localhost:3000";
 
 /// The token of the (first) mailed link in a mail's body.
-pub fn token_in(body: &str) -> String {
+pub(crate) fn token_in(body: &str) -> String {
     body.split("token=")
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
@@ -66,7 +66,7 @@ pub fn token_in(body: &str) -> String {
 }
 
 /// The state the server would build, on `pool`, with `clock`; the directory holds the key.
-pub fn state(
+pub(crate) fn state(
     pool: PgPool,
     public_url: &str,
     clock: Arc<dyn Clock>,
@@ -91,22 +91,22 @@ pub fn state(
 }
 
 /// The server on a test's database.
-pub struct TestApp {
+pub(crate) struct TestApp {
     /// The migration role: for looking behind the app's back.
-    pub owner: PgPool,
-    pub state: AppState,
-    pub clock: ManualClock,
+    pub(crate) owner: PgPool,
+    pub(crate) state: AppState,
+    pub(crate) clock: ManualClock,
     /// The browser the test acts from.
-    pub client: ClientInfo,
+    pub(crate) client: ClientInfo,
     dir: tempfile::TempDir,
 }
 
-pub async fn test_app(owner: PgPool) -> TestApp {
+pub(crate) async fn test_app(owner: PgPool) -> TestApp {
     test_app_at(owner, SITE).await
 }
 
 /// The server answering at `public_url`.
-pub async fn test_app_at(owner: PgPool, public_url: &str) -> TestApp {
+pub(crate) async fn test_app_at(owner: PgPool, public_url: &str) -> TestApp {
     policies::sync_bundled(&owner).await.unwrap();
     let clock = ManualClock::starting_now();
     let pool = app_pool(&owner, 4).await;
@@ -126,7 +126,7 @@ pub async fn test_app_at(owner: PgPool, public_url: &str) -> TestApp {
 
 impl TestApp {
     /// The whole site, through the middleware, on this app's state.
-    pub fn router(&self) -> Router {
+    pub(crate) fn router(&self) -> Router {
         router::build(
             self.state.clone(),
             SessionRecords::new(self.state.pool.clone()),
@@ -134,12 +134,12 @@ impl TestApp {
     }
 
     /// The key file the server uses, for commands that need the same key.
-    pub fn key_file(&self) -> std::path::PathBuf {
+    pub(crate) fn key_file(&self) -> std::path::PathBuf {
         self.dir.path().join("kek.key")
     }
 
     /// The migration role's URL of the database, as an operator's command gets it.
-    pub fn database_url(&self) -> String {
+    pub(crate) fn database_url(&self) -> String {
         let options = self.owner.connect_options();
         format!(
             "postgres://postgres@127.0.0.1:5432/{}",
@@ -148,12 +148,12 @@ impl TestApp {
     }
 
     /// A fresh browser session in the server's store.
-    pub fn session(&self) -> Session {
+    pub(crate) fn session(&self) -> Session {
         self.reopen(None)
     }
 
     /// The session a browser sending the cookie of `id` would have on its next request.
-    pub fn reopen(&self, id: Option<tower_sessions::session::Id>) -> Session {
+    pub(crate) fn reopen(&self, id: Option<tower_sessions::session::Id>) -> Session {
         Session::new(
             id,
             Arc::new(SessionRecords::new(self.state.pool.clone())),
@@ -162,12 +162,12 @@ impl TestApp {
     }
 
     /// A visitor with a fresh session, not signed in.
-    pub fn visitor(&self) -> Visitor {
+    pub(crate) fn visitor(&self) -> Visitor {
         self.visitor_on(&self.session())
     }
 
     /// A visitor on `session`, taken as it is (no look at whether it is signed in).
-    pub fn visitor_on(&self, session: &Session) -> Visitor {
+    pub(crate) fn visitor_on(&self, session: &Session) -> Visitor {
         Visitor::new(
             self.state.clone(),
             self.client.clone(),
@@ -178,7 +178,11 @@ impl TestApp {
 
     /// A visitor signed in as `owner` (as `as_owner` makes them) or not, whose browser carries
     /// the consent id `consent_id`.
-    pub fn visitor_as(&self, owner: Option<OwnerId>, consent_id: Option<uuid::Uuid>) -> Visitor {
+    pub(crate) fn visitor_as(
+        &self,
+        owner: Option<OwnerId>,
+        consent_id: Option<uuid::Uuid>,
+    ) -> Visitor {
         let mut client = self.client.clone();
         client.consent_id = consent_id;
         let user = owner.map(|owner| self.as_owner(owner).user().clone());
@@ -187,7 +191,7 @@ impl TestApp {
 
     /// The visitor the next request with `session`'s cookie would be, as the middleware finds
     /// it: signed in when its session is.
-    pub async fn visitor_of(&self, session: &Session) -> Visitor {
+    pub(crate) async fn visitor_of(&self, session: &Session) -> Visitor {
         let session = self.reopen(session.id());
         let user = match session::authenticate(&self.state, &session, true)
             .await
@@ -200,7 +204,7 @@ impl TestApp {
     }
 
     /// The signed-in person of `session`, as the next request finds them.
-    pub async fn signed_in(&self, session: &Session) -> SignedIn {
+    pub(crate) async fn signed_in(&self, session: &Session) -> SignedIn {
         self.visitor_of(session)
             .await
             .signed_in()
@@ -208,18 +212,18 @@ impl TestApp {
     }
 
     /// The signed-in person of `session`, as the middleware finds them.
-    pub async fn user(&self, session: &Session) -> CurrentUser {
+    pub(crate) async fn user(&self, session: &Session) -> CurrentUser {
         self.signed_in(session).await.user().clone()
     }
 
     /// `owner_id` as a person who just re-authenticated, without a listed browser session behind
     /// it: for calling services that need sudo or a re-authentication.
-    pub fn as_owner(&self, owner_id: OwnerId) -> Reauthenticated {
+    pub(crate) fn as_owner(&self, owner_id: OwnerId) -> Reauthenticated {
         self.as_owner_on(owner_id, &self.session())
     }
 
     /// `as_owner`, in `session` (a passkey ceremony keeps its state there).
-    pub fn as_owner_on(&self, owner_id: OwnerId, session: &Session) -> Reauthenticated {
+    pub(crate) fn as_owner_on(&self, owner_id: OwnerId, session: &Session) -> Reauthenticated {
         let now = self.clock.now();
         let record = SessionRecord::new(
             owner_id,
@@ -244,11 +248,11 @@ impl TestApp {
         .unwrap_or_else(|_| unreachable!("a fresh re-authentication holds"))
     }
 
-    pub async fn invite(&self) -> String {
+    pub(crate) async fn invite(&self) -> String {
         invites::create(&self.owner, 7, None).await.unwrap().code
     }
 
-    pub fn sign_up_as(&self, email: &str, invite: String) -> SignUp {
+    pub(crate) fn sign_up_as(&self, email: &str, invite: String) -> SignUp {
         SignUp {
             email: email.to_owned(),
             display_name: "Ada".to_owned(),
@@ -258,7 +262,7 @@ impl TestApp {
         }
     }
 
-    pub async fn sign_up(&self, email: &str) -> OwnerId {
+    pub(crate) async fn sign_up(&self, email: &str) -> OwnerId {
         let invite = self.invite().await;
         let created = accounts::sign_up(&self.visitor(), self.sign_up_as(email, invite))
             .await
@@ -267,7 +271,7 @@ impl TestApp {
     }
 
     /// Signs up and opens the verification link, as a person who reads their mail does.
-    pub async fn sign_up_verified(&self, email: &str) -> OwnerId {
+    pub(crate) async fn sign_up_verified(&self, email: &str) -> OwnerId {
         let owner_id = self.sign_up(email).await;
         let body: String = sqlx::query_scalar(
             "SELECT body FROM mail_outbox WHERE recipient = $1 \
@@ -284,7 +288,11 @@ impl TestApp {
     }
 
     /// Signs in on a fresh session, not remembered.
-    pub async fn sign_in(&self, email: &str, password: &str) -> Result<Session, SignInError> {
+    pub(crate) async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<Session, SignInError> {
         let session = self.session();
         password_step::sign_in(&self.visitor_on(&session), email, password, false)
             .await
@@ -292,13 +300,13 @@ impl TestApp {
     }
 
     /// Signs `email` in on a fresh session and returns the signed-in person the server sees.
-    pub async fn signed_in_as(&self, email: &str) -> SignedIn {
+    pub(crate) async fn signed_in_as(&self, email: &str) -> SignedIn {
         let session = self.sign_in(email, PASSWORD).await.unwrap();
         self.signed_in(&session).await
     }
 
     /// Sets a new password from a reset link.
-    pub async fn reset(&self, token: &str, new_password: &str) -> Result<(), SignInError> {
+    pub(crate) async fn reset(&self, token: &str, new_password: &str) -> Result<(), SignInError> {
         let reset = Reset {
             token,
             new_password,
@@ -309,7 +317,7 @@ impl TestApp {
     }
 
     /// Every body queued for `to`, oldest first.
-    pub async fn mail_to(&self, to: &str) -> Vec<String> {
+    pub(crate) async fn mail_to(&self, to: &str) -> Vec<String> {
         sqlx::query_scalar("SELECT body FROM mail_outbox WHERE recipient = $1 ORDER BY created_at")
             .bind(to)
             .fetch_all(&self.owner)
@@ -318,7 +326,7 @@ impl TestApp {
     }
 
     /// The subject of every mail queued for `to`, oldest first.
-    pub async fn subjects_to(&self, to: &str) -> Vec<String> {
+    pub(crate) async fn subjects_to(&self, to: &str) -> Vec<String> {
         sqlx::query_scalar(
             "SELECT subject FROM mail_outbox WHERE recipient = $1 ORDER BY created_at",
         )
@@ -329,7 +337,7 @@ impl TestApp {
     }
 
     /// The tenant's security log as `kind:detail`, newest first.
-    pub async fn kinds(&self, owner_id: OwnerId) -> Vec<String> {
+    pub(crate) async fn kinds(&self, owner_id: OwnerId) -> Vec<String> {
         let mut tx = TenantTx::begin(&self.state.pool, owner_id).await.unwrap();
         audit::page(&mut tx, None, None, 100)
             .await
@@ -340,7 +348,7 @@ impl TestApp {
     }
 
     /// The tenant's security log, verified with the server's key.
-    pub async fn chain_break(&self, owner_id: OwnerId) -> Option<audit::ChainBreak> {
+    pub(crate) async fn chain_break(&self, owner_id: OwnerId) -> Option<audit::ChainBreak> {
         let mut tx = TenantTx::begin(&self.state.pool, owner_id).await.unwrap();
         audit::verify_chain(&mut tx, &self.state.key_encryption_key)
             .await
@@ -353,7 +361,7 @@ impl TestApp {
 const APP_ROLE_PASSWORD: &str = "custodian-tests";
 
 /// A pool for the same database that logs in as custodian_app, as the server does.
-pub async fn app_pool(owner: &PgPool, max_connections: u32) -> PgPool {
+pub(crate) async fn app_pool(owner: &PgPool, max_connections: u32) -> PgPool {
     db::ensure_app_login(owner, APP_ROLE_PASSWORD)
         .await
         .expect("the app role gets its login");
@@ -366,7 +374,7 @@ pub async fn app_pool(owner: &PgPool, max_connections: u32) -> PgPool {
 }
 
 /// Every table that has an owner_id column, i.e. every tenant table.
-pub async fn tenant_tables(owner: &PgPool) -> Vec<String> {
+pub(crate) async fn tenant_tables(owner: &PgPool) -> Vec<String> {
     sqlx::query_scalar(
         "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c \
          JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -381,7 +389,7 @@ pub async fn tenant_tables(owner: &PgPool) -> Vec<String> {
 
 /// Writes one row for `owner_id` into every tenant table, through each area's `seed` (and the
 /// platform's), as the migration role. A table no area seeds fails the isolation tests.
-pub async fn seed_tenant(owner: &PgPool, owner_id: OwnerId) {
+pub(crate) async fn seed_tenant(owner: &PgPool, owner_id: OwnerId) {
     let mut conn = owner.acquire().await.unwrap();
     let seeds = std::iter::once(app::platform::server_parts::PLATFORM.seed)
         .chain(app::AREAS.iter().map(|area| area.server.seed))
@@ -394,7 +402,7 @@ pub async fn seed_tenant(owner: &PgPool, owner_id: OwnerId) {
 }
 
 /// The SQLSTATE with which PostgreSQL refused `statement`; None when it went through.
-pub async fn refusal(conn: &mut sqlx::PgConnection, statement: &str) -> Option<String> {
+pub(crate) async fn refusal(conn: &mut sqlx::PgConnection, statement: &str) -> Option<String> {
     match sqlx::query(statement).execute(conn).await {
         Ok(_) => None,
         Err(error) => Some(
@@ -407,7 +415,7 @@ pub async fn refusal(conn: &mut sqlx::PgConnection, statement: &str) -> Option<S
 }
 
 /// Sends a request through the router; returns the response head and the body as text.
-pub async fn send(app: &Router, request: Request<Body>) -> (Response<Body>, String) {
+pub(crate) async fn send(app: &Router, request: Request<Body>) -> (Response<Body>, String) {
     let response = app.clone().oneshot(request).await.unwrap();
     let (parts, body) = response.into_parts();
     let bytes = body.collect().await.unwrap().to_bytes();
@@ -417,11 +425,11 @@ pub async fn send(app: &Router, request: Request<Body>) -> (Response<Body>, Stri
     )
 }
 
-pub fn get(path: &str) -> Request<Body> {
+pub(crate) fn get(path: &str) -> Request<Body> {
     Request::get(path).body(Body::empty()).unwrap()
 }
 
-pub fn header<'a>(response: &'a Response<Body>, name: &str) -> &'a str {
+pub(crate) fn header<'a>(response: &'a Response<Body>, name: &str) -> &'a str {
     response
         .headers()
         .get(name)

@@ -89,11 +89,11 @@ mod web {
         }
     }
 
-    pub async fn platform_authenticator_available() -> bool {
+    pub(super) async fn platform_authenticator_available() -> bool {
         ask("isUserVerifyingPlatformAuthenticatorAvailable").await
     }
 
-    pub async fn autofill_available() -> bool {
+    pub(super) async fn autofill_available() -> bool {
         ask("isConditionalMediationAvailable").await
     }
 
@@ -137,7 +137,7 @@ mod web {
         request
     }
 
-    pub async fn copy(text: &str) -> bool {
+    pub(super) async fn copy(text: &str) -> bool {
         let Some(clipboard) =
             get(&js_sys::global(), "navigator").and_then(|n| get(&n, "clipboard"))
         else {
@@ -147,12 +147,12 @@ mod web {
         JsFuture::from(clipboard.write_text(text)).await.is_ok()
     }
 
-    pub async fn create(options_json: &str) -> Result<String, PromptError> {
+    pub(super) async fn create(options_json: &str) -> Result<String, PromptError> {
         let public_key = parse_options("parseCreationOptionsFromJSON", options_json)?;
         run("create", &request(&public_key)).await
     }
 
-    pub async fn authenticate(
+    pub(super) async fn authenticate(
         options_json: &str,
         autofill: Option<AbortSignal>,
     ) -> Result<String, PromptError> {

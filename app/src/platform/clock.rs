@@ -12,6 +12,8 @@ pub trait Clock: Send + Sync {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    // The one place the system's time is read.
+    #[allow(clippy::disallowed_methods)]
     fn now(&self) -> OffsetDateTime {
         truncate_to_micros(OffsetDateTime::now_utc())
     }

@@ -214,7 +214,10 @@ pub fn Field(
 #[component]
 pub fn FormNotice(#[prop(into)] error: Signal<Option<FormError>>) -> impl IntoView {
     view! {
-        <div role="alert" class="empty:hidden rounded border border-red-700 bg-red-50 px-4 py-3 text-red-800 dark:bg-red-950 dark:text-red-200">
+        <div
+            role="alert"
+            class="empty:hidden rounded border border-red-700 bg-red-50 px-4 py-3 text-red-800 dark:bg-red-950 dark:text-red-200"
+        >
             {move || error.get().and_then(|e| e.for_page())}
         </div>
     }
@@ -224,7 +227,10 @@ pub fn FormNotice(#[prop(into)] error: Signal<Option<FormError>>) -> impl IntoVi
 #[component]
 pub fn Notice(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
     view! {
-        <div role="status" class="empty:hidden rounded border border-emerald-700 bg-emerald-50 px-4 py-3 text-emerald-900 dark:bg-emerald-950 dark:text-emerald-100">
+        <div
+            role="status"
+            class="empty:hidden rounded border border-emerald-700 bg-emerald-50 px-4 py-3 text-emerald-900 dark:bg-emerald-950 dark:text-emerald-100"
+        >
             {move || message.get()}
         </div>
     }

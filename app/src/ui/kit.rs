@@ -89,7 +89,9 @@ pub fn Section(
     };
     view! {
         <section aria-labelledby=heading_id.clone() class=class>
-            <h2 id=heading_id.clone() class="text-xl font-semibold">{heading}</h2>
+            <h2 id=heading_id.clone() class="text-xl font-semibold">
+                {heading}
+            </h2>
             {children()}
         </section>
     }
@@ -106,14 +108,22 @@ pub fn DataTable(
 ) -> impl IntoView {
     view! {
         <table class="mt-4 w-full text-left text-sm">
-            <caption class=if caption_hidden { "sr-only" } else { "mb-2 text-left font-medium" }>
-                {caption}
-            </caption>
+            <caption class=if caption_hidden {
+                "sr-only"
+            } else {
+                "mb-2 text-left font-medium"
+            }>{caption}</caption>
             <thead>
                 <tr class="border-b border-slate-300 dark:border-slate-700">
                     {headers
                         .iter()
-                        .map(|header| view! { <th scope="col" class="py-2 pr-4">{*header}</th> })
+                        .map(|header| {
+                            view! {
+                                <th scope="col" class="py-2 pr-4">
+                                    {*header}
+                                </th>
+                            }
+                        })
                         .collect_view()}
                 </tr>
             </thead>
@@ -128,7 +138,11 @@ pub const CELL: &str = "py-2 pr-4";
 /// The hint under a field, which the field names in aria-describedby.
 #[component]
 pub fn FieldHint(id: String, text: String) -> impl IntoView {
-    view! { <p id=id class=QUIET_TEXT>{text}</p> }
+    view! {
+        <p id=id class=QUIET_TEXT>
+            {text}
+        </p>
+    }
 }
 
 /// The error line under a field: announced when it appears (role=alert), empty otherwise.

@@ -46,7 +46,10 @@ pub fn Layout(
         {banner.run()}
         <header class="border-b border-slate-200 bg-slate-50 dark:border-slate-800 dark:bg-slate-900">
             <div class="mx-auto flex max-w-5xl flex-wrap items-center gap-x-8 gap-y-2 px-4 py-3">
-                <A href="/" attr:class="text-lg font-bold tracking-tight text-indigo-800 dark:text-indigo-300">
+                <A
+                    href="/"
+                    attr:class="text-lg font-bold tracking-tight text-indigo-800 dark:text-indigo-300"
+                >
                     "Custodian"
                 </A>
                 <nav aria-label="Main">

@@ -26,7 +26,9 @@ pub fn SudoPrompt(
                 aria-labelledby="sudo-heading"
                 class="mt-4 max-w-md rounded border border-amber-700 bg-amber-50 p-4 dark:bg-amber-950"
             >
-                <h3 id="sudo-heading" class="font-semibold">"Confirm it is you"</h3>
+                <h3 id="sudo-heading" class="font-semibold">
+                    "Confirm it is you"
+                </h3>
                 {forms.map(|forms| (forms.0)(then))}
             </section>
         </Show>

@@ -29,7 +29,9 @@ pub fn AccountPage() -> impl IntoView {
         <div class="mt-4 max-w-md">
             <Notice message=query_notice() />
         </div>
-        <Suspense fallback=|| view! { <Loading what="Loading your account…" /> }>
+        <Suspense fallback=|| {
+            view! { <Loading what="Loading your account…" /> }
+        }>
             {move || {
                 overview
                     .get()
@@ -49,7 +51,9 @@ fn AccountSections(account: AccountSummary) -> impl IntoView {
         {(!verified).then(|| view! { <UnverifiedBanner email=account.email.clone() /> })}
         <dl class="mt-6 grid max-w-xl grid-cols-[max-content_1fr] gap-x-6 gap-y-2">
             <dt class="font-medium">"Email address"</dt>
-            <dd>{account.email.clone()} {if verified { " (verified)" } else { " (not verified)" }}</dd>
+            <dd>
+                {account.email.clone()} {if verified { " (verified)" } else { " (not verified)" }}
+            </dd>
             <dt class="font-medium">"Data region"</dt>
             <dd>{account.region.clone()}</dd>
             <dt class="font-medium">"Member since"</dt>
@@ -66,7 +70,10 @@ fn AccountSections(account: AccountSummary) -> impl IntoView {
 fn UnverifiedBanner(email: String) -> impl IntoView {
     let resend = ServerAction::<ResendVerification>::new();
     view! {
-        <div role="status" class="mt-6 max-w-xl rounded border border-amber-700 bg-amber-50 p-4 dark:bg-amber-950">
+        <div
+            role="status"
+            class="mt-6 max-w-xl rounded border border-amber-700 bg-amber-50 p-4 dark:bg-amber-950"
+        >
             <p>
                 "Please verify your email address: we sent a link to " <strong>{email}</strong>
                 ". Until then you cannot invite anyone."
@@ -88,7 +95,13 @@ fn DisplayNameSection(current: String) -> impl IntoView {
         <Section id="name" heading="Display name">
             <ActionForm action=action attr:class=FORM attr:novalidate="true">
                 <FormNotice error=error />
-                <Field label="Display name" name="display_name" autocomplete="name" value=current error=error />
+                <Field
+                    label="Display name"
+                    name="display_name"
+                    autocomplete="name"
+                    value=current
+                    error=error
+                />
                 <Submit label="Save name" pending=action.pending() />
             </ActionForm>
         </Section>
@@ -102,11 +115,19 @@ fn EmailSection() -> impl IntoView {
     let form = NodeRef::<html::Form>::new();
     view! {
         <Section id="email" heading="Change email address">
-            <p class=format!("mt-1 {QUIET_TEXT}")>
+            <p class=format!(
+                "mt-1 {QUIET_TEXT}",
+            )>
                 "We send a link to the new address; it changes when you open it. The old address is told."
             </p>
             <ActionForm action=action node_ref=form attr:class=FORM attr:novalidate="true">
-                <Field label="New email address" name="email" kind="email" autocomplete="email" error=error />
+                <Field
+                    label="New email address"
+                    name="email"
+                    kind="email"
+                    autocomplete="email"
+                    error=error
+                />
                 <Submit label="Send confirmation link" pending=action.pending() />
             </ActionForm>
             <SudoPrompt error then=resubmit(form) />
@@ -124,9 +145,9 @@ fn PasswordSection(email: String, name: String) -> impl IntoView {
     let form = NodeRef::<html::Form>::new();
     view! {
         <Section id="password" heading="Change password">
-            <p class=format!("mt-1 {QUIET_TEXT}")>
-                "Your other sessions are signed out when the password changes."
-            </p>
+            <p class=format!(
+                "mt-1 {QUIET_TEXT}",
+            )>"Your other sessions are signed out when the password changes."</p>
             <ActionForm action=action node_ref=form attr:class=FORM attr:novalidate="true">
                 <Field
                     label="Current password"
@@ -135,7 +156,10 @@ fn PasswordSection(email: String, name: String) -> impl IntoView {
                     autocomplete="current-password"
                     error=error
                 />
-                <NewPasswordField error=error context=Signal::derive(move || (email.clone(), name.clone())) />
+                <NewPasswordField
+                    error=error
+                    context=Signal::derive(move || (email.clone(), name.clone()))
+                />
                 <Field
                     label="New password again"
                     name="confirm"
@@ -160,8 +184,13 @@ fn InvitesSection(account: AccountSummary) -> impl IntoView {
     let created = move || action.value().get().and_then(Result::ok);
     view! {
         <Section id="invites" heading="Invites">
-            <p class=format!("mt-1 {QUIET_TEXT}")>
-                {format!("You can invite {} more people. Each invite works once, for {INVITE_DAYS} days.", account.invites_left)}
+            <p class=format!(
+                "mt-1 {QUIET_TEXT}",
+            )>
+                {format!(
+                    "You can invite {} more people. Each invite works once, for {INVITE_DAYS} days.",
+                    account.invites_left,
+                )}
             </p>
             <ActionForm action=action attr:class=FORM>
                 <FormNotice error=error />
@@ -171,8 +200,13 @@ fn InvitesSection(account: AccountSummary) -> impl IntoView {
                 created()
                     .map(|invite| {
                         view! {
-                            <div role="status" class="mt-4 max-w-xl rounded border border-emerald-700 p-4">
-                                <p>"Send this link to the person you invite (it is shown only once):"</p>
+                            <div
+                                role="status"
+                                class="mt-4 max-w-xl rounded border border-emerald-700 p-4"
+                            >
+                                <p>
+                                    "Send this link to the person you invite (it is shown only once):"
+                                </p>
                                 <p class="mt-2 break-all font-mono">{invite.link}</p>
                                 <p class="mt-2 text-sm">{format!("Expires {}.", invite.expires)}</p>
                             </div>
@@ -182,7 +216,11 @@ fn InvitesSection(account: AccountSummary) -> impl IntoView {
             {(!account.invites.is_empty())
                 .then(|| {
                     view! {
-                        <DataTable caption="Invites you created" caption_hidden=true headers=&["Created", "Status"]>
+                        <DataTable
+                            caption="Invites you created"
+                            caption_hidden=true
+                            headers=&["Created", "Status"]
+                        >
                             {account
                                 .invites
                                 .iter()

@@ -42,7 +42,9 @@ pub fn AccountCorner() -> impl IntoView {
                 viewer
                     .get()
                     .map(|answer| match answer {
-                        Ok(Some(viewer)) => view! { <SignedInCorner name=viewer.display_name /> }.into_any(),
+                        Ok(Some(viewer)) => {
+                            view! { <SignedInCorner name=viewer.display_name /> }.into_any()
+                        }
                         Ok(None) => view! { <SignedOutCorner /> }.into_any(),
                         Err(_) => until_known(),
                     })
@@ -56,7 +58,9 @@ fn SignedInCorner(name: String) -> impl IntoView {
     view! {
         <p>
             <span class="sr-only">"Signed in as "</span>
-            <A href="/account" attr:class=LINK>{name}</A>
+            <A href="/account" attr:class=LINK>
+                {name}
+            </A>
         </p>
         <SignOutButton />
     }
@@ -65,7 +69,11 @@ fn SignedInCorner(name: String) -> impl IntoView {
 #[component]
 fn SignedOutCorner() -> impl IntoView {
     view! {
-        <A href="/signin" attr:class=LINK>"Sign in"</A>
-        <A href="/signup" attr:class=LINK>"Join with an invite"</A>
+        <A href="/signin" attr:class=LINK>
+            "Sign in"
+        </A>
+        <A href="/signup" attr:class=LINK>
+            "Join with an invite"
+        </A>
     }
 }

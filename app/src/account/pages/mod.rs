@@ -1,8 +1,8 @@
 //! The account area's pages, and the header's account corner.
 
-mod account;
-mod confirm_email;
-mod corner;
+pub mod account;
+pub mod confirm_email;
+pub mod corner;
 
 pub use account::AccountPage;
 pub use confirm_email::ConfirmEmailPage;

@@ -1,8 +1,8 @@
 //! The accounts area's pages, and the new-password field other areas' forms use.
 
-mod password_field;
-mod sign_up;
-mod verify_email;
+pub mod password_field;
+pub mod sign_up;
+pub mod verify_email;
 
 pub use password_field::NewPasswordField;
 pub use sign_up::SignUpPage;

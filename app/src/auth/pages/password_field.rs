@@ -47,7 +47,9 @@ pub fn NewPasswordField(
             name="password"
             kind="password"
             autocomplete="new-password"
-            hint=format!("At least {PASSWORD_MIN_CHARS} characters. Long phrases of unrelated words are strong and easy to remember.")
+            hint=format!(
+                "At least {PASSWORD_MIN_CHARS} characters. Long phrases of unrelated words are strong and easy to remember.",
+            )
             error=error
             on_input=on_input
         />

@@ -17,10 +17,11 @@ pub fn SignUpPage() -> impl IntoView {
     let (email, set_email) = signal(String::new());
     let (name, set_name) = signal(String::new());
     view! {
-    <PageHeader title="Create your account" />
+        <PageHeader title="Create your account" />
         <p class="mt-2 max-w-prose text-slate-700 dark:text-slate-300">
-            "Custodian is invite-only. Already have an account? "
-            <A href="/signin" attr:class=LINK>"Sign in"</A>
+            "Custodian is invite-only. Already have an account? " <A href="/signin" attr:class=LINK>
+                "Sign in"
+            </A>
         </p>
         <ActionForm action=action attr:class=FORM attr:novalidate="true">
             <FormNotice error=error />
@@ -77,5 +78,5 @@ pub fn SignUpPage() -> impl IntoView {
             </fieldset>
             <Submit label="Create account" pending=action.pending() />
         </ActionForm>
-        }
+    }
 }

@@ -14,11 +14,11 @@ pub fn VerifyEmailPage() -> impl IntoView {
     let error = action_error(action);
     let token = query_value("token");
     view! {
-    <PageHeader title="Verify your email address" />
+        <PageHeader title="Verify your email address" />
         <ActionForm action=action attr:class=FORM>
             <FormNotice error=error />
             <input type="hidden" name="token" value=move || token.get().unwrap_or_default() />
             <Submit label="Verify my address" pending=action.pending() />
         </ActionForm>
-        }
+    }
 }

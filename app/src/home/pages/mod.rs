@@ -17,19 +17,24 @@ use crate::{
 pub fn HomePage() -> impl IntoView {
     view! {
         <Title text="Home" />
-        <h1 class="text-4xl font-bold tracking-tight">"Your account, security and privacy center"</h1>
+        <h1 class="text-4xl font-bold tracking-tight">
+            "Your account, security and privacy center"
+        </h1>
         <p class="mt-4 max-w-prose text-lg text-slate-700 dark:text-slate-300">
             "Custodian keeps the promises a privacy policy makes, in code, with a test for each one."
         </p>
         <ServiceStatusPanel />
         <section aria-labelledby="join-heading" class="mt-10 max-w-prose">
-            <h2 id="join-heading" class="text-2xl font-semibold">"Joining"</h2>
+            <h2 id="join-heading" class="text-2xl font-semibold">
+                "Joining"
+            </h2>
             <p class="mt-2 text-slate-700 dark:text-slate-300">
                 "Custodian is invite-only: ask someone who has an account for an invite link, then "
-                <A href="/signup" attr:class=LINK>"create your account"</A>
-                ". Already have one? "
-                <A href="/signin" attr:class=LINK>"Sign in"</A>
-                "."
+                <A href="/signup" attr:class=LINK>
+                    "create your account"
+                </A> ". Already have one? " <A href="/signin" attr:class=LINK>
+                    "Sign in"
+                </A> "."
             </p>
         </section>
         <PromiseList
@@ -52,7 +57,9 @@ fn PromiseList(id: &'static str, heading: &'static str, promises: Vec<Promise>) 
     (!promises.is_empty()).then(|| {
         view! {
             <section aria-labelledby=heading_id.clone() class="mt-12">
-                <h2 id=heading_id.clone() class="text-2xl font-semibold">{heading}</h2>
+                <h2 id=heading_id.clone() class="text-2xl font-semibold">
+                    {heading}
+                </h2>
                 <ol class="mt-6 grid gap-4 sm:grid-cols-2">
                     {promises
                         .into_iter()
@@ -60,7 +67,9 @@ fn PromiseList(id: &'static str, heading: &'static str, promises: Vec<Promise>) 
                             view! {
                                 <li class="rounded-lg border border-slate-200 p-4 dark:border-slate-800">
                                     <h3 class="font-semibold">{promise.title}</h3>
-                                    <p class="mt-1 text-sm text-slate-700 dark:text-slate-300">{promise.detail}</p>
+                                    <p class="mt-1 text-sm text-slate-700 dark:text-slate-300">
+                                        {promise.detail}
+                                    </p>
                                 </li>
                             }
                         })
@@ -86,9 +95,13 @@ fn ServiceStatusPanel() -> impl IntoView {
             aria-labelledby="status-heading"
             class="mt-10 rounded-lg border border-slate-200 bg-slate-50 p-5 dark:border-slate-800 dark:bg-slate-900"
         >
-            <h2 id="status-heading" class="text-xl font-semibold">"Service status"</h2>
+            <h2 id="status-heading" class="text-xl font-semibold">
+                "Service status"
+            </h2>
             <p role="status" aria-live="polite" class="mt-2">
-                <Transition fallback=|| "Checking…">
+                <Transition fallback=|| {
+                    "Checking…"
+                }>
                     {move || {
                         status
                             .get()
@@ -96,7 +109,12 @@ fn ServiceStatusPanel() -> impl IntoView {
                                 Ok(s) if s.database_reachable => {
                                     format!("All systems working (checked at {}).", s.checked_at)
                                 }
-                                Ok(s) => format!("The database is not answering (checked at {}).", s.checked_at),
+                                Ok(s) => {
+                                    format!(
+                                        "The database is not answering (checked at {}).",
+                                        s.checked_at,
+                                    )
+                                }
                                 Err(_) => "The service could not be reached.".to_owned(),
                             })
                     }}

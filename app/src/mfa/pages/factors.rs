@@ -57,15 +57,24 @@ pub fn FactorsPage() -> impl IntoView {
             "A second step keeps your account safe even if someone learns your password. Passkeys are the easiest: your device's fingerprint, face or screen lock."
         </p>
         {move || fresh_codes.get().map(|codes| view! { <FreshCodes codes /> })}
-        <Suspense fallback=|| view! { <Loading what="Loading your sign-in methods…" /> }>
-            {move || factors.get().map(|result| match result {
-                Err(error) => view! { <LoadError error /> }.into_any(),
-                Ok(f) => view! {
-                    <PasskeySection factors=f.clone() rename remove added fresh_codes />
-                    <TotpSection factors=f.clone() start_totp confirm_totp turn_off />
-                    <BackupCodeSection factors=f regenerate />
-                }.into_any(),
-            })}
+        <Suspense fallback=|| {
+            view! { <Loading what="Loading your sign-in methods…" /> }
+        }>
+            {move || {
+                factors
+                    .get()
+                    .map(|result| match result {
+                        Err(error) => view! { <LoadError error /> }.into_any(),
+                        Ok(f) => {
+                            view! {
+                                <PasskeySection factors=f.clone() rename remove added fresh_codes />
+                                <TotpSection factors=f.clone() start_totp confirm_totp turn_off />
+                                <BackupCodeSection factors=f regenerate />
+                            }
+                                .into_any()
+                        }
+                    })
+            }}
         </Suspense>
     }
 }
@@ -83,12 +92,16 @@ pub(super) fn LastFactorWarning(
         let message = move || error.get().and_then(|e| e.for_field("understood"));
         view! {
             <div class="mt-2 flex flex-col gap-1 rounded border border-amber-700 bg-amber-50 p-3 dark:bg-amber-950">
-                <p class="text-sm">"This is your last second factor: afterwards your password alone protects your account, and your backup codes stop working."</p>
+                <p class="text-sm">
+                    "This is your last second factor: afterwards your password alone protects your account, and your backup codes stop working."
+                </p>
                 <div class="flex items-center gap-2">
                     <input type="checkbox" id=id.clone() name="understood" value="on" />
                     <label for=id>"I understand"</label>
                 </div>
-                <p role="alert" class="text-sm font-medium text-red-700 dark:text-red-300">{message}</p>
+                <p role="alert" class="text-sm font-medium text-red-700 dark:text-red-300">
+                    {message}
+                </p>
             </div>
         }
     })

@@ -1,10 +1,10 @@
 //! The second factors' pages: the factors page and the summary the Security log shows.
 
-mod codes;
-mod factors;
-mod passkeys;
-mod summary;
-mod totp;
+pub mod codes;
+pub mod factors;
+pub mod passkeys;
+pub mod summary;
+pub mod totp;
 
 pub use factors::FactorsPage;
 pub use summary::FactorSummary;

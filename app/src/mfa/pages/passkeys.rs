@@ -1,6 +1,6 @@
 //! The passkeys section of the factors page: each passkey with rename and remove, and adding one.
 
-use leptos::{prelude::*, task::spawn_local};
+use leptos::{html, prelude::*, task::spawn_local};
 
 use super::factors::LastFactorWarning;
 use crate::{
@@ -49,9 +49,16 @@ pub(super) fn PasskeySection(
             } else {
                 view! {
                     <ul class="mt-3 flex flex-col gap-4" aria-label="Your passkeys">
-                        {factors.passkeys.into_iter().map(|row| view! { <PasskeyItem row rename remove is_last remove_error /> }).collect_view()}
+                        {factors
+                            .passkeys
+                            .into_iter()
+                            .map(|row| {
+                                view! { <PasskeyItem row rename remove is_last remove_error /> }
+                            })
+                            .collect_view()}
                     </ul>
-                }.into_any()
+                }
+                    .into_any()
             }}
             <SudoPrompt error=remove_error then=remove_again />
             <AddPasskey added fresh_codes />
@@ -78,19 +85,36 @@ fn PasskeyItem(
     view! {
         <li class="rounded border border-slate-300 p-4 dark:border-slate-700">
             <p class="font-semibold">{row.name}</p>
-            <p class="text-sm text-slate-700 dark:text-slate-300">{format!("Added {} · {used}", row.created)}</p>
+            <p class="text-sm text-slate-700 dark:text-slate-300">
+                {format!("Added {} · {used}", row.created)}
+            </p>
             <ActionForm action=rename attr:class="mt-2 flex items-end gap-2">
                 <input type="hidden" name="id" value=rename_form_id />
                 <div class="flex flex-col gap-1">
-                    <label for=rename_id.clone() class="text-sm font-medium">{format!("New name for {current_name}")}</label>
-                    <input id=rename_id name="name" value=current_name.clone() required maxlength=PASSKEY_NAME_MAX_CHARS class="rounded border border-slate-400 bg-white px-2 py-1 dark:bg-slate-900" />
+                    <label for=rename_id.clone() class="text-sm font-medium">
+                        {format!("New name for {current_name}")}
+                    </label>
+                    <input
+                        id=rename_id
+                        name="name"
+                        value=current_name.clone()
+                        required
+                        maxlength=PASSKEY_NAME_MAX_CHARS
+                        class="rounded border border-slate-400 bg-white px-2 py-1 dark:bg-slate-900"
+                    />
                 </div>
-                <button type="submit" class=ButtonKind::Quiet.class()>"Rename"</button>
+                <button type="submit" class=ButtonKind::Quiet.class()>
+                    "Rename"
+                </button>
             </ActionForm>
             <ActionForm action=remove attr:class="mt-2">
                 <input type="hidden" name="id" value=remove_form_id.clone() />
                 <LastFactorWarning is_last id=remove_form_id error=remove_error />
-                <button type="submit" aria-label=remove_label class=format!("mt-2 {}", ButtonKind::Danger.class())>
+                <button
+                    type="submit"
+                    aria-label=remove_label
+                    class=format!("mt-2 {}", ButtonKind::Danger.class())
+                >
                     "Remove"
                 </button>
             </ActionForm>
@@ -101,7 +125,9 @@ fn PasskeyItem(
 /// Names and registers a new passkey: any authenticator, or the device's own.
 #[component]
 fn AddPasskey(added: RwSignal<u32>, fresh_codes: RwSignal<Option<Vec<String>>>) -> impl IntoView {
-    let name = RwSignal::new(String::new());
+    // The name is read from the field when asked for, not mirrored in a signal: a name typed
+    // before the page hydrated is kept.
+    let name = NodeRef::<html::Input>::new();
     let error = RwSignal::new(None::<FormError>);
     let failure = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -121,7 +147,11 @@ fn AddPasskey(added: RwSignal<u32>, fresh_codes: RwSignal<Option<Vec<String>>>) 
         error.set(None);
         spawn_local(async move {
             let outcome = async {
-                let options = start_passkey_registration(name.get_untracked(), this_device)
+                let typed = name
+                    .get_untracked()
+                    .map(|field| field.value())
+                    .unwrap_or_default();
+                let options = start_passkey_registration(typed, this_device)
                     .await
                     .map_err(Ok)?;
                 let credential = browser::create(&options).await.map_err(Err)?;
@@ -131,7 +161,9 @@ fn AddPasskey(added: RwSignal<u32>, fresh_codes: RwSignal<Option<Vec<String>>>) 
             busy.set(false);
             match outcome {
                 Ok(codes) => {
-                    name.set(String::new());
+                    if let Some(field) = name.get_untracked() {
+                        field.set_value("");
+                    }
                     if codes.is_some() {
                         fresh_codes.set(codes);
                     }
@@ -153,26 +185,47 @@ fn AddPasskey(added: RwSignal<u32>, fresh_codes: RwSignal<Option<Vec<String>>>) 
         <div class="mt-6 flex max-w-md flex-col gap-3">
             <h3 class="font-semibold">"Add a passkey"</h3>
             <div class="flex flex-col gap-1">
-                <label for="passkey-name" class="font-medium">"Passkey name"</label>
+                <label for="passkey-name" class="font-medium">
+                    "Passkey name"
+                </label>
                 <input
                     id="passkey-name"
                     maxlength=PASSKEY_NAME_MAX_CHARS
                     placeholder="e.g. My laptop"
-                    prop:value=move || name.get()
-                    on:input=move |ev| name.set(event_target_value(&ev))
+                    node_ref=name
                     aria-invalid=move || name_message().is_some().then_some("true")
                     aria-describedby="passkey-name-error"
                     class=INPUT
                 />
-                <FieldError id="passkey-name-error".to_owned() message=Signal::derive(name_message) />
+                <FieldError
+                    id="passkey-name-error".to_owned()
+                    message=Signal::derive(name_message)
+                />
             </div>
             <div class="flex flex-wrap gap-3">
-                <button type="button" class=ButtonKind::Primary.class() on:click=move |_| register.run(false) aria-busy=move || busy.get().then_some("true")>
-                    {move || if busy.get() { "Waiting for your passkey…" } else { "Add a passkey" }}
+                <button
+                    type="button"
+                    class=ButtonKind::Primary.class()
+                    on:click=move |_| register.run(false)
+                    aria-busy=move || busy.get().then_some("true")
+                >
+                    {move || {
+                        if busy.get() { "Waiting for your passkey…" } else { "Add a passkey" }
+                    }}
                 </button>
                 <Show when=move || platform.get()>
-                    <button type="button" class=ButtonKind::Primary.class() on:click=move |_| register.run(true)>
-                        {move || if standalone.get() { "Use this device's Face ID, fingerprint or Windows Hello" } else { "Use this device's screen lock" }}
+                    <button
+                        type="button"
+                        class=ButtonKind::Primary.class()
+                        on:click=move |_| register.run(true)
+                    >
+                        {move || {
+                            if standalone.get() {
+                                "Use this device's Face ID, fingerprint or Windows Hello"
+                            } else {
+                                "Use this device's screen lock"
+                            }
+                        }}
                     </button>
                 </Show>
             </div>

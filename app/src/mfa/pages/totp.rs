@@ -35,25 +35,40 @@ pub(super) fn TotpSection(
         TotpState::Off | TotpState::Pending => view! {
             <Show
                 when=move || setup().is_some()
-                fallback=move || view! {
-                    <p class="mt-2">
-                        {if factors.totp == TotpState::Pending {
-                            "A setup was started and not finished. Start again to see a new key to scan."
-                        } else {
-                            "Off. Use an app such as Aegis, Google Authenticator or 1Password to get a new code every 30 seconds."
-                        }}
-                    </p>
-                    <ActionForm action=start_totp node_ref=start_form attr:class="mt-3">
-                        <FormNotice error=besides_sudo(start_error) />
-                        <button type="submit" class=ButtonKind::Primary.class()>"Set up an authenticator app"</button>
-                    </ActionForm>
-                    <SudoPrompt error=start_error then=resubmit(start_form) />
+                fallback=move || {
+                    view! {
+                        <p class="mt-2">
+                            {if factors.totp == TotpState::Pending {
+                                "A setup was started and not finished. Start again to see a new key to scan."
+                            } else {
+                                "Off. Use an app such as Aegis, Google Authenticator or 1Password to get a new code every 30 seconds."
+                            }}
+                        </p>
+                        <ActionForm action=start_totp node_ref=start_form attr:class="mt-3">
+                            <FormNotice error=besides_sudo(start_error) />
+                            <button type="submit" class=ButtonKind::Primary.class()>
+                                "Set up an authenticator app"
+                            </button>
+                        </ActionForm>
+                        <SudoPrompt error=start_error then=resubmit(start_form) />
+                    }
                 }
             >
                 {move || setup().map(|setup| view! { <TotpEnrolment setup /> })}
-                <ActionForm action=confirm_totp node_ref=confirm_form attr:class="mt-4 flex max-w-md flex-col gap-4" attr:novalidate="true">
+                <ActionForm
+                    action=confirm_totp
+                    node_ref=confirm_form
+                    attr:class="mt-4 flex max-w-md flex-col gap-4"
+                    attr:novalidate="true"
+                >
                     <FormNotice error=besides_sudo(confirm_error) />
-                    <Field label="Code from the app" name="code" autocomplete="one-time-code" hint="Type the 6-digit code the app shows now to finish." error=confirm_error />
+                    <Field
+                        label="Code from the app"
+                        name="code"
+                        autocomplete="one-time-code"
+                        hint="Type the 6-digit code the app shows now to finish."
+                        error=confirm_error
+                    />
                     <Submit label="Turn on" pending=confirm_totp.pending() />
                 </ActionForm>
                 <SudoPrompt error=confirm_error then=resubmit(confirm_form) />
@@ -61,11 +76,16 @@ pub(super) fn TotpSection(
         }
         .into_any(),
         TotpState::On => view! {
-            <p class="mt-2"><strong>"On."</strong>" Sign-in asks for a code from your app."</p>
+            <p class="mt-2">
+                <strong>"On."</strong>
+                " Sign-in asks for a code from your app."
+            </p>
             <ActionForm action=turn_off node_ref=off_form attr:class="mt-3">
                 <FormNotice error=besides_sudo(off_error) />
                 <LastFactorWarning is_last id="totp".to_owned() error=off_error />
-                <button type="submit" class=format!("mt-2 {}", ButtonKind::Danger.class())>"Turn off the authenticator app"</button>
+                <button type="submit" class=format!("mt-2 {}", ButtonKind::Danger.class())>
+                    "Turn off the authenticator app"
+                </button>
             </ActionForm>
             <SudoPrompt error=off_error then=resubmit(off_form) />
         }
@@ -84,14 +104,23 @@ fn TotpEnrolment(setup: TotpSetup) -> impl IntoView {
         <ol class="mt-2 flex list-decimal flex-col gap-3 pl-5">
             <li>
                 "Scan this code with your authenticator app:"
-                <div role="img" aria-label="QR code of your authenticator setup" class="mt-2 w-52 bg-white p-1" inner_html=setup.qr_svg></div>
+                <div
+                    role="img"
+                    aria-label="QR code of your authenticator setup"
+                    class="mt-2 w-52 bg-white p-1"
+                    inner_html=setup.qr_svg
+                ></div>
             </li>
             <li>
                 "Or type this key into the app: "
-                <code data-testid="totp-secret" class="select-all break-all rounded bg-slate-100 px-2 py-1 font-mono dark:bg-slate-800">{setup.secret_text}</code>
-                " — or "
-                <a href=setup.uri class=LINK>"open it in an authenticator app on this device"</a>
-                "."
+                <code
+                    data-testid="totp-secret"
+                    class="select-all break-all rounded bg-slate-100 px-2 py-1 font-mono dark:bg-slate-800"
+                >
+                    {setup.secret_text}
+                </code> " — or " <a href=setup.uri class=LINK>
+                    "open it in an authenticator app on this device"
+                </a> "."
             </li>
         </ol>
     }

@@ -24,13 +24,13 @@ use tower_sessions::{
 };
 
 /// Where a record carries its listing move until the store has made it.
-pub const LISTING_MOVE_KEY: &str = "listing_move";
+pub(super) const LISTING_MOVE_KEY: &str = "listing_move";
 /// The store's answer when the listing of a session being moved is gone.
-pub const SESSION_ENDED: &str = "the session has ended";
+pub(super) const SESSION_ENDED: &str = "the session has ended";
 
 /// A signed-in session's listing row, to be pointed at the record being created.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ListingMove {
+pub(super) struct ListingMove {
     pub owner_id: OwnerId,
     pub account_session: AccountSessionId,
     /// The store id the listing names now; the move happens only if it still does.

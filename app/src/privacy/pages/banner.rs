@@ -102,8 +102,12 @@ pub(super) fn Switch(
                 class="mt-1 h-5 w-5 accent-indigo-700"
             />
             <div>
-                <label for=id class="font-medium">{label}</label>
-                <p id=hint class="text-sm text-slate-700 dark:text-slate-300">{explanation}</p>
+                <label for=id class="font-medium">
+                    {label}
+                </label>
+                <p id=hint class="text-sm text-slate-700 dark:text-slate-300">
+                    {explanation}
+                </p>
             </div>
         </div>
     }
@@ -129,17 +133,25 @@ pub fn CookieBanner() -> impl IntoView {
                 class="border-b-2 border-indigo-800 bg-indigo-50 dark:border-indigo-300 dark:bg-slate-900"
             >
                 <div class="mx-auto max-w-5xl px-4 py-5">
-                    <h2 id="cookie-banner-title" class="text-lg font-bold">"Cookies on Custodian"</h2>
+                    <h2 id="cookie-banner-title" class="text-lg font-bold">
+                        "Cookies on Custodian"
+                    </h2>
                     <p class="mt-2 max-w-prose">
                         "Essential cookies keep the site working and remember this choice. With your permission we also remember your theme (functional) and count page views in aggregate (analytics). Nothing is shared with anyone. "
-                        <A href="/policies/cookies" attr:class=LINK>"Read the cookie policy"</A>
+                        <A href="/policies/cookies" attr:class=LINK>
+                            "Read the cookie policy"
+                        </A>
                     </p>
                     <FormNotice error />
                     <ActionForm action=save attr:class="mt-4 flex flex-wrap gap-3">
                         <input type="hidden" name="method" value="banner" />
                         <input type="hidden" name="back" value=back />
-                        <button type="submit" name="choice" value="accept" class=CHOICE_BUTTON>"Accept all"</button>
-                        <button type="submit" name="choice" value="reject" class=CHOICE_BUTTON>"Reject all"</button>
+                        <button type="submit" name="choice" value="accept" class=CHOICE_BUTTON>
+                            "Accept all"
+                        </button>
+                        <button type="submit" name="choice" value="reject" class=CHOICE_BUTTON>
+                            "Reject all"
+                        </button>
                     </ActionForm>
                     <details class="mt-3">
                         <summary class=CHOICE_BUTTON>"Customize"</summary>
@@ -149,11 +161,32 @@ pub fn CookieBanner() -> impl IntoView {
                             <input type="hidden" name="back" value=back />
                             <fieldset class="flex flex-col gap-3">
                                 <legend class="font-semibold">"Cookie categories"</legend>
-                                <Switch id_prefix="banner" name="essential" label=Category::Essential.label() explanation=Category::Essential.explanation() checked=true disabled=true />
-                                <Switch id_prefix="banner" name="functional" label=Category::Functional.label() explanation=Category::Functional.explanation() checked=Signal::derive(move || current().functional) />
-                                <Switch id_prefix="banner" name="analytics" label=Category::Analytics.label() explanation=Category::Analytics.explanation() checked=Signal::derive(move || current().analytics) />
+                                <Switch
+                                    id_prefix="banner"
+                                    name="essential"
+                                    label=Category::Essential.label()
+                                    explanation=Category::Essential.explanation()
+                                    checked=true
+                                    disabled=true
+                                />
+                                <Switch
+                                    id_prefix="banner"
+                                    name="functional"
+                                    label=Category::Functional.label()
+                                    explanation=Category::Functional.explanation()
+                                    checked=Signal::derive(move || current().functional)
+                                />
+                                <Switch
+                                    id_prefix="banner"
+                                    name="analytics"
+                                    label=Category::Analytics.label()
+                                    explanation=Category::Analytics.explanation()
+                                    checked=Signal::derive(move || current().analytics)
+                                />
                             </fieldset>
-                            <button type="submit" class=ButtonKind::Primary.class()>"Save my choices"</button>
+                            <button type="submit" class=ButtonKind::Primary.class()>
+                                "Save my choices"
+                            </button>
                         </ActionForm>
                     </details>
                 </div>
@@ -187,18 +220,25 @@ pub fn PolicyReviewBanner() -> impl IntoView {
         let read_label = format!("Read the {}", review.title);
         let button = format!("I have reviewed the {}", review.title);
         view! {
-            <section aria-label=region class="border-b-2 border-amber-700 bg-amber-50 dark:bg-slate-900">
+            <section
+                aria-label=region
+                class="border-b-2 border-amber-700 bg-amber-50 dark:bg-slate-900"
+            >
                 <div class="mx-auto flex max-w-5xl flex-wrap items-center gap-4 px-4 py-4">
                     <p class="max-w-prose">
                         <strong>{headline}</strong>
                         {detail}
-                        <a href=read_href class=LINK>{read_label}</a>
+                        <a href=read_href class=LINK>
+                            {read_label}
+                        </a>
                     </p>
                     <ActionForm action=acknowledge>
                         <input type="hidden" name="document" value=review.document />
                         <input type="hidden" name="version" value=review.version />
                         <input type="hidden" name="back" value=back />
-                        <button type="submit" class=ButtonKind::Primary.class()>{button}</button>
+                        <button type="submit" class=ButtonKind::Primary.class()>
+                            {button}
+                        </button>
                     </ActionForm>
                 </div>
             </section>
@@ -244,28 +284,72 @@ pub fn FooterControls() -> impl IntoView {
         <div class="mx-auto flex max-w-5xl flex-col gap-4 px-4 pb-6 text-sm">
             <nav aria-label="Privacy and policies">
                 <ul class="flex flex-wrap gap-x-5 gap-y-2">
-                    <li><a href=settings_href class=LINK>"Cookie settings"</a></li>
-                    <li><A href="/privacy" attr:class=LINK>"Privacy settings"</A></li>
-                    <li><A href="/policies/privacy" attr:class=LINK>"Privacy policy"</A></li>
-                    <li><A href="/policies/cookies" attr:class=LINK>"Cookie policy"</A></li>
-                    <li><A href="/policies/terms" attr:class=LINK>"Terms"</A></li>
-                    <li><A href="/policies/subprocessors" attr:class=LINK>"Sub-processors"</A></li>
-                    <li><A href="/privacy/verify-receipt" attr:class=LINK>"Verify a receipt"</A></li>
+                    <li>
+                        <a href=settings_href class=LINK>
+                            "Cookie settings"
+                        </a>
+                    </li>
+                    <li>
+                        <A href="/privacy" attr:class=LINK>
+                            "Privacy settings"
+                        </A>
+                    </li>
+                    <li>
+                        <A href="/policies/privacy" attr:class=LINK>
+                            "Privacy policy"
+                        </A>
+                    </li>
+                    <li>
+                        <A href="/policies/cookies" attr:class=LINK>
+                            "Cookie policy"
+                        </A>
+                    </li>
+                    <li>
+                        <A href="/policies/terms" attr:class=LINK>
+                            "Terms"
+                        </A>
+                    </li>
+                    <li>
+                        <A href="/policies/subprocessors" attr:class=LINK>
+                            "Sub-processors"
+                        </A>
+                    </li>
+                    <li>
+                        <A href="/privacy/verify-receipt" attr:class=LINK>
+                            "Verify a receipt"
+                        </A>
+                    </li>
                 </ul>
             </nav>
             <ActionForm action=save attr:class="flex flex-wrap items-end gap-3">
                 <input type="hidden" name="back" value=back />
                 <div class="flex flex-col gap-1">
-                    <label for="theme" class="font-medium">"Theme"</label>
-                    <select id="theme" name="theme" class="rounded border border-slate-400 bg-white px-3 py-2 dark:bg-slate-900">
+                    <label for="theme" class="font-medium">
+                        "Theme"
+                    </label>
+                    <select
+                        id="theme"
+                        name="theme"
+                        class="rounded border border-slate-400 bg-white px-3 py-2 dark:bg-slate-900"
+                    >
                         {Theme::ALL
                             .into_iter()
-                            .map(|t| view! { <option value=t.as_str() selected=move || theme() == t>{t.label()}</option> })
+                            .map(|t| {
+                                view! {
+                                    <option value=t.as_str() selected=move || theme() == t>
+                                        {t.label()}
+                                    </option>
+                                }
+                            })
                             .collect_view()}
                     </select>
                 </div>
-                <button type="submit" class=CHOICE_BUTTON>"Apply theme"</button>
-                <p role="status" class="empty:hidden basis-full">{outcome}</p>
+                <button type="submit" class=CHOICE_BUTTON>
+                    "Apply theme"
+                </button>
+                <p role="status" class="empty:hidden basis-full">
+                    {outcome}
+                </p>
             </ActionForm>
         </div>
     }

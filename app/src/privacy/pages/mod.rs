@@ -1,9 +1,9 @@
 //! The privacy area's pages and the parts every page carries.
 
-mod banner;
-mod policy_pages;
-mod privacy_page;
-mod receipt_page;
+pub mod banner;
+pub mod policy_pages;
+pub mod privacy_page;
+pub mod receipt_page;
 
 pub use banner::{
     provide_page_consent, theme_class, CookieBanner, FooterControls, PolicyReviewBanner,

@@ -20,14 +20,22 @@ pub fn VerifyReceiptPage() -> impl IntoView {
         match verify.value().get() {
         Some(Ok(ReceiptVerdict::Genuine { receipt_id, subject, recorded, method, granted, denied })) => view! {
             <div class="rounded border border-emerald-700 bg-emerald-50 p-4 dark:bg-emerald-950">
-                <p class="font-bold">"Genuine: Custodian signed this receipt and nothing in it has changed."</p>
+                <p class="font-bold">
+                    "Genuine: Custodian signed this receipt and nothing in it has changed."
+                </p>
                 <dl class="mt-2 grid grid-cols-[auto_1fr] gap-x-4 text-sm">
-                    <dt>"Receipt"</dt><dd>{receipt_id}</dd>
-                    <dt>"Subject"</dt><dd>{subject}</dd>
-                    <dt>"Recorded"</dt><dd>{recorded}</dd>
-                    <dt>"How"</dt><dd>{method}</dd>
-                    <dt>"Allowed"</dt><dd>{category_names(&granted)}</dd>
-                    <dt>"Refused"</dt><dd>{category_names(&denied)}</dd>
+                    <dt>"Receipt"</dt>
+                    <dd>{receipt_id}</dd>
+                    <dt>"Subject"</dt>
+                    <dd>{subject}</dd>
+                    <dt>"Recorded"</dt>
+                    <dd>{recorded}</dd>
+                    <dt>"How"</dt>
+                    <dd>{method}</dd>
+                    <dt>"Allowed"</dt>
+                    <dd>{category_names(&granted)}</dd>
+                    <dt>"Refused"</dt>
+                    <dd>{category_names(&denied)}</dd>
                 </dl>
             </div>
         }.into_any(),
@@ -38,7 +46,8 @@ pub fn VerifyReceiptPage() -> impl IntoView {
         }.into_any(),
         Some(Ok(ReceiptVerdict::Malformed(why))) => view! {
             <p class="rounded border border-red-700 bg-red-50 p-4 text-red-800 dark:bg-red-950 dark:text-red-200">
-                <strong>"This is not a readable receipt. "</strong>{why}
+                <strong>"This is not a readable receipt. "</strong>
+                {why}
             </p>
         }.into_any(),
         _ => ().into_any(),
@@ -49,11 +58,14 @@ pub fn VerifyReceiptPage() -> impl IntoView {
         <h1 class="text-3xl font-bold">"Verify a consent receipt"</h1>
         <p class="mt-2 max-w-prose text-slate-700 dark:text-slate-300">
             "Paste a receipt downloaded from the Privacy page. We check its Ed25519 signature against our "
-            <a href="/.well-known/consent-receipt-key.json" rel="external" class=LINK>"published public key"</a>
-            "."
+            <a href="/.well-known/consent-receipt-key.json" rel="external" class=LINK>
+                "published public key"
+            </a> "."
         </p>
         <ActionForm action=verify attr:class="mt-6 flex max-w-prose flex-col gap-3">
-            <label for="receipt" class="font-medium">"Receipt"</label>
+            <label for="receipt" class="font-medium">
+                "Receipt"
+            </label>
             <textarea
                 id="receipt"
                 name="receipt"
@@ -63,10 +75,22 @@ pub fn VerifyReceiptPage() -> impl IntoView {
                 aria-describedby="receipt-error"
                 class="rounded border border-slate-400 bg-white px-3 py-2 font-mono text-sm dark:bg-slate-900"
             ></textarea>
-            <p id="receipt-error" role="alert" class="text-sm font-medium text-red-700 dark:text-red-300">{field_error}</p>
-            <FormNotice error=Signal::derive(move || error.get().filter(|e| e.for_field("receipt").is_none())) />
-            <button type="submit" class=ButtonKind::Primary.class()>"Verify receipt"</button>
+            <p
+                id="receipt-error"
+                role="alert"
+                class="text-sm font-medium text-red-700 dark:text-red-300"
+            >
+                {field_error}
+            </p>
+            <FormNotice error=Signal::derive(move || {
+                error.get().filter(|e| e.for_field("receipt").is_none())
+            }) />
+            <button type="submit" class=ButtonKind::Primary.class()>
+                "Verify receipt"
+            </button>
         </ActionForm>
-        <div role="status" class="mt-6 max-w-prose">{verdict}</div>
+        <div role="status" class="mt-6 max-w-prose">
+            {verdict}
+        </div>
     }
 }

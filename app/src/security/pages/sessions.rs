@@ -23,7 +23,9 @@ pub fn SessionsPage() -> impl IntoView {
         <div class="mt-4 max-w-md">
             <Notice message=query_notice() />
         </div>
-        <Suspense fallback=|| view! { <Loading what="Loading your sessions…" /> }>
+        <Suspense fallback=|| {
+            view! { <Loading what="Loading your sessions…" /> }
+        }>
             {move || {
                 sessions
                     .get()
@@ -67,34 +69,65 @@ fn SessionList(rows: Vec<SessionRow>) -> impl IntoView {
                         <li class="rounded border border-slate-300 p-4 dark:border-slate-700">
                             <p class="font-semibold">
                                 {row.device.clone()}
-                                {row.this_device.then(|| view! { <span class="ml-2 rounded bg-indigo-100 px-2 py-0.5 text-sm text-indigo-900">"This device"</span> })}
-                                {row.remembered.then(|| view! { <span class="ml-2 rounded bg-slate-200 px-2 py-0.5 text-sm text-slate-900">"Remembered"</span> })}
+                                {row
+                                    .this_device
+                                    .then(|| {
+                                        view! {
+                                            <span class="ml-2 rounded bg-indigo-100 px-2 py-0.5 text-sm text-indigo-900">
+                                                "This device"
+                                            </span>
+                                        }
+                                    })}
+                                {row
+                                    .remembered
+                                    .then(|| {
+                                        view! {
+                                            <span class="ml-2 rounded bg-slate-200 px-2 py-0.5 text-sm text-slate-900">
+                                                "Remembered"
+                                            </span>
+                                        }
+                                    })}
                             </p>
                             <p class=QUIET_TEXT>
-                                {format!("Network {} · signed in {} · last active {}", row.network, row.created, row.last_active)}
+                                {format!(
+                                    "Network {} · signed in {} · last active {}",
+                                    row.network,
+                                    row.created,
+                                    row.last_active,
+                                )}
                             </p>
-                            {(!row.this_device).then(|| view! {
-                                <ActionForm action=revoke attr:class="mt-2">
-                                    <input type="hidden" name="id" value=row.id.to_string() />
-                                    <button type="submit" aria-label=label class=ButtonKind::Danger.class()>
-                                        "End session"
-                                    </button>
-                                </ActionForm>
-                            })}
+                            {(!row.this_device)
+                                .then(|| {
+                                    view! {
+                                        <ActionForm action=revoke attr:class="mt-2">
+                                            <input type="hidden" name="id" value=row.id.to_string() />
+                                            <button
+                                                type="submit"
+                                                aria-label=label
+                                                class=ButtonKind::Danger.class()
+                                            >
+                                                "End session"
+                                            </button>
+                                        </ActionForm>
+                                    }
+                                })}
                         </li>
                     }
                 })
                 .collect_view()}
         </ul>
         <SudoPrompt error=revoke_error then=revoke_again />
-        {has_others.then(|| view! {
-            <ActionForm action=others node_ref=others_form attr:class="mt-6">
-                <FormNotice error=besides_sudo(others_error) />
-                <button type="submit" class=ButtonKind::DangerPrimary.class()>
-                    "Sign out everywhere else"
-                </button>
-            </ActionForm>
-            <SudoPrompt error=others_error then=resubmit(others_form) />
-        })}
+        {has_others
+            .then(|| {
+                view! {
+                    <ActionForm action=others node_ref=others_form attr:class="mt-6">
+                        <FormNotice error=besides_sudo(others_error) />
+                        <button type="submit" class=ButtonKind::DangerPrimary.class()>
+                            "Sign out everywhere else"
+                        </button>
+                    </ActionForm>
+                    <SudoPrompt error=others_error then=resubmit(others_form) />
+                }
+            })}
     }
 }

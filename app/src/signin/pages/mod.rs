@@ -1,12 +1,12 @@
 //! The sign-in area's pages and the parts other pages use: the sign-out button and the forms of
 //! the re-authentication prompt.
 
-mod passkey;
-mod recovery;
-mod second_step;
-mod sign_in;
-mod sign_out;
-mod sudo;
+pub mod passkey;
+pub mod recovery;
+pub mod second_step;
+pub mod sign_in;
+pub mod sign_out;
+pub mod sudo;
 
 pub use recovery::{ForgotPasswordPage, NotMePage, ResetPasswordPage};
 pub use second_step::SecondStepPage;

@@ -71,9 +71,20 @@ pub fn PasskeyButton(
         <div class="flex flex-col items-start gap-2">
             <Show
                 when=move || scripted.get()
-                fallback=|| view! { <p class="text-sm">"Passkeys need JavaScript, which is off or still loading."</p> }
+                fallback=|| {
+                    view! {
+                        <p class="text-sm">
+                            "Passkeys need JavaScript, which is off or still loading."
+                        </p>
+                    }
+                }
             >
-                <button type="button" class=ButtonKind::Primary.class() on:click=start.clone() aria-busy=move || busy.get().then_some("true")>
+                <button
+                    type="button"
+                    class=ButtonKind::Primary.class()
+                    on:click=start.clone()
+                    aria-busy=move || busy.get().then_some("true")
+                >
                     {move || if busy.get() { "Waiting for your passkey…" } else { label }}
                 </button>
             </Show>
@@ -105,8 +116,13 @@ pub fn PasskeySignIn() -> impl IntoView {
         }
     });
     view! {
-        <section aria-labelledby="passkey-heading" class="mt-8 flex max-w-md flex-col gap-3 border-t border-slate-300 pt-6 dark:border-slate-700">
-            <h2 id="passkey-heading" class="text-xl font-semibold">"Or use a passkey"</h2>
+        <section
+            aria-labelledby="passkey-heading"
+            class="mt-8 flex max-w-md flex-col gap-3 border-t border-slate-300 pt-6 dark:border-slate-700"
+        >
+            <h2 id="passkey-heading" class="text-xl font-semibold">
+                "Or use a passkey"
+            </h2>
             <p class="text-sm text-slate-700 dark:text-slate-300">
                 "Your fingerprint, face or screen lock signs you in: no password needed."
             </p>

@@ -25,7 +25,7 @@ pub fn SignInPage() -> impl IntoView {
     });
     let next = query_value("next");
     view! {
-    <PageHeader title="Sign in" />
+        <PageHeader title="Sign in" />
         <div class="mt-4 flex max-w-md flex-col gap-3">
             <Notice message=query_notice() />
             <Notice message=reason />
@@ -34,7 +34,13 @@ pub fn SignInPage() -> impl IntoView {
             <FormNotice error=error />
             <input type="hidden" name="next" value=move || next.get().unwrap_or_default() />
             // "webauthn": the browser may offer passkeys among the field's suggestions.
-            <Field label="Email address" name="email" kind="email" autocomplete="username webauthn" error=error />
+            <Field
+                label="Email address"
+                name="email"
+                kind="email"
+                autocomplete="username webauthn"
+                error=error
+            />
             <Field
                 label="Password"
                 name="password"
@@ -50,8 +56,12 @@ pub fn SignInPage() -> impl IntoView {
         </ActionForm>
         <PasskeySignIn />
         <p class="mt-6 flex gap-6">
-            <A href="/forgot-password" attr:class=LINK>"Forgot your password?"</A>
-            <A href="/signup" attr:class=LINK>"Create an account"</A>
+            <A href="/forgot-password" attr:class=LINK>
+                "Forgot your password?"
+            </A>
+            <A href="/signup" attr:class=LINK>
+                "Create an account"
+            </A>
         </p>
-        }
+    }
 }

@@ -41,8 +41,15 @@ fn SudoForms(then: Callback<()>) -> impl IntoView {
     });
     view! {
         <p class="mt-1 text-sm">
-            <Suspense fallback=|| "This change needs you to confirm who you are.">
-                {move || options.get().and_then(Result::ok).map(|options| sudo_explanation(options.window_minutes))}
+            <Suspense fallback=|| {
+                "This change needs you to confirm who you are."
+            }>
+                {move || {
+                    options
+                        .get()
+                        .and_then(Result::ok)
+                        .map(|options| sudo_explanation(options.window_minutes))
+                }}
             </Suspense>
         </p>
         <ActionForm action=confirm attr:class="mt-3 flex flex-col gap-3">
@@ -57,25 +64,50 @@ fn SudoForms(then: Callback<()>) -> impl IntoView {
             <Submit label="Confirm and continue" pending=confirm.pending() />
         </ActionForm>
         <Suspense fallback=|| ()>
-            {move || options.get().and_then(Result::ok).map(|options| view! {
-                {options.passkey.then(|| view! {
-                    <div class="mt-4">
-                        <PasskeyButton purpose=PasskeyPurpose::Sudo label="Confirm with a passkey" on_done=then />
-                    </div>
-                })}
-                {options.totp.then(|| view! {
-                    <ActionForm action=by_code attr:class="mt-4 flex flex-col gap-3">
-                        <FormNotice error=code_error />
-                        <Field
-                            label="Or a code from your authenticator app"
-                            name="sudo_code"
-                            autocomplete="one-time-code"
-                            error=code_error
-                        />
-                        <Submit label="Confirm with the code" pending=by_code.pending() />
-                    </ActionForm>
-                })}
-            })}
+            {move || {
+                options
+                    .get()
+                    .and_then(Result::ok)
+                    .map(|options| {
+                        view! {
+                            {options
+                                .passkey
+                                .then(|| {
+                                    view! {
+                                        <div class="mt-4">
+                                            <PasskeyButton
+                                                purpose=PasskeyPurpose::Sudo
+                                                label="Confirm with a passkey"
+                                                on_done=then
+                                            />
+                                        </div>
+                                    }
+                                })}
+                            {options
+                                .totp
+                                .then(|| {
+                                    view! {
+                                        <ActionForm
+                                            action=by_code
+                                            attr:class="mt-4 flex flex-col gap-3"
+                                        >
+                                            <FormNotice error=code_error />
+                                            <Field
+                                                label="Or a code from your authenticator app"
+                                                name="sudo_code"
+                                                autocomplete="one-time-code"
+                                                error=code_error
+                                            />
+                                            <Submit
+                                                label="Confirm with the code"
+                                                pending=by_code.pending()
+                                            />
+                                        </ActionForm>
+                                    }
+                                })}
+                        }
+                    })
+            }}
         </Suspense>
     }
 }
