@@ -7,10 +7,12 @@ PG := postgres://postgres@127.0.0.1:5432
 # cargo-leptos finds Tailwind and wasm-opt here; so do the Playwright tests.
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
+# The database `make lint` checks the queries' metadata (app/.sqlx) against.
+SQLX_DATABASE := custodian_sqlx
 E2E_ADDR := 127.0.0.1:3100
 E2E_DATABASE := custodian_e2e
 
-.PHONY: run test setup lint test-rust test-e2e build-release bench
+.PHONY: run test setup lint sqlx-check sqlx-prepare test-rust test-e2e build-release bench
 
 ## Build the release site and serve it on http://localhost:3000 (zero configuration).
 run:
@@ -29,8 +31,19 @@ test:
 lint:
 	cargo fmt --all -- --check
 	leptosfmt --check --quiet -c leptosfmt.toml app/src frontend/src
+	$(MAKE) sqlx-check
 	cargo clippy -p custodian -p app --features app/ssr --all-targets -- -D warnings
 	cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
+
+## The query! macros' metadata (app/.sqlx) matches the queries and the migrated schema.
+sqlx-check:
+	DATABASE_URL=$(PG)/$(SQLX_DATABASE) sqlx database reset -y --source migrations >/dev/null
+	cd app && DATABASE_URL=$(PG)/$(SQLX_DATABASE) cargo sqlx prepare --check -- --features ssr
+
+## Rewrites app/.sqlx after a query or a migration changed.
+sqlx-prepare:
+	DATABASE_URL=$(PG)/$(SQLX_DATABASE) sqlx database reset -y --source migrations >/dev/null
+	cd app && DATABASE_URL=$(PG)/$(SQLX_DATABASE) cargo sqlx prepare -- --features ssr
 
 ## Rust unit and integration tests; each #[sqlx::test] gets a database of its own.
 test-rust:

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 purpose=${1:-build}
 CARGO_LEPTOS_VERSION=0.3.11
 LEPTOSFMT_VERSION=0.1.33
+SQLX_CLI_VERSION=0.8.6
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
 as_root() {
@@ -62,6 +63,14 @@ ensure_leptosfmt() {
   if ! leptosfmt --version 2>/dev/null | grep -q "$LEPTOSFMT_VERSION"; then
     say "installing leptosfmt $LEPTOSFMT_VERSION (checks the view! macros' layout)"
     cargo install leptosfmt --version "$LEPTOSFMT_VERSION" --locked
+  fi
+}
+
+ensure_sqlx_cli() {
+  if ! cargo sqlx --version 2>/dev/null | grep -q "$SQLX_CLI_VERSION"; then
+    say "installing sqlx-cli $SQLX_CLI_VERSION (checks the queries' metadata against the schema)"
+    cargo install sqlx-cli --version "$SQLX_CLI_VERSION" --locked \
+      --no-default-features --features postgres,rustls
   fi
 }
 
@@ -122,7 +131,7 @@ ensure_wasm_bindgen
 ensure_postgres
 case "$purpose" in
   build) ;;
-  test) ensure_nextest; ensure_leptosfmt; ensure_chromium ;;
+  test) ensure_nextest; ensure_leptosfmt; ensure_sqlx_cli; ensure_chromium ;;
   bench) ensure_bench_tools ;;
   *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac

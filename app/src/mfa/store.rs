@@ -16,10 +16,9 @@ use crate::platform::{
 
 /// Whether the authenticator app is set up: None when not at all, else whether it is on.
 pub async fn totp_enabled(tx: &mut TenantTx) -> Result<Option<bool>, sqlx::Error> {
-    let row: Option<Option<OffsetDateTime>> =
-        sqlx::query_scalar("SELECT enabled_at FROM totp_factors")
-            .fetch_optional(&mut **tx)
-            .await?;
+    let row = sqlx::query_scalar!("SELECT enabled_at FROM totp_factors")
+        .fetch_optional(&mut **tx)
+        .await?;
     Ok(row.map(|enabled_at| enabled_at.is_some()))
 }
 
@@ -29,15 +28,16 @@ pub async fn start_totp(
     sealed_secret: &[u8],
     now: OffsetDateTime,
 ) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query(
+    let owner_id = tx.owner_id().as_uuid();
+    Ok(sqlx::query!(
         "INSERT INTO totp_factors (owner_id, sealed_secret, created_at) VALUES ($1, $2, $3) \
          ON CONFLICT (owner_id) DO UPDATE SET sealed_secret = excluded.sealed_secret, \
          created_at = excluded.created_at, last_used_step = 0 \
          WHERE totp_factors.enabled_at IS NULL",
+        owner_id,
+        sealed_secret,
+        now
     )
-    .bind(tx.owner_id())
-    .bind(sealed_secret)
-    .bind(now)
     .execute(&mut **tx)
     .await?
     .rows_affected()
@@ -50,26 +50,25 @@ pub async fn totp_for_update(
     tx: &mut TenantTx,
     pending: bool,
 ) -> Result<Option<(Vec<u8>, i64)>, sqlx::Error> {
-    sqlx::query_as(if pending {
-        "SELECT sealed_secret, last_used_step FROM totp_factors WHERE enabled_at IS NULL FOR UPDATE"
-    } else {
-        "SELECT sealed_secret, last_used_step FROM totp_factors WHERE enabled_at IS NOT NULL FOR UPDATE"
-    })
+    let row = sqlx::query!(
+        "SELECT sealed_secret, last_used_step FROM totp_factors \
+         WHERE (enabled_at IS NULL) = $1 FOR UPDATE",
+        pending
+    )
     .fetch_optional(&mut **tx)
-    .await
+    .await?;
+    Ok(row.map(|row| (row.sealed_secret, row.last_used_step)))
 }
 
 pub async fn spend_totp_step(tx: &mut TenantTx, step: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE totp_factors SET last_used_step = $1")
-        .bind(step)
+    sqlx::query!("UPDATE totp_factors SET last_used_step = $1", step)
         .execute(&mut **tx)
         .await
         .map(drop)
 }
 
 pub async fn enable_totp(tx: &mut TenantTx, now: OffsetDateTime) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE totp_factors SET enabled_at = $1")
-        .bind(now)
+    sqlx::query!("UPDATE totp_factors SET enabled_at = $1", now)
         .execute(&mut **tx)
         .await
         .map(drop)
@@ -77,31 +76,41 @@ pub async fn enable_totp(tx: &mut TenantTx, now: OffsetDateTime) -> Result<(), s
 
 /// Removes the app; whether it was on (a setup never confirmed was no factor).
 pub async fn delete_totp(tx: &mut TenantTx) -> Result<bool, sqlx::Error> {
-    Ok(
-        sqlx::query_scalar("DELETE FROM totp_factors RETURNING enabled_at IS NOT NULL")
-            .fetch_optional(&mut **tx)
-            .await?
-            .unwrap_or(false),
+    Ok(sqlx::query_scalar!(
+        r#"DELETE FROM totp_factors RETURNING enabled_at IS NOT NULL AS "was_on!""#
     )
+    .fetch_optional(&mut **tx)
+    .await?
+    .unwrap_or(false))
 }
 
 /// Passkeys as the Security page lists them: id, name, added, last used.
 pub type PasskeyListing = (PasskeyId, String, OffsetDateTime, Option<OffsetDateTime>);
 
 pub async fn passkey_listing(tx: &mut TenantTx) -> Result<Vec<PasskeyListing>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, name, created_at, last_used_at FROM passkeys ORDER BY created_at, id",
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id: PasskeyId", name, created_at, last_used_at FROM passkeys
+           ORDER BY created_at, id"#
     )
     .fetch_all(&mut **tx)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.id, row.name, row.created_at, row.last_used_at))
+        .collect())
 }
 
 pub async fn passkeys(tx: &mut TenantTx) -> Result<Vec<(PasskeyId, Passkey)>, sqlx::Error> {
-    let rows: Vec<(PasskeyId, Json<Passkey>)> =
-        sqlx::query_as("SELECT id, credential FROM passkeys ORDER BY created_at")
-            .fetch_all(&mut **tx)
-            .await?;
-    Ok(rows.into_iter().map(|(id, key)| (id, key.0)).collect())
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id: PasskeyId", credential AS "credential: Json<Passkey>"
+           FROM passkeys ORDER BY created_at"#
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.id, row.credential.0))
+        .collect())
 }
 
 /// The passkey with this credential id, locked until the transaction ends.
@@ -109,13 +118,14 @@ pub async fn passkey_for_update(
     tx: &mut TenantTx,
     credential_id: &[u8],
 ) -> Result<Option<(PasskeyId, String, Passkey)>, sqlx::Error> {
-    let row: Option<(PasskeyId, String, Json<Passkey>)> = sqlx::query_as(
-        "SELECT id, name, credential FROM passkeys WHERE credential_id = $1 FOR UPDATE",
+    let row = sqlx::query!(
+        r#"SELECT id AS "id: PasskeyId", name, credential AS "credential: Json<Passkey>"
+           FROM passkeys WHERE credential_id = $1 FOR UPDATE"#,
+        credential_id
     )
-    .bind(credential_id)
     .fetch_optional(&mut **tx)
     .await?;
-    Ok(row.map(|(id, name, Json(passkey))| (id, name, passkey)))
+    Ok(row.map(|row| (row.id, row.name, row.credential.0)))
 }
 
 /// Stores a passkey's new counter and backup state after a use.
@@ -125,13 +135,15 @@ pub async fn passkey_used(
     passkey: &Passkey,
     now: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE passkeys SET credential = $2, last_used_at = $3 WHERE id = $1")
-        .bind(id)
-        .bind(Json(passkey))
-        .bind(now)
-        .execute(&mut **tx)
-        .await
-        .map(drop)
+    sqlx::query!(
+        "UPDATE passkeys SET credential = $2, last_used_at = $3 WHERE id = $1",
+        id.as_uuid(),
+        Json(passkey) as _,
+        now
+    )
+    .execute(&mut **tx)
+    .await
+    .map(drop)
 }
 
 /// Adds a passkey; false when the account has this credential already.
@@ -142,16 +154,17 @@ pub async fn insert_passkey(
     passkey: &Passkey,
     now: OffsetDateTime,
 ) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query(
+    let owner_id = tx.owner_id().as_uuid();
+    Ok(sqlx::query!(
         "INSERT INTO passkeys (owner_id, id, credential_id, name, credential, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (owner_id, credential_id) DO NOTHING",
+        owner_id,
+        id.as_uuid(),
+        passkey.cred_id().as_slice(),
+        name,
+        Json(passkey) as _,
+        now
     )
-    .bind(tx.owner_id())
-    .bind(id)
-    .bind(passkey.cred_id().to_vec())
-    .bind(name)
-    .bind(Json(passkey))
-    .bind(now)
     .execute(&mut **tx)
     .await?
     .rows_affected()
@@ -164,12 +177,14 @@ pub async fn rename_passkey(
     id: PasskeyId,
     name: &str,
 ) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query("UPDATE passkeys SET name = $2 WHERE id = $1")
-        .bind(id)
-        .bind(name)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected()
+    Ok(sqlx::query!(
+        "UPDATE passkeys SET name = $2 WHERE id = $1",
+        id.as_uuid(),
+        name
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
         == 1)
 }
 
@@ -178,17 +193,23 @@ pub async fn delete_passkey(
     tx: &mut TenantTx,
     id: PasskeyId,
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("DELETE FROM passkeys WHERE id = $1 RETURNING name")
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await
+    sqlx::query_scalar!(
+        "DELETE FROM passkeys WHERE id = $1 RETURNING name",
+        id.as_uuid()
+    )
+    .fetch_optional(&mut **tx)
+    .await
 }
 
 /// How many backup codes the account has, and how many are unused.
 pub async fn backup_code_counts(tx: &mut TenantTx) -> Result<(i64, i64), sqlx::Error> {
-    sqlx::query_as("SELECT count(*), count(*) FILTER (WHERE used_at IS NULL) FROM backup_codes")
-        .fetch_one(&mut **tx)
-        .await
+    let row = sqlx::query!(
+        r#"SELECT count(*) AS "total!", count(*) FILTER (WHERE used_at IS NULL) AS "unused!"
+           FROM backup_codes"#
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((row.total, row.unused))
 }
 
 /// Replaces the account's backup codes with the digests given.
@@ -197,16 +218,17 @@ pub async fn replace_backup_codes(
     digests: &[Vec<u8>],
     now: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM backup_codes")
+    sqlx::query!("DELETE FROM backup_codes")
         .execute(&mut **tx)
         .await?;
+    let owner_id = tx.owner_id().as_uuid();
     for digest in digests {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO backup_codes (owner_id, code_digest, created_at) VALUES ($1, $2, $3)",
+            owner_id,
+            digest,
+            now
         )
-        .bind(tx.owner_id())
-        .bind(digest)
-        .bind(now)
         .execute(&mut **tx)
         .await?;
     }
@@ -219,11 +241,11 @@ pub async fn spend_backup_code(
     digests: &[Vec<u8>],
     now: OffsetDateTime,
 ) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query(
+    Ok(sqlx::query!(
         "UPDATE backup_codes SET used_at = $2 WHERE code_digest = ANY($1) AND used_at IS NULL",
+        digests,
+        now
     )
-    .bind(digests)
-    .bind(now)
     .execute(&mut **tx)
     .await?
     .rows_affected()
@@ -232,7 +254,7 @@ pub async fn spend_backup_code(
 
 /// Removes every backup code.
 pub async fn delete_backup_codes(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM backup_codes")
+    sqlx::query!("DELETE FROM backup_codes")
         .execute(&mut **tx)
         .await
         .map(drop)
@@ -240,9 +262,9 @@ pub async fn delete_backup_codes(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
 
 /// Backup codes belong to a second factor: with none left, they go too.
 pub async fn delete_orphaned_backup_codes(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "DELETE FROM backup_codes WHERE NOT EXISTS (SELECT 1 FROM passkeys) \
-         AND NOT EXISTS (SELECT 1 FROM totp_factors WHERE enabled_at IS NOT NULL)",
+         AND NOT EXISTS (SELECT 1 FROM totp_factors WHERE enabled_at IS NOT NULL)"
     )
     .execute(&mut **tx)
     .await
@@ -251,20 +273,21 @@ pub async fn delete_orphaned_backup_codes(tx: &mut TenantTx) -> Result<(), sqlx:
 
 /// The passkeys, the app (when on) and the unused backup codes the account has.
 pub async fn usable(tx: &mut TenantTx) -> Result<(bool, bool, bool), sqlx::Error> {
-    sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM passkeys), \
-         EXISTS (SELECT 1 FROM totp_factors WHERE enabled_at IS NOT NULL), \
-         EXISTS (SELECT 1 FROM backup_codes WHERE used_at IS NULL)",
+    let row = sqlx::query!(
+        r#"SELECT EXISTS (SELECT 1 FROM passkeys) AS "passkey!",
+           EXISTS (SELECT 1 FROM totp_factors WHERE enabled_at IS NOT NULL) AS "totp!",
+           EXISTS (SELECT 1 FROM backup_codes WHERE used_at IS NULL) AS "backup_code!""#
     )
     .fetch_one(&mut **tx)
-    .await
+    .await?;
+    Ok((row.passkey, row.totp, row.backup_code))
 }
 
 /// How many second factors are on: the app and each passkey.
 pub async fn factor_count(tx: &mut TenantTx) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT (SELECT count(*) FROM totp_factors WHERE enabled_at IS NOT NULL) \
-         + (SELECT count(*) FROM passkeys)",
+    sqlx::query_scalar!(
+        r#"SELECT (SELECT count(*) FROM totp_factors WHERE enabled_at IS NOT NULL)
+           + (SELECT count(*) FROM passkeys) AS "factors!""#
     )
     .fetch_one(&mut **tx)
     .await

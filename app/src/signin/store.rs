@@ -17,17 +17,22 @@ pub async fn start_pending(
     now: OffsetDateTime,
     expired: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM pending_sign_ins WHERE created_at <= $1")
-        .bind(expired)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query("INSERT INTO pending_sign_ins (owner_id, id, created_at) VALUES ($1, $2, $3)")
-        .bind(tx.owner_id())
-        .bind(id)
-        .bind(now)
-        .execute(&mut **tx)
-        .await
-        .map(drop)
+    sqlx::query!(
+        "DELETE FROM pending_sign_ins WHERE created_at <= $1",
+        expired
+    )
+    .execute(&mut **tx)
+    .await?;
+    let owner_id = tx.owner_id().as_uuid();
+    sqlx::query!(
+        "INSERT INTO pending_sign_ins (owner_id, id, created_at) VALUES ($1, $2, $3)",
+        owner_id,
+        id,
+        now
+    )
+    .execute(&mut **tx)
+    .await
+    .map(drop)
 }
 
 /// Counts a wrong-or-not answer of a pending sign-in; None when it is gone or has used its
@@ -37,19 +42,18 @@ pub async fn count_answer(
     id: Uuid,
     tries: i32,
 ) -> Result<Option<i32>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "UPDATE pending_sign_ins SET failures = failures + 1 WHERE id = $1 AND failures < $2 \
          RETURNING failures",
+        id,
+        tries
     )
-    .bind(id)
-    .bind(tries)
     .fetch_optional(&mut **tx)
     .await
 }
 
 pub async fn end_pending(tx: &mut TenantTx, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM pending_sign_ins WHERE id = $1")
-        .bind(id)
+    sqlx::query!("DELETE FROM pending_sign_ins WHERE id = $1", id)
         .execute(&mut **tx)
         .await
         .map(drop)
@@ -57,7 +61,7 @@ pub async fn end_pending(tx: &mut TenantTx, id: Uuid) -> Result<(), sqlx::Error>
 
 /// Ends every sign-in of the tenant that waits for its second step.
 pub async fn end_all_pending(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM pending_sign_ins")
+    sqlx::query!("DELETE FROM pending_sign_ins")
         .execute(&mut **tx)
         .await
         .map(drop)
@@ -69,16 +73,18 @@ pub async fn remember_device(
     fingerprint: &[u8],
     now: OffsetDateTime,
 ) -> Result<(bool, bool), sqlx::Error> {
-    let known_before: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM known_devices)")
-        .fetch_one(&mut **tx)
-        .await?;
-    let new_device = sqlx::query(
+    let known_before =
+        sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM known_devices) AS "known!""#)
+            .fetch_one(&mut **tx)
+            .await?;
+    let owner_id = tx.owner_id().as_uuid();
+    let new_device = sqlx::query!(
         "INSERT INTO known_devices (owner_id, fingerprint, first_seen_at) VALUES ($1, $2, $3) \
          ON CONFLICT DO NOTHING",
+        owner_id,
+        fingerprint,
+        now
     )
-    .bind(tx.owner_id())
-    .bind(fingerprint)
-    .bind(now)
     .execute(&mut **tx)
     .await?
     .rows_affected()

@@ -16,14 +16,14 @@ pub async fn insert(
     invited_by: Option<OwnerId>,
     days: i32,
 ) -> Result<OffsetDateTime, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "INSERT INTO invites (code_sha256, invited_by, expires_at) \
          VALUES (sha256(convert_to($1, 'UTF8')), $2, now() + make_interval(days => $3)) \
          RETURNING expires_at",
+        code,
+        invited_by.map(OwnerId::as_uuid),
+        days
     )
-    .bind(code)
-    .bind(invited_by)
-    .bind(days)
     .fetch_one(conn)
     .await
 }
@@ -33,22 +33,23 @@ pub async fn insert(
 pub async fn lock_and_check_any(
     tx: &mut Transaction<'static, Postgres>,
 ) -> Result<bool, sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(FIRST_INVITE_LOCK)
+    sqlx::query!("SELECT pg_advisory_xact_lock($1)", FIRST_INVITE_LOCK)
         .execute(&mut **tx)
         .await?;
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM invites)")
+    sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM invites) AS "any!""#)
         .fetch_one(&mut **tx)
         .await
 }
 
 /// "ok", "used", "expired" or "invalid".
 pub async fn status(pool: &PgPool, code: &str, now: OffsetDateTime) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar("SELECT custodian_invite_status($1, $2)")
-        .bind(code)
-        .bind(now)
-        .fetch_one(pool)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT custodian_invite_status($1, $2) AS "status!""#,
+        code,
+        now
+    )
+    .fetch_one(pool)
+    .await
 }
 
 /// Spends an invite for `email` (for the transaction's tenant when `for_tenant`): its status
@@ -60,13 +61,17 @@ pub async fn redeem(
     now: OffsetDateTime,
     for_tenant: bool,
 ) -> Result<(String, Option<OwnerId>), sqlx::Error> {
-    sqlx::query_as("SELECT status, inviter FROM custodian_redeem_invite($1, $2, $3, $4)")
-        .bind(code)
-        .bind(email)
-        .bind(now)
-        .bind(for_tenant)
-        .fetch_one(&mut **tx)
-        .await
+    let row = sqlx::query!(
+        r#"SELECT status AS "status!", inviter AS "inviter: OwnerId"
+           FROM custodian_redeem_invite($1, $2, $3, $4)"#,
+        code,
+        email,
+        now,
+        for_tenant
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((row.status, row.inviter))
 }
 
 /// Creates an invite from the transaction's tenant; false when it has used its share.
@@ -76,12 +81,14 @@ pub async fn create_for_tenant(
     now: OffsetDateTime,
     expires_at: OffsetDateTime,
 ) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT custodian_create_invite($1, $2, $3)")
-        .bind(code)
-        .bind(now)
-        .bind(expires_at)
-        .fetch_one(&mut **tx)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT custodian_create_invite($1, $2, $3) AS "created!""#,
+        code,
+        now,
+        expires_at
+    )
+    .fetch_one(&mut **tx)
+    .await
 }
 
 /// An invite the tenant created: when, until when, and when and by whom it was used.
@@ -93,9 +100,21 @@ pub type MyInvite = (
 );
 
 pub async fn mine(tx: &mut TenantTx) -> Result<Vec<MyInvite>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT created_at, expires_at, used_at, used_by_email FROM custodian_my_invites()",
+    let rows = sqlx::query!(
+        r#"SELECT created_at AS "created_at!", expires_at AS "expires_at!", used_at, used_by_email
+           FROM custodian_my_invites()"#
     )
     .fetch_all(&mut **tx)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            (
+                row.created_at,
+                row.expires_at,
+                row.used_at,
+                row.used_by_email,
+            )
+        })
+        .collect())
 }

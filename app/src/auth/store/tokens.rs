@@ -16,18 +16,19 @@ pub struct NewToken<'a> {
 }
 
 pub async fn insert(tx: &mut TenantTx, token: &NewToken<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let owner_id = tx.owner_id().as_uuid();
+    sqlx::query!(
         "INSERT INTO account_tokens \
          (owner_id, secret_sha256, purpose, new_email, scope, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        owner_id,
+        token.secret_sha256,
+        token.purpose,
+        token.new_email,
+        token.scope.as_deref(),
+        token.created_at,
+        token.expires_at
     )
-    .bind(tx.owner_id())
-    .bind(token.secret_sha256)
-    .bind(token.purpose)
-    .bind(token.new_email)
-    .bind(&token.scope)
-    .bind(token.created_at)
-    .bind(token.expires_at)
     .execute(&mut **tx)
     .await
     .map(drop)
@@ -47,14 +48,15 @@ pub async fn find_for_update(
     secret_sha256: &[u8],
     purpose: &str,
 ) -> Result<Option<StoredToken>, sqlx::Error> {
-    sqlx::query_as(
+    let row = sqlx::query!(
         "SELECT expires_at, used_at, new_email, scope FROM account_tokens \
          WHERE secret_sha256 = $1 AND purpose = $2 FOR UPDATE",
+        secret_sha256,
+        purpose
     )
-    .bind(secret_sha256)
-    .bind(purpose)
     .fetch_optional(&mut **tx)
-    .await
+    .await?;
+    Ok(row.map(|row| (row.expires_at, row.used_at, row.new_email, row.scope)))
 }
 
 pub async fn mark_used(
@@ -62,18 +64,20 @@ pub async fn mark_used(
     secret_sha256: &[u8],
     now: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE account_tokens SET used_at = $2 WHERE secret_sha256 = $1")
-        .bind(secret_sha256)
-        .bind(now)
-        .execute(&mut **tx)
-        .await
-        .map(drop)
+    sqlx::query!(
+        "UPDATE account_tokens SET used_at = $2 WHERE secret_sha256 = $1",
+        secret_sha256,
+        now
+    )
+    .execute(&mut **tx)
+    .await
+    .map(drop)
 }
 
 /// Deletes every unused token except "this wasn't me" links; how many.
 pub async fn delete_outstanding(tx: &mut TenantTx) -> Result<u64, sqlx::Error> {
     Ok(
-        sqlx::query("DELETE FROM account_tokens WHERE used_at IS NULL AND purpose <> 'not_me'")
+        sqlx::query!("DELETE FROM account_tokens WHERE used_at IS NULL AND purpose <> 'not_me'")
             .execute(&mut **tx)
             .await?
             .rows_affected(),
@@ -82,7 +86,7 @@ pub async fn delete_outstanding(tx: &mut TenantTx) -> Result<u64, sqlx::Error> {
 
 /// Deletes the unused address-change links (a change cancelled).
 pub async fn delete_pending_email_changes(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM account_tokens WHERE purpose = 'change_email' AND used_at IS NULL")
+    sqlx::query!("DELETE FROM account_tokens WHERE purpose = 'change_email' AND used_at IS NULL")
         .execute(&mut **tx)
         .await
         .map(drop)

@@ -14,19 +14,19 @@ pub async fn list(
     client: &ClientInfo,
     now: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO account_sessions \
          (owner_id, id, store_id, created_at, last_seen_at, expires_at, remember, user_agent, ip_prefix) \
          VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)",
+        record.owner_id.as_uuid(),
+        record.account_session.as_uuid(),
+        store_id,
+        now,
+        record.expires_at(),
+        record.remember,
+        client.user_agent,
+        client.ip_prefix()
     )
-    .bind(record.owner_id)
-    .bind(record.account_session)
-    .bind(store_id)
-    .bind(now)
-    .bind(record.expires_at())
-    .bind(record.remember)
-    .bind(&client.user_agent)
-    .bind(client.ip_prefix())
     .execute(&mut **tx)
     .await
     .map(drop)
@@ -34,11 +34,11 @@ pub async fn list(
 
 /// Deletes a session's listing row and its store record: sign-out, revocation, expiry.
 pub async fn delete(tx: &mut TenantTx, id: AccountSessionId) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "WITH gone AS (DELETE FROM account_sessions WHERE id = $1 RETURNING store_id) \
          DELETE FROM tower_sessions.session WHERE id IN (SELECT store_id FROM gone)",
+        id.as_uuid()
     )
-    .bind(id)
     .execute(&mut **tx)
     .await
     .map(drop)
@@ -50,15 +50,15 @@ pub async fn delete_if_current(
     id: AccountSessionId,
     store_id: &str,
 ) -> Result<bool, sqlx::Error> {
-    Ok(
-        sqlx::query("DELETE FROM account_sessions WHERE id = $1 AND store_id = $2")
-            .bind(id)
-            .bind(store_id)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected()
-            == 1,
+    Ok(sqlx::query!(
+        "DELETE FROM account_sessions WHERE id = $1 AND store_id = $2",
+        id.as_uuid(),
+        store_id
     )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 /// Ends every session of the tenant except `keep`; returns how many ended.
@@ -66,11 +66,11 @@ pub async fn delete_all(
     tx: &mut TenantTx,
     keep: Option<AccountSessionId>,
 ) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
+    Ok(sqlx::query!(
         "WITH gone AS (DELETE FROM account_sessions WHERE $1::uuid IS NULL OR id <> $1 RETURNING store_id) \
          DELETE FROM tower_sessions.session WHERE id IN (SELECT store_id FROM gone)",
+        keep.map(AccountSessionId::as_uuid)
     )
-    .bind(keep)
     .execute(&mut **tx)
     .await?
     .rows_affected())
@@ -85,22 +85,23 @@ pub async fn still_listed(
     activity: Option<OffsetDateTime>,
 ) -> Result<bool, sqlx::Error> {
     match activity {
-        Some(now) => Ok(sqlx::query(
+        Some(now) => Ok(sqlx::query!(
             "UPDATE account_sessions SET last_seen_at = $3 WHERE id = $1 AND store_id = $2",
+            id.as_uuid(),
+            store_id,
+            now
         )
-        .bind(id)
-        .bind(store_id)
-        .bind(now)
         .execute(&mut **tx)
         .await?
         .rows_affected()
             == 1),
         None => {
-            sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM account_sessions WHERE id = $1 AND store_id = $2)",
+            sqlx::query_scalar!(
+                r#"SELECT EXISTS (SELECT 1 FROM account_sessions WHERE id = $1 AND store_id = $2)
+                   AS "listed!""#,
+                id.as_uuid(),
+                store_id
             )
-            .bind(id)
-            .bind(store_id)
             .fetch_one(&mut **tx)
             .await
         }
@@ -114,12 +115,12 @@ pub async fn count_reauth(
     id: AccountSessionId,
     store_id: &str,
 ) -> Result<Option<i32>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "UPDATE account_sessions SET failed_reauths = failed_reauths + 1 \
          WHERE id = $1 AND store_id = $2 RETURNING failed_reauths",
+        id.as_uuid(),
+        store_id
     )
-    .bind(id)
-    .bind(store_id)
     .fetch_optional(&mut **tx)
     .await
 }
@@ -128,15 +129,17 @@ pub async fn clear_reauth_failures(
     tx: &mut TenantTx,
     id: AccountSessionId,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE account_sessions SET failed_reauths = 0 WHERE id = $1")
-        .bind(id)
-        .execute(&mut **tx)
-        .await
-        .map(drop)
+    sqlx::query!(
+        "UPDATE account_sessions SET failed_reauths = 0 WHERE id = $1",
+        id.as_uuid()
+    )
+    .execute(&mut **tx)
+    .await
+    .map(drop)
 }
 
 /// A live session as the Sessions page lists it.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct Listed {
     pub id: AccountSessionId,
     pub created_at: OffsetDateTime,
@@ -153,14 +156,17 @@ pub async fn live(
     now: OffsetDateTime,
     first: AccountSessionId,
 ) -> Result<Vec<Listed>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, created_at, last_seen_at, remember, user_agent, ip_prefix FROM account_sessions \
-         WHERE expires_at > $1 AND (remember OR last_seen_at > $2) \
-         ORDER BY (id = $3) DESC, last_seen_at DESC",
+    sqlx::query_as!(
+        Listed,
+        r#"SELECT id AS "id: AccountSessionId", created_at, last_seen_at, remember, user_agent,
+                  ip_prefix
+           FROM account_sessions
+           WHERE expires_at > $1 AND (remember OR last_seen_at > $2)
+           ORDER BY (id = $3) DESC, last_seen_at DESC"#,
+        now,
+        now - super::IDLE_TIMEOUT,
+        first.as_uuid()
     )
-    .bind(now)
-    .bind(now - super::IDLE_TIMEOUT)
-    .bind(first)
     .fetch_all(&mut **tx)
     .await
 }
@@ -170,8 +176,10 @@ pub async fn user_agent_of(
     tx: &mut TenantTx,
     id: AccountSessionId,
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT user_agent FROM account_sessions WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await
+    sqlx::query_scalar!(
+        "SELECT user_agent FROM account_sessions WHERE id = $1",
+        id.as_uuid()
+    )
+    .fetch_optional(&mut **tx)
+    .await
 }

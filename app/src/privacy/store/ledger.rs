@@ -35,35 +35,49 @@ pub async fn insert(
     ledger: Ledger,
     record: &NewRecord<'_>,
 ) -> Result<Option<i32>, sqlx::Error> {
-    let (sql, subject_id) = match ledger {
-        Ledger::Account(owner_id) => (
-            "INSERT INTO consent_records \
-             (owner_id, id, granted, denied, policy_version, method, gpc, recorded_at, user_agent) \
-             SELECT $1, $2, $3, $4, coalesce(max(version), 1), $5, $6, $7, $8 \
-             FROM policy_versions WHERE document = 'cookies' \
-             ON CONFLICT DO NOTHING RETURNING policy_version",
-            owner_id.as_uuid(),
-        ),
-        Ledger::Browser(consent_id) => (
-            "INSERT INTO anonymous_consents \
-             (consent_id, id, granted, denied, policy_version, method, gpc, recorded_at, user_agent) \
-             SELECT $1, $2, $3, $4, coalesce(max(version), 1), $5, $6, $7, $8 \
-             FROM policy_versions WHERE document = 'cookies' \
-             ON CONFLICT DO NOTHING RETURNING policy_version",
-            consent_id,
-        ),
-    };
-    sqlx::query_scalar(sql)
-        .bind(subject_id)
-        .bind(ConsentRecordId::random())
-        .bind(record.granted)
-        .bind(record.denied)
-        .bind(record.method)
-        .bind(record.gpc)
-        .bind(record.recorded_at)
-        .bind(record.user_agent)
-        .fetch_optional(conn)
-        .await
+    let id = ConsentRecordId::random().as_uuid();
+    let granted: Vec<String> = record.granted.iter().map(|c| (*c).to_owned()).collect();
+    let denied: Vec<String> = record.denied.iter().map(|c| (*c).to_owned()).collect();
+    match ledger {
+        Ledger::Account(owner_id) => {
+            sqlx::query_scalar!(
+                "INSERT INTO consent_records \
+                 (owner_id, id, granted, denied, policy_version, method, gpc, recorded_at, user_agent) \
+                 SELECT $1, $2, $3, $4, coalesce(max(version), 1), $5, $6, $7, $8 \
+                 FROM policy_versions WHERE document = 'cookies' \
+                 ON CONFLICT DO NOTHING RETURNING policy_version",
+                owner_id.as_uuid(),
+                id,
+                &granted,
+                &denied,
+                record.method,
+                record.gpc,
+                record.recorded_at,
+                record.user_agent
+            )
+            .fetch_optional(conn)
+            .await
+        }
+        Ledger::Browser(consent_id) => {
+            sqlx::query_scalar!(
+                "INSERT INTO anonymous_consents \
+                 (consent_id, id, granted, denied, policy_version, method, gpc, recorded_at, user_agent) \
+                 SELECT $1, $2, $3, $4, coalesce(max(version), 1), $5, $6, $7, $8 \
+                 FROM policy_versions WHERE document = 'cookies' \
+                 ON CONFLICT DO NOTHING RETURNING policy_version",
+                consent_id,
+                id,
+                &granted,
+                &denied,
+                record.method,
+                record.gpc,
+                record.recorded_at,
+                record.user_agent
+            )
+            .fetch_optional(conn)
+            .await
+        }
+    }
 }
 
 /// Links the browser `consent_id` to the transaction's account.
@@ -72,13 +86,14 @@ pub async fn link(
     consent_id: Uuid,
     now: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let owner_id = tx.owner_id().as_uuid();
+    sqlx::query!(
         "INSERT INTO consent_links (owner_id, consent_id, linked_at) VALUES ($1, $2, $3) \
          ON CONFLICT DO NOTHING",
+        owner_id,
+        consent_id,
+        now
     )
-    .bind(tx.owner_id())
-    .bind(consent_id)
-    .bind(now)
     .execute(&mut **tx)
     .await
     .map(drop)
@@ -89,17 +104,17 @@ pub async fn latest_of_browser(
     tx: &mut TenantTx,
     consent_id: Uuid,
 ) -> Result<Option<(Vec<String>, bool)>, sqlx::Error> {
-    sqlx::query_as(
+    let row = sqlx::query!(
         "SELECT granted, gpc FROM anonymous_consents WHERE consent_id = $1 \
          ORDER BY recorded_at DESC LIMIT 1",
+        consent_id
     )
-    .bind(consent_id)
     .fetch_optional(&mut **tx)
-    .await
+    .await?;
+    Ok(row.map(|row| (row.granted, row.gpc)))
 }
 
 /// A record as the history and the receipts read it.
-#[derive(sqlx::FromRow)]
 pub struct LedgerRecord {
     pub id: ConsentRecordId,
     /// "account:<owner id>" or "browser:<consent id>".
@@ -112,21 +127,25 @@ pub struct LedgerRecord {
     pub recorded_at: OffsetDateTime,
 }
 
-const LEDGER: &str = "SELECT id, 'account:' || owner_id::text AS subject, granted, denied, \
-     policy_version, method, gpc, recorded_at FROM consent_records \
-     UNION ALL SELECT id, 'browser:' || consent_id::text, granted, denied, policy_version, \
-     method, gpc, recorded_at FROM anonymous_consents";
-
 /// The newest records that row-level security lets this transaction see; `only` narrows to one.
 pub async fn visible(
     conn: &mut PgConnection,
     only: Option<ConsentRecordId>,
 ) -> Result<Vec<LedgerRecord>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT * FROM ({LEDGER}) AS ledger WHERE $1::uuid IS NULL OR id = $1 \
-         ORDER BY recorded_at DESC, id LIMIT 200"
-    ))
-    .bind(only)
+    sqlx::query_as!(
+        LedgerRecord,
+        r#"SELECT id AS "id!: ConsentRecordId", subject AS "subject!", granted AS "granted!",
+                  denied AS "denied!", policy_version AS "policy_version!", method AS "method!",
+                  gpc AS "gpc!", recorded_at AS "recorded_at!"
+           FROM (SELECT id, 'account:' || owner_id::text AS subject, granted, denied,
+                        policy_version, method, gpc, recorded_at FROM consent_records
+                 UNION ALL
+                 SELECT id, 'browser:' || consent_id::text, granted, denied, policy_version,
+                        method, gpc, recorded_at FROM anonymous_consents) AS ledger
+           WHERE $1::uuid IS NULL OR id = $1
+           ORDER BY recorded_at DESC, id LIMIT 200"#,
+        only.map(ConsentRecordId::as_uuid)
+    )
     .fetch_all(conn)
     .await
 }

@@ -21,16 +21,16 @@ pub async fn insert_if_missing(
     version: i32,
     new: &NewVersion<'_>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO policy_versions (document, version, published_at, material, summary, body) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        new.document,
+        version,
+        new.published_at,
+        new.material,
+        new.summary,
+        new.body
     )
-    .bind(new.document)
-    .bind(version)
-    .bind(new.published_at)
-    .bind(new.material)
-    .bind(new.summary)
-    .bind(new.body)
     .execute(owner)
     .await
     .map(drop)
@@ -42,20 +42,22 @@ pub async fn insert_next(
     tx: &mut Transaction<'static, Postgres>,
     new: &NewVersion<'_>,
 ) -> Result<i32, sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('policy:' || $1))")
-        .bind(new.document)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query_scalar(
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtext('policy:' || $1))",
+        new.document
+    )
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query_scalar!(
         "INSERT INTO policy_versions (document, version, published_at, material, summary, body) \
          SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5 FROM policy_versions \
          WHERE document = $1 RETURNING version",
+        new.document,
+        new.published_at,
+        new.material,
+        new.summary,
+        new.body
     )
-    .bind(new.document)
-    .bind(new.published_at)
-    .bind(new.material)
-    .bind(new.summary)
-    .bind(new.body)
     .fetch_one(&mut **tx)
     .await
 }
@@ -65,13 +67,14 @@ pub async fn latest_version(
     conn: &mut PgConnection,
     document: &str,
 ) -> Result<Option<i32>, sqlx::Error> {
-    sqlx::query_scalar("SELECT max(version) FROM policy_versions WHERE document = $1")
-        .bind(document)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar!(
+        "SELECT max(version) FROM policy_versions WHERE document = $1",
+        document
+    )
+    .fetch_one(conn)
+    .await
 }
 
-#[derive(sqlx::FromRow)]
 pub struct VersionRow {
     pub version: i32,
     pub published_at: OffsetDateTime,
@@ -85,12 +88,13 @@ pub async fn version(
     document: &str,
     version: i32,
 ) -> Result<Option<VersionRow>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        VersionRow,
         "SELECT version, published_at, material, summary, body FROM policy_versions \
          WHERE document = $1 AND version = $2",
+        document,
+        version
     )
-    .bind(document)
-    .bind(version)
     .fetch_optional(conn)
     .await
 }
@@ -100,13 +104,17 @@ pub async fn versions(
     pool: &PgPool,
     document: &str,
 ) -> Result<Vec<(i32, OffsetDateTime, bool, String)>, sqlx::Error> {
-    sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT version, published_at, material, summary FROM policy_versions \
          WHERE document = $1 ORDER BY version DESC",
+        document
     )
-    .bind(document)
     .fetch_all(pool)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.version, row.published_at, row.material, row.summary))
+        .collect())
 }
 
 /// The newest material change of each document published after `since` that the transaction's
@@ -115,7 +123,7 @@ pub async fn unacknowledged_material(
     tx: &mut TenantTx,
     since: OffsetDateTime,
 ) -> Result<Vec<(String, i32, OffsetDateTime, String)>, sqlx::Error> {
-    sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT v.document, v.version, v.published_at, v.summary FROM policy_versions v \
          WHERE v.material \
            AND v.version = (SELECT max(w.version) FROM policy_versions w \
@@ -124,10 +132,14 @@ pub async fn unacknowledged_material(
            AND NOT EXISTS (SELECT 1 FROM policy_acknowledgments a \
                            WHERE a.document = v.document AND a.version >= v.version) \
          ORDER BY v.document",
+        since
     )
-    .bind(since)
     .fetch_all(&mut **tx)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.document, row.version, row.published_at, row.summary))
+        .collect())
 }
 
 /// Records that the person saw `version` of `document`. None when no such version exists;
@@ -138,23 +150,25 @@ pub async fn acknowledge(
     version: i32,
     now: OffsetDateTime,
 ) -> Result<Option<bool>, sqlx::Error> {
-    let inserted = sqlx::query(
+    let owner_id = tx.owner_id().as_uuid();
+    let inserted = sqlx::query!(
         "INSERT INTO policy_acknowledgments (owner_id, document, version, acknowledged_at) \
          SELECT $1, document, version, $4 FROM policy_versions WHERE document = $2 AND version = $3 \
          ON CONFLICT DO NOTHING",
+        owner_id,
+        document,
+        version,
+        now
     )
-    .bind(tx.owner_id())
-    .bind(document)
-    .bind(version)
-    .bind(now)
     .execute(&mut **tx)
     .await?
     .rows_affected();
-    let exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM policy_versions WHERE document = $1 AND version = $2)",
+    let exists = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM policy_versions WHERE document = $1 AND version = $2)
+           AS "exists!""#,
+        document,
+        version
     )
-    .bind(document)
-    .bind(version)
     .fetch_one(&mut **tx)
     .await?;
     Ok(exists.then_some(inserted == 1))
@@ -165,13 +179,14 @@ pub async fn acknowledge_current(
     tx: &mut TenantTx,
     now: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let owner_id = tx.owner_id().as_uuid();
+    sqlx::query!(
         "INSERT INTO policy_acknowledgments (owner_id, document, version, acknowledged_at) \
-         SELECT DISTINCT ON (document) $1, document, version, $2 FROM policy_versions \
-         ORDER BY document, version DESC",
+         SELECT DISTINCT ON (document) $1::uuid, document, version, $2::timestamptz \
+         FROM policy_versions ORDER BY document, version DESC",
+        owner_id,
+        now
     )
-    .bind(tx.owner_id())
-    .bind(now)
     .execute(&mut **tx)
     .await
     .map(drop)
