@@ -3,7 +3,7 @@
 //! out, and a remembered device stays remembered.
 
 use app::{
-    auth::service::password,
+    auth::service::password::NewPassword,
     platform::{
         db::MIGRATOR,
         session::{self, Authentication},
@@ -251,7 +251,11 @@ async fn every_way_of_ending_a_session_ends_it_for_old_and_current_cookies(owner
         assert_eq!(records_named(&w.owner, &store_id).await, 0, "{path}");
         if matches!(path, "password change" | "reset") {
             // Back to the password the helpers sign in with, for the next round.
-            let hash = password::hash(&w.state.hashing, PASSWORD).await.unwrap();
+            let hash = NewPassword::check(PASSWORD, &[])
+                .unwrap()
+                .hash(&w.state.hashing)
+                .await
+                .unwrap();
             sqlx::query("UPDATE accounts SET password_hash = $1")
                 .bind(hash)
                 .execute(&w.owner)

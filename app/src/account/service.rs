@@ -12,7 +12,8 @@ use crate::{
     auth::{
         model::{DisplayName, Email, Region, INVITE_LIMIT},
         service::{
-            accounts, invites, password,
+            accounts, invites,
+            password::NewPassword,
             tokens::{self, Carries, Purpose, TokenError, Undo},
             AuthError,
         },
@@ -254,9 +255,9 @@ pub async fn change_password(
     let account = accounts::profile(&mut tx).await?;
     tx.commit().await?;
     // The rules first: a new password that would be refused costs no attempt.
-    password::check_new(new_password, &[&account.email, &account.display_name])
+    let new_password = NewPassword::check(new_password, &[&account.email, &account.display_name])
         .map_err(AuthError::from)?;
-    if new_password != confirm {
+    if !new_password.matches(confirm) {
         return Err(AuthError::PasswordMismatch.into());
     }
     sudo::check_password(
@@ -266,7 +267,7 @@ pub async fn change_password(
         SignInError::SudoPasswordWrong,
     )
     .await?;
-    let hash = password::hash(&me.state().hashing, new_password).await?;
+    let hash = new_password.hash(&me.state().hashing).await?;
     let now = me.now();
     let mut tx = me.begin_own().await?;
     accounts::set_password(&mut tx, &hash, now).await?;

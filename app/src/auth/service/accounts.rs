@@ -9,7 +9,8 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 
 use super::{
-    invites, password,
+    invites,
+    password::NewPassword,
     tokens::{self, Carries, Purpose},
     AuthError,
 };
@@ -123,7 +124,7 @@ pub async fn sign_up(visitor: &Visitor, input: SignUp) -> Result<Option<OwnerId>
     let state = visitor.state();
     let email = Email::parse(&input.email)?;
     let display_name = DisplayName::parse(&input.display_name)?;
-    password::check_new(&input.password, &[email.as_str(), display_name.as_str()])?;
+    let password = NewPassword::check(&input.password, &[email.as_str(), display_name.as_str()])?;
     let invite = input.invite.trim();
     if invite.is_empty() {
         return Err(AuthError::Invite("Enter the invite code you were sent."));
@@ -134,7 +135,7 @@ pub async fn sign_up(visitor: &Visitor, input: SignUp) -> Result<Option<OwnerId>
     if status != "ok" {
         return Err(invite_refusal(&status));
     }
-    let password_hash = password::hash(&state.hashing, &input.password).await?;
+    let password_hash = password.hash(&state.hashing).await?;
     let owner_id = OwnerId::random();
 
     let mut tx = visitor.begin(owner_id).await?;

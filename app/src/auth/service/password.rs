@@ -96,6 +96,29 @@ pub fn check_new(password: &str, context: &[&str]) -> Result<(), PasswordError> 
     Ok(())
 }
 
+/// A new password that passed the rules: what a sign-up, a reset or a change may store, and the
+/// only password this module hashes.
+pub struct NewPassword(String);
+
+impl NewPassword {
+    /// The password as typed, once it passes the rules; `context` holds the person's address
+    /// and name, which must not make up the password.
+    pub fn check(typed: &str, context: &[&str]) -> Result<Self, PasswordError> {
+        check_new(typed, context)?;
+        Ok(Self(typed.to_owned()))
+    }
+
+    /// Whether the person typed the same again (the confirmation field).
+    pub fn matches(&self, confirm: &str) -> bool {
+        self.0 == confirm
+    }
+
+    /// Its PHC string, in one of the server's hashing slots.
+    pub async fn hash(&self, slots: &HashingSlots) -> Result<String, InfraError> {
+        hash(slots, &self.0).await
+    }
+}
+
 fn argon2() -> Argon2<'static> {
     // The parameters are constants within argon2's accepted ranges.
     let params = Params::new(MEMORY_KIB, PASSES, LANES, None)
@@ -103,9 +126,9 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// The PHC string of a new password. Each hashing takes 19 MiB and a core for tens of
-/// milliseconds, so it waits for one of the server's hashing slots.
-pub async fn hash(slots: &HashingSlots, password: &str) -> Result<String, InfraError> {
+/// The PHC string of a password. Each hashing takes 19 MiB and a core for tens of milliseconds,
+/// so it waits for one of the server's hashing slots.
+async fn hash(slots: &HashingSlots, password: &str) -> Result<String, InfraError> {
     let password = normalize(password);
     slots
         .run(move || {

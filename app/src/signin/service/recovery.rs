@@ -8,7 +8,8 @@ use crate::{
     auth::{
         model::Email,
         service::{
-            accounts, password,
+            accounts,
+            password::NewPassword,
             tokens::{self, Carries, Purpose, TokenError, Undo},
             AuthError,
         },
@@ -84,11 +85,12 @@ pub async fn reset_password(visitor: &Visitor, reset: Reset<'_>) -> Result<(), S
         return Err(SignInError::FactorRemovalNeedsNotMe);
     }
     let account = accounts::profile(&mut tx).await?;
-    password::check_new(reset.new_password, &[&account.email, &account.display_name])?;
-    if reset.new_password != reset.confirm {
+    let new_password =
+        NewPassword::check(reset.new_password, &[&account.email, &account.display_name])?;
+    if !new_password.matches(reset.confirm) {
         return Err(AuthError::PasswordMismatch.into());
     }
-    let password_hash = password::hash(&state.hashing, reset.new_password).await?;
+    let password_hash = new_password.hash(&state.hashing).await?;
     accounts::set_password(&mut tx, &password_hash, now).await?;
     accounts::mark_verified(&mut tx, now).await?;
     end_sessions(&mut tx, None).await?;
