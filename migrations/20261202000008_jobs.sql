@@ -20,10 +20,12 @@ CREATE INDEX jobs_due_idx ON jobs (run_at) WHERE failed_at IS NULL;
 GRANT SELECT, INSERT, UPDATE, DELETE ON jobs TO custodian_app;
 
 -- Mail is delivered by a job per message now; the outbox keeps the message and its outcome.
--- Messages still waiting get their job.
-INSERT INTO jobs (id, kind, payload, dedupe_key, run_at, created_at)
+-- Messages still waiting get their job, with the attempts they had and not before a delivery in
+-- progress could have ended (its lease). Upgrade with every server stopped: an older server
+-- still writes the columns dropped below.
+INSERT INTO jobs (id, kind, payload, dedupe_key, run_at, attempts, created_at)
 SELECT gen_random_uuid(), 'deliver_mail', jsonb_build_object('message', id), 'mail:' || id,
-       next_attempt_at, created_at
+       greatest(next_attempt_at, coalesce(locked_until, next_attempt_at)), attempts, created_at
 FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL;
 DROP INDEX mail_outbox_due_idx;
 ALTER TABLE mail_outbox DROP COLUMN next_attempt_at, DROP COLUMN locked_until;

@@ -170,6 +170,34 @@ fn every_area_imports_only_the_areas_before_it() {
     }
 }
 
+#[test]
+fn the_list_of_areas_follows_the_declared_order() {
+    let lib = fs::read_to_string(root().join("app/src/lib.rs")).unwrap();
+    let list = lib
+        .split("areas!(")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .expect("lib.rs declares its areas with areas!(...)");
+    let listed: Vec<&str> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .collect();
+    let ranks: Vec<usize> = listed
+        .iter()
+        .map(|area| {
+            ORDER
+                .iter()
+                .position(|a| a == area)
+                .unwrap_or_else(|| panic!("{area} is not in the declared order"))
+        })
+        .collect();
+    assert!(
+        ranks.windows(2).all(|w| w[0] < w[1]),
+        "areas out of order: {listed:?}"
+    );
+}
+
 fn has_sql(code: &str) -> bool {
     [
         "sqlx::query",

@@ -6,36 +6,23 @@
 pub mod platform;
 pub mod ui;
 
-pub mod privacy;
-
-pub mod auth;
-
-pub mod mfa;
-
-pub mod signin;
-
-pub mod account;
-
-pub mod security;
-
-pub mod home;
-
 use leptos::{children::ToChildren, prelude::*, tachys::view::iterators::StaticVec};
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{RouteChildren, Router, Routes, RoutesProps};
 
 use platform::area::{Access, Area, Catalog};
 
-/// Every area, in the one-way order.
-pub const AREAS: &[Area] = &[
-    privacy::AREA,
-    auth::AREA,
-    mfa::AREA,
-    signin::AREA,
-    account::AREA,
-    security::AREA,
-    home::AREA,
-];
+/// Declares each area's module and `AREAS`, the list of their manifests, from one list.
+macro_rules! areas {
+    ($($area:ident),* $(,)?) => {
+        $(pub mod $area;)*
+
+        /// Every area, in the one-way order.
+        pub const AREAS: &[Area] = &[$($area::AREA),*];
+    };
+}
+
+areas!(privacy, auth, mfa, signin, account, security, home);
 
 /// What the pages and server functions look up about every area.
 pub fn catalog() -> Catalog {

@@ -333,13 +333,13 @@ async fn sudo_accepts_a_code_from_the_authenticator_app(owner: PgPool) {
     w.clock.advance(Duration::minutes(11));
     let session = w.reopen(session.id());
     let me = w.signed_in(&session).await;
-    assert!(!me.user().record.in_sudo(w.clock.now()));
+    assert!(!me.user().record().in_sudo(w.clock.now()));
     let code = w.code(&phone, 0);
     sudo::totp_sudo(&me, &code).await.unwrap();
     // Sudo moved the session to a fresh id: the next request carries that one.
     let session = w.reopen(me.session().id());
     let me = w.signed_in(&session).await;
-    assert!(me.user().record.in_sudo(w.clock.now()));
+    assert!(me.user().record().in_sudo(w.clock.now()));
     let replay = sudo::totp_sudo(&me, &code).await;
     assert!(replay.is_err());
 }

@@ -168,7 +168,7 @@ impl TestApp {
 
     /// A visitor on `session`, taken as it is (no look at whether it is signed in).
     pub(crate) fn visitor_on(&self, session: &Session) -> Visitor {
-        Visitor::new(
+        Visitor::for_tests(
             self.state.clone(),
             self.client.clone(),
             session.clone(),
@@ -186,7 +186,7 @@ impl TestApp {
         let mut client = self.client.clone();
         client.consent_id = consent_id;
         let user = owner.map(|owner| self.as_owner(owner).user().clone());
-        Visitor::new(self.state.clone(), client, self.session(), user)
+        Visitor::for_tests(self.state.clone(), client, self.session(), user)
     }
 
     /// The visitor the next request with `session`'s cookie would be, as the middleware finds
@@ -200,7 +200,7 @@ impl TestApp {
             Authentication::SignedIn(user) => Some(user),
             _ => None,
         };
-        Visitor::new(self.state.clone(), self.client.clone(), session, user)
+        Visitor::for_tests(self.state.clone(), self.client.clone(), session, user)
     }
 
     /// The signed-in person of `session`, as the next request finds them.
@@ -233,11 +233,8 @@ impl TestApp {
             self.state.sudo_window,
         )
         .with_sudo_until(now + self.state.sudo_window);
-        let user = CurrentUser {
-            record,
-            store_id: String::new(),
-        };
-        Visitor::new(
+        let user = CurrentUser::for_tests(record, String::new());
+        Visitor::for_tests(
             self.state.clone(),
             self.client.clone(),
             session.clone(),

@@ -59,9 +59,9 @@ pub struct Visitor {
 }
 
 impl Visitor {
-    /// A visitor outside a request (tests, jobs acting for a browser); `user` as the middleware
-    /// would have found it.
-    pub fn new(
+    /// A visitor of a request the middleware has seen, with the user it found (None when not
+    /// signed in).
+    pub(crate) fn new(
         state: AppState,
         client: ClientInfo,
         session: Session,
@@ -74,6 +74,17 @@ impl Visitor {
             user,
             parts: None,
         }
+    }
+
+    /// A visitor for an integration test, signed in as `user` without a request behind it.
+    #[cfg(feature = "testing")]
+    pub fn for_tests(
+        state: AppState,
+        client: ClientInfo,
+        session: Session,
+        user: Option<CurrentUser>,
+    ) -> Self {
+        Self::new(state, client, session, user)
     }
 
     /// The visitor of a request whose head the middleware has seen.

@@ -63,8 +63,11 @@ const SWEEP: JobKind = JobKind {
 
 fn erase<'a>(tx: &'a mut TenantTx) -> BoxFuture<'a, Result<(), sqlx::Error>> {
     Box::pin(async move {
-        // Audit rows go last but one: the tenant row goes last of all.
+        // Mail still waiting for the account goes with it, and its jobs; the tenant row last.
         for statement in [
+            "DELETE FROM jobs WHERE kind = 'deliver_mail' AND payload->>'message' IN \
+             (SELECT id::text FROM mail_outbox WHERE account = $1)",
+            "DELETE FROM mail_outbox WHERE account = $1",
             "DELETE FROM tower_sessions.session WHERE id IN (SELECT store_id FROM account_sessions WHERE owner_id = $1)",
             "DELETE FROM account_sessions WHERE owner_id = $1",
             "DELETE FROM data_keys WHERE owner_id = $1",
@@ -94,6 +97,11 @@ fn seed<'a>(conn: &'a mut PgConnection, owner: OwnerId) -> BoxFuture<'a, Result<
             "INSERT INTO audit_checkpoints (owner_id, seq, hash, signed_at, signature) \
              VALUES ($1, 1, $2, now(), $2 || $2)",
             "INSERT INTO data_keys (owner_id, version, wrapped_key, created_at) VALUES ($1, 1, $2, now())",
+            "INSERT INTO mail_outbox (id, account, recipient, subject, body, created_at) \
+             VALUES (gen_random_uuid(), $1, 'seed@example.com', 'Seed', 'Seed', now())",
+            "INSERT INTO jobs (id, kind, payload, dedupe_key, run_at, created_at) \
+             SELECT gen_random_uuid(), 'deliver_mail', jsonb_build_object('message', id), \
+                    'mail:' || id, now(), now() FROM mail_outbox WHERE account = $1",
         ] {
             sqlx::query(statement)
                 .bind(owner)

@@ -126,12 +126,26 @@ impl SessionRecord {
 /// The signed-in person of the current request, put into the request's extensions.
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
-    pub record: SessionRecord,
+    pub(crate) record: SessionRecord,
     /// The tower-sessions id of this request's session.
-    pub store_id: String,
+    pub(crate) store_id: String,
 }
 
 impl CurrentUser {
+    /// A signed-in person for an integration test, without a listed session behind them.
+    #[cfg(feature = "testing")]
+    pub fn for_tests(record: SessionRecord, store_id: String) -> Self {
+        Self { record, store_id }
+    }
+
+    pub fn record(&self) -> &SessionRecord {
+        &self.record
+    }
+
+    pub fn store_id(&self) -> &str {
+        &self.store_id
+    }
+
     pub fn owner_id(&self) -> OwnerId {
         self.record.owner_id
     }

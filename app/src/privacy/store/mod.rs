@@ -18,6 +18,9 @@ use crate::platform::{db::TenantTx, ids::OwnerId, jobs::BoxFuture};
 pub fn erase(tx: &mut TenantTx) -> BoxFuture<'_, Result<(), sqlx::Error>> {
     Box::pin(async move {
         for statement in [
+            // The records of the browsers the person signed in on go with theirs.
+            "DELETE FROM anonymous_consents WHERE consent_id IN \
+             (SELECT consent_id FROM consent_links WHERE owner_id = $1)",
             "DELETE FROM consent_records WHERE owner_id = $1",
             "DELETE FROM consent_links WHERE owner_id = $1",
             "DELETE FROM policy_acknowledgments WHERE owner_id = $1",
@@ -38,7 +41,9 @@ pub fn seed(conn: &mut PgConnection, owner: OwnerId) -> BoxFuture<'_, Result<(),
         for statement in [
             "INSERT INTO consent_records (owner_id, id, granted, denied, policy_version, method, gpc, recorded_at, user_agent) \
              VALUES ($1, gen_random_uuid(), '{essential}', '{analytics}', 1, 'banner', false, now(), 'seed')",
-            "INSERT INTO consent_links (owner_id, consent_id, linked_at) VALUES ($1, gen_random_uuid(), now())",
+            "INSERT INTO consent_links (owner_id, consent_id, linked_at) VALUES ($1, $1, now())",
+            "INSERT INTO anonymous_consents (consent_id, id, granted, denied, policy_version, method, gpc, recorded_at, user_agent) \
+             VALUES ($1, gen_random_uuid(), '{essential}', '{analytics}', 1, 'banner', false, now(), 'seed')",
             "INSERT INTO policy_versions (document, version, published_at, material, summary, body) \
              VALUES ('terms', 1, now(), false, 'Seed', 'Seed') ON CONFLICT DO NOTHING",
             "INSERT INTO policy_acknowledgments (owner_id, document, version, acknowledged_at) \
