@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::model::{Choices, ConsentRow, PolicyText, PolicyVersions, ReceiptVerdict};
+use super::model::{AcknowledgedPolicy, Choices, ConsentRow, PolicyText, PolicyVersions, ReceiptVerdict};
 use crate::ui::FormError;
 
 /// Records a choice from the banner or the privacy page and makes it take effect at once.
@@ -85,13 +85,13 @@ pub async fn acknowledge_policy(
     document: String,
     version: i32,
     back: Option<String>,
-) -> Result<(), FormError> {
+) -> Result<AcknowledgedPolicy, FormError> {
     use super::service::{consent::back_path, policies};
     use crate::platform::context::SignedIn;
 
     policies::acknowledge(&SignedIn::current()?, &document, version).await?;
     leptos_axum::redirect(&back_path(back.as_deref()));
-    Ok(())
+    Ok(AcknowledgedPolicy { document, version })
 }
 
 #[server(endpoint = "privacy/verify-receipt")]

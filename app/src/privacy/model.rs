@@ -144,6 +144,13 @@ impl Theme {
     }
 }
 
+/// A policy version a person has just acknowledged, as the server recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcknowledgedPolicy {
+    pub document: String,
+    pub version: i32,
+}
+
 /// A policy version a signed-in person has not yet acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyNotice {

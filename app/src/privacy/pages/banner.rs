@@ -200,11 +200,13 @@ pub fn CookieBanner() -> impl IntoView {
 pub fn PolicyReviewBanner() -> impl IntoView {
     let consent = expect_context::<RwSignal<PageConsent>>();
     let acknowledge = ServerAction::<AcknowledgePolicy>::new();
+    // The notice goes only once the server has recorded the review, so a reload never brings
+    // back one the person saw disappear.
     Effect::new(move |_| {
-        if let Some(input) = acknowledge.input().get() {
+        if let Some(Ok(done)) = acknowledge.value().get() {
             consent.update(|c| {
                 c.reviews
-                    .retain(|r| !(r.document == input.document && r.version == input.version))
+                    .retain(|r| !(r.document == done.document && r.version == done.version))
             });
         }
     });

@@ -12,33 +12,28 @@ pub mod policies;
 
 use sqlx::PgConnection;
 
-use crate::platform::{db::TenantTx, ids::OwnerId, jobs::BoxFuture};
+use crate::platform::{db::TenantTx, ids::OwnerId, jobs::BoxFuture, server_parts::for_owner};
 
 /// Deletes the tenant's rows from the tenant tables above.
 pub fn erase(tx: &mut TenantTx) -> BoxFuture<'_, Result<(), sqlx::Error>> {
     Box::pin(async move {
-        for statement in [
+        let owner_id = tx.owner_id();
+        for_owner(tx, owner_id, &[
             // The records of the browsers the person signed in on go with theirs.
             "DELETE FROM anonymous_consents WHERE consent_id IN \
              (SELECT consent_id FROM consent_links WHERE owner_id = $1)",
             "DELETE FROM consent_records WHERE owner_id = $1",
             "DELETE FROM consent_links WHERE owner_id = $1",
             "DELETE FROM policy_acknowledgments WHERE owner_id = $1",
-        ] {
-            let owner_id = tx.owner_id();
-            sqlx::query(statement)
-                .bind(owner_id)
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
+        ])
+        .await
     })
 }
 
 /// One row of `owner` in each tenant table above.
 pub fn seed(conn: &mut PgConnection, owner: OwnerId) -> BoxFuture<'_, Result<(), sqlx::Error>> {
     Box::pin(async move {
-        for statement in [
+        for_owner(conn, owner, &[
             "INSERT INTO consent_records (owner_id, id, granted, denied, policy_version, method, gpc, recorded_at, user_agent) \
              VALUES ($1, gen_random_uuid(), '{essential}', '{analytics}', 1, 'banner', false, now(), 'seed')",
             "INSERT INTO consent_links (owner_id, consent_id, linked_at) VALUES ($1, $1, now())",
@@ -48,9 +43,7 @@ pub fn seed(conn: &mut PgConnection, owner: OwnerId) -> BoxFuture<'_, Result<(),
              VALUES ('terms', 1, now(), false, 'Seed', 'Seed') ON CONFLICT DO NOTHING",
             "INSERT INTO policy_acknowledgments (owner_id, document, version, acknowledged_at) \
              VALUES ($1, 'terms', 1, now())",
-        ] {
-            sqlx::query(statement).bind(owner).execute(&mut *conn).await?;
-        }
-        Ok(())
+        ])
+        .await
     })
 }
