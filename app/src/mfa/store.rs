@@ -12,6 +12,7 @@ use crate::platform::{
     db::TenantTx,
     ids::{OwnerId, PasskeyId},
     jobs::BoxFuture,
+    server_parts::for_owner,
 };
 
 /// Whether the authenticator app is set up: None when not at all, else whether it is on.
@@ -296,37 +297,25 @@ pub async fn factor_count(tx: &mut TenantTx) -> Result<i64, sqlx::Error> {
 /// Deletes every second factor of the tenant and its backup codes.
 pub fn erase(tx: &mut TenantTx) -> BoxFuture<'_, Result<(), sqlx::Error>> {
     Box::pin(async move {
-        for statement in [
+        let owner_id = tx.owner_id();
+        for_owner(tx, owner_id, &[
             "DELETE FROM passkeys WHERE owner_id = $1",
             "DELETE FROM totp_factors WHERE owner_id = $1",
             "DELETE FROM backup_codes WHERE owner_id = $1",
-        ] {
-            let owner_id = tx.owner_id();
-            sqlx::query(statement)
-                .bind(owner_id)
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
+        ])
+        .await
     })
 }
 
 /// One row of `owner` in each table above.
 pub fn seed(conn: &mut PgConnection, owner: OwnerId) -> BoxFuture<'_, Result<(), sqlx::Error>> {
     Box::pin(async move {
-        let zeros = vec![0u8; 32];
-        for statement in [
-            "INSERT INTO totp_factors (owner_id, sealed_secret, created_at) VALUES ($1, $2, now())",
-            "INSERT INTO backup_codes (owner_id, code_digest, created_at) VALUES ($1, $2, now())",
+        for_owner(conn, owner, &[
+            "INSERT INTO totp_factors (owner_id, sealed_secret, created_at) VALUES ($1, decode(repeat('00', 32), 'hex'), now())",
+            "INSERT INTO backup_codes (owner_id, code_digest, created_at) VALUES ($1, decode(repeat('00', 32), 'hex'), now())",
             "INSERT INTO passkeys (owner_id, id, credential_id, name, credential, created_at) \
-             VALUES ($1, gen_random_uuid(), $2, 'Seed', '{}', now())",
-        ] {
-            sqlx::query(statement)
-                .bind(owner)
-                .bind(&zeros)
-                .execute(&mut *conn)
-                .await?;
-        }
-        Ok(())
+             VALUES ($1, gen_random_uuid(), decode(repeat('00', 32), 'hex'), 'Seed', '{}', now())",
+        ])
+        .await
     })
 }

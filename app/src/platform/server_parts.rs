@@ -38,6 +38,21 @@ impl ServerParts {
     };
 }
 
+/// Runs each statement with `owner` as `$1`: the lists of the erase and seed functions.
+pub async fn for_owner(
+    conn: &mut PgConnection,
+    owner: OwnerId,
+    statements: &[&str],
+) -> Result<(), sqlx::Error> {
+    for statement in statements {
+        sqlx::query(statement)
+            .bind(owner)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 const SWEEP_PERIOD: Duration = Duration::minutes(5);
 
 fn sweep<'a>(context: &'a JobContext, _: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
@@ -64,7 +79,8 @@ const SWEEP: JobKind = JobKind {
 fn erase<'a>(tx: &'a mut TenantTx) -> BoxFuture<'a, Result<(), sqlx::Error>> {
     Box::pin(async move {
         // Mail still waiting for the account goes with it, and its jobs; the tenant row last.
-        for statement in [
+        let owner_id = tx.owner_id();
+        for_owner(tx, owner_id, &[
             "DELETE FROM jobs WHERE kind = 'deliver_mail' AND payload->>'message' IN \
              (SELECT id::text FROM mail_outbox WHERE account = $1)",
             "DELETE FROM mail_outbox WHERE account = $1",
@@ -74,42 +90,29 @@ fn erase<'a>(tx: &'a mut TenantTx) -> BoxFuture<'a, Result<(), sqlx::Error>> {
             "DELETE FROM audit_checkpoints WHERE owner_id = $1",
             "DELETE FROM audit_events WHERE owner_id = $1",
             "DELETE FROM tenants WHERE owner_id = $1",
-        ] {
-            let owner_id = tx.owner_id();
-            sqlx::query(statement)
-                .bind(owner_id)
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
+        ])
+        .await
     })
 }
 
 fn seed<'a>(conn: &'a mut PgConnection, owner: OwnerId) -> BoxFuture<'a, Result<(), sqlx::Error>> {
     Box::pin(async move {
-        let zeros = vec![0u8; 32];
-        for statement in [
+        for_owner(conn, owner, &[
             "INSERT INTO tenants (owner_id, region) VALUES ($1, 'eu-west')",
             "INSERT INTO account_sessions (owner_id, id, store_id, created_at, last_seen_at, expires_at, remember, user_agent, ip_prefix) \
              VALUES ($1, gen_random_uuid(), $1::text, now(), now(), now() + interval '1 hour', false, 'seed', '192.0.2.0/24')",
             "INSERT INTO audit_events (owner_id, seq, occurred_at, kind, detail, ip_prefix, user_agent, prev_hash, hash) \
-             VALUES ($1, 1, now(), 'seed', '', '', '', $2, $2)",
+             VALUES ($1, 1, now(), 'seed', '', '', '', decode(repeat('00', 32), 'hex'), decode(repeat('00', 32), 'hex'))",
             "INSERT INTO audit_checkpoints (owner_id, seq, hash, signed_at, signature) \
-             VALUES ($1, 1, $2, now(), $2 || $2)",
-            "INSERT INTO data_keys (owner_id, version, wrapped_key, created_at) VALUES ($1, 1, $2, now())",
+             VALUES ($1, 1, decode(repeat('00', 32), 'hex'), now(), decode(repeat('00', 32), 'hex') || decode(repeat('00', 32), 'hex'))",
+            "INSERT INTO data_keys (owner_id, version, wrapped_key, created_at) VALUES ($1, 1, decode(repeat('00', 32), 'hex'), now())",
             "INSERT INTO mail_outbox (id, account, recipient, subject, body, created_at) \
              VALUES (gen_random_uuid(), $1, 'seed@example.com', 'Seed', 'Seed', now())",
             "INSERT INTO jobs (id, kind, payload, dedupe_key, run_at, created_at) \
              SELECT gen_random_uuid(), 'deliver_mail', jsonb_build_object('message', id), \
                     'mail:' || id, now(), now() FROM mail_outbox WHERE account = $1",
-        ] {
-            sqlx::query(statement)
-                .bind(owner)
-                .bind(&zeros)
-                .execute(&mut *conn)
-                .await?;
-        }
-        Ok(())
+        ])
+        .await
     })
 }
 

@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::platform::{db::TenantTx, ids::OwnerId, jobs::BoxFuture};
+use crate::platform::{db::TenantTx, ids::OwnerId, jobs::BoxFuture, server_parts::for_owner};
 
 /// Drops the pending sign-ins that ran out (created at or before `expired`) and adds one.
 pub async fn start_pending(
@@ -95,33 +95,22 @@ pub async fn remember_device(
 /// Deletes the tenant's rows from both tables.
 pub fn erase(tx: &mut TenantTx) -> BoxFuture<'_, Result<(), sqlx::Error>> {
     Box::pin(async move {
-        for statement in [
+        let owner_id = tx.owner_id();
+        for_owner(tx, owner_id, &[
             "DELETE FROM pending_sign_ins WHERE owner_id = $1",
             "DELETE FROM known_devices WHERE owner_id = $1",
-        ] {
-            let owner_id = tx.owner_id();
-            sqlx::query(statement)
-                .bind(owner_id)
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
+        ])
+        .await
     })
 }
 
 /// One row of `owner` in each table.
 pub fn seed(conn: &mut PgConnection, owner: OwnerId) -> BoxFuture<'_, Result<(), sqlx::Error>> {
     Box::pin(async move {
-        for statement in [
-            "INSERT INTO known_devices (owner_id, fingerprint, first_seen_at) VALUES ($1, $2, now())",
+        for_owner(conn, owner, &[
+            "INSERT INTO known_devices (owner_id, fingerprint, first_seen_at) VALUES ($1, decode(repeat('00', 32), 'hex'), now())",
             "INSERT INTO pending_sign_ins (owner_id, id, created_at) VALUES ($1, gen_random_uuid(), now())",
-        ] {
-            sqlx::query(statement)
-                .bind(owner)
-                .bind(vec![0u8; 32])
-                .execute(&mut *conn)
-                .await?;
-        }
-        Ok(())
+        ])
+        .await
     })
 }

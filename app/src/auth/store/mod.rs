@@ -10,27 +10,22 @@ pub mod tokens;
 
 use sqlx::PgConnection;
 
-use crate::platform::{db::TenantTx, ids::OwnerId, jobs::BoxFuture};
+use crate::platform::{db::TenantTx, ids::OwnerId, jobs::BoxFuture, server_parts::for_owner};
 
 /// Deletes the tenant's rows: its tokens, its account and its address in the directory, and
 /// its name on the invites it used or gave.
 pub fn erase(tx: &mut TenantTx) -> BoxFuture<'_, Result<(), sqlx::Error>> {
     Box::pin(async move {
-        for statement in [
+        let owner_id = tx.owner_id();
+        for_owner(tx, owner_id, &[
             "DELETE FROM account_tokens WHERE owner_id = $1",
             "DELETE FROM email_directory WHERE account = $1",
             // An invite the account used stays spent, by no one; one it gave names no one.
             "UPDATE invites SET used_by = NULL, used_by_email = NULL WHERE used_by = $1",
             "UPDATE invites SET invited_by = NULL WHERE invited_by = $1",
             "DELETE FROM accounts WHERE owner_id = $1",
-        ] {
-            let owner_id = tx.owner_id();
-            sqlx::query(statement)
-                .bind(owner_id)
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
+        ])
+        .await
     })
 }
 
@@ -38,22 +33,16 @@ pub fn erase(tx: &mut TenantTx) -> BoxFuture<'_, Result<(), sqlx::Error>> {
 pub fn seed(conn: &mut PgConnection, owner: OwnerId) -> BoxFuture<'_, Result<(), sqlx::Error>> {
     Box::pin(async move {
         accounts::seed(conn, owner).await?;
-        for statement in [
+        for_owner(conn, owner, &[
             "INSERT INTO account_tokens (owner_id, secret_sha256, purpose, created_at, expires_at) \
-             VALUES ($1, $2, 'verify_email', now(), now() + interval '1 hour')",
+             VALUES ($1, decode(repeat('00', 32), 'hex'), 'verify_email', now(), now() + interval '1 hour')",
             // An invite the tenant gave, and one it used.
             "INSERT INTO invites (code_sha256, invited_by, expires_at) \
              VALUES (sha256($1::text::bytea), $1, now() + interval '1 day')",
             "INSERT INTO invites (code_sha256, expires_at, used_by, used_at, used_by_email) \
              VALUES (sha256(('used' || $1::text)::bytea), now() + interval '1 day', $1, now(), \
                      $1::text || '@example.com')",
-        ] {
-            sqlx::query(statement)
-                .bind(owner)
-                .bind(vec![0u8; 32])
-                .execute(&mut *conn)
-                .await?;
-        }
-        Ok(())
+        ])
+        .await
     })
 }
