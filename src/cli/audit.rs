@@ -7,34 +7,48 @@ use app::{
         clock::{Clock, SystemClock},
         config::Settings,
         db::TenantTx,
+        region::Tenant,
     },
 };
 
-use super::{app_pool, key_encryption_key, migrated_owner_pool, CliError};
+use super::{app_regions, key_encryption_key, migrated_owner_pools, CliError};
 
 /// Checks the security log of one account (`email`) or of every account: its keyed hash chain
 /// and its signed checkpoints. Prints a line per account; fails when any log does not verify.
 pub async fn verify(settings: &Settings, email: Option<&str>) -> Result<(), CliError> {
     let key = key_encryption_key(settings)?;
-    let owner = migrated_owner_pool(settings).await?;
-    audit::rekey_legacy_chains(&owner, &key, SystemClock.now()).await?;
-    let accounts = match email {
-        Some(email) => {
-            let email = email.trim().to_lowercase();
-            let found = accounts::directory_entry(&owner, &email).await?;
-            vec![(email.clone(), found.ok_or(CliError::NoSuchAccount(email))?)]
-        }
-        None => accounts::directory(&owner).await?,
-    };
-    // The app role reads the log, so row-level security keeps each check to its own tenant.
-    let pool = app_pool(settings, &owner, &key).await?;
+    let owners = migrated_owner_pools(settings).await?;
+    let regions = app_regions(settings, &owners, &key).await?;
+    let email = email.map(|email| email.trim().to_lowercase());
+    let mut accounts = Vec::new();
+    for (region, owner) in &owners.regions {
+        audit::rekey_legacy_chains(owner, &key, SystemClock.now()).await?;
+        let found = match &email {
+            Some(email) => accounts::directory_entry(owner, email)
+                .await?
+                .map(|owner_id| vec![(email.clone(), owner_id)])
+                .unwrap_or_default(),
+            None => accounts::directory(owner).await?,
+        };
+        accounts.extend(
+            found
+                .into_iter()
+                .map(|(email, owner_id)| (email, Tenant::new(owner_id, *region))),
+        );
+    }
+    owners.close().await;
+    if let (Some(email), true) = (email, accounts.is_empty()) {
+        return Err(CliError::NoSuchAccount(email));
+    }
     let mut broken = 0;
-    for (email, owner_id) in accounts {
-        let mut tx = TenantTx::begin(&pool, owner_id).await?;
+    for (email, tenant) in accounts {
+        let mut tx = TenantTx::begin(&regions, tenant).await?;
         match audit::verify(&mut tx, &key).await? {
             Ok(summary) => println!(
-                "{email}: intact, {} events, {} signed checkpoints",
-                summary.events, summary.checkpoints
+                "{email} ({}): intact, {} events, {} signed checkpoints",
+                tenant.region.label(),
+                summary.events,
+                summary.checkpoints
             ),
             Err(breach) => {
                 broken += 1;

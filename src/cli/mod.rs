@@ -14,6 +14,8 @@ use app::{
         error::InfraError,
         keys::{self, Derived, KeyEncryptionKey, KeyError},
         mail::MailError,
+        region::Region,
+        regions::Regions,
     },
     privacy::service::{policies, PrivacyError},
 };
@@ -71,24 +73,58 @@ pub enum CliError {
     Infra(#[from] InfraError),
 }
 
-/// The migration role's pool, with the database created and migrated and the bundled policies
-/// in place.
-pub async fn migrated_owner_pool(settings: &Settings) -> Result<PgPool, CliError> {
-    db::create_database_if_missing(&settings.database_url).await?;
-    let owner = db::connect_owner(&settings.database_url).await?;
+/// The directory's database and each region's, created when missing and migrated, each with a
+/// small pool of the migration role.
+pub struct OwnerPools {
+    pub directory: PgPool,
+    pub regions: Vec<(Region, PgPool)>,
+}
+
+impl OwnerPools {
+    /// The migration role's pool of `region`, which configuration always includes.
+    pub fn region(&self, region: Region) -> Result<&PgPool, CliError> {
+        self.regions
+            .iter()
+            .find(|(served, _)| *served == region)
+            .map(|(_, pool)| pool)
+            .ok_or(CliError::Database(DbError::RegionNotServed(region)))
+    }
+
+    pub async fn close(self) {
+        self.directory.close().await;
+        for (_, pool) in self.regions {
+            pool.close().await;
+        }
+    }
+}
+
+async fn migrated_owner_pool(url: &str) -> Result<PgPool, CliError> {
+    db::create_database_if_missing(url).await?;
+    let owner = db::connect_owner(url).await?;
     db::migrate(&owner).await?;
     policies::sync_bundled(&owner).await?;
     Ok(owner)
 }
 
-/// `custodian migrate`.
+/// Every database this server uses, created and migrated: the directory and each region's.
+pub async fn migrated_owner_pools(settings: &Settings) -> Result<OwnerPools, CliError> {
+    let directory = migrated_owner_pool(&settings.database_url).await?;
+    let mut regions = Vec::new();
+    for (region, url) in settings.region_urls()? {
+        regions.push((region, migrated_owner_pool(&url).await?));
+    }
+    Ok(OwnerPools { directory, regions })
+}
+
+/// Creates and migrates every database when needed (`custodian migrate`).
 pub async fn migrate(settings: &Settings) -> Result<(), CliError> {
-    migrated_owner_pool(settings).await?;
-    println!("The database is up to date.");
+    migrated_owner_pools(settings).await?.close().await;
+    println!("The databases are up to date.");
     Ok(())
 }
 
-/// The key-encryption key, from configuration or its file (created on first start).
+/// The key-encryption key: from KEY_ENCRYPTION_KEY, else from the key file (created on first
+/// start).
 pub fn key_encryption_key(settings: &Settings) -> Result<KeyEncryptionKey, CliError> {
     Ok(match &settings.key_encryption_key {
         Some(configured) => keys::from_setting(configured)?,
@@ -96,31 +132,58 @@ pub fn key_encryption_key(settings: &Settings) -> Result<KeyEncryptionKey, CliEr
     })
 }
 
-/// The password of the app role's generated login: derived from the key-encryption key, so it
-/// is kept, backed up and replaced with the keys, and every server sharing the key agrees on it.
+/// The app role's password when the server gives the role its login itself: derived from the
+/// key-encryption key, so it is never stored anywhere else.
 pub fn app_role_password(key: &KeyEncryptionKey) -> String {
     URL_SAFE_NO_PAD.encode(key.derive(Derived::AppDatabasePassword))
 }
 
-/// The server's pool, logged in as the app role: APP_DATABASE_URL when given; otherwise the
-/// migration role gives the app role a login with a generated password, and the pool uses it.
-pub async fn app_pool(
+/// A pool of the app role on the database of `url` (a migration role's URL): APP_DATABASE_URL's
+/// login when set, else a login the server gives the role with a password from the key.
+async fn app_pool(
     settings: &Settings,
     owner: &PgPool,
+    url: &str,
     key: &KeyEncryptionKey,
 ) -> Result<PgPool, CliError> {
     let options = match &settings.app_database_url {
-        Some(url) => db::parse_url("APP_DATABASE_URL", url)?,
+        Some(app_url) if url == settings.database_url => db::parse_url("APP_DATABASE_URL", app_url)?,
+        Some(app_url) => db::parse_url("APP_DATABASE_URL", &with_login_of(url, app_url))?,
         None => {
             let password = app_role_password(key);
             db::ensure_app_login(owner, &password).await?;
-            db::app_login(
-                &db::parse_url("DATABASE_URL", &settings.database_url)?,
-                &password,
-            )
+            db::app_login(&db::parse_url("DATABASE_URL", url)?, &password)
         }
     };
     Ok(db::connect_app(options, APP_POOL_SIZE).await?)
+}
+
+/// `url` with the user and password of `login` (APP_DATABASE_URL's login, used on every region's
+/// database); unparseable input is returned as it is, for the URL parser to refuse by name.
+fn with_login_of(url: &str, login: &str) -> String {
+    let (Ok(mut target), Ok(login)) = (url::Url::parse(url), url::Url::parse(login)) else {
+        return login.to_owned();
+    };
+    if target.set_username(login.username()).is_err()
+        || target.set_password(login.password()).is_err()
+    {
+        return login.to_string();
+    }
+    target.to_string()
+}
+
+/// The app role's pools of the directory and of every region: what the server routes among.
+pub async fn app_regions(
+    settings: &Settings,
+    owners: &OwnerPools,
+    key: &KeyEncryptionKey,
+) -> Result<Regions, CliError> {
+    let directory = app_pool(settings, &owners.directory, &settings.database_url, key).await?;
+    let mut cells = Vec::new();
+    for (region, url) in settings.region_urls()? {
+        cells.push((region, app_pool(settings, owners.region(region)?, &url, key).await?));
+    }
+    Ok(Regions::new(directory, cells))
 }
 
 pub fn leptos_options(settings: &Settings) -> LeptosOptions {

@@ -14,7 +14,7 @@ use app::{
     },
 };
 
-use super::{migrated_owner_pool, CliError};
+use super::{migrated_owner_pools, CliError};
 
 /// Publishes the next version of a policy; a material change asks every signed-in person to
 /// review it and mails every account.
@@ -38,16 +38,6 @@ pub async fn publish(
     if summary.is_empty() || summary.chars().count() > 500 {
         return Err(CliError::BadSummary);
     }
-    let owner = migrated_owner_pool(settings).await?;
-    let recipients = if material {
-        accounts::directory(&owner)
-            .await?
-            .into_iter()
-            .map(|(email, account)| Recipient { account, email })
-            .collect()
-    } else {
-        Vec::new()
-    };
     let new = NewVersion {
         document,
         published_at: SystemClock.now(),
@@ -55,7 +45,23 @@ pub async fn publish(
         summary,
         body: &body,
     };
-    let version = policies::publish(&owner, &new, &recipients, &public_url).await?;
+    // Every region keeps the policies its people consent to, so each gets the new version; each
+    // region's accounts are mailed from their own region.
+    let owners = migrated_owner_pools(settings).await?;
+    let mut version = 0;
+    for (_, owner) in &owners.regions {
+        let recipients = if material {
+            accounts::directory(owner)
+                .await?
+                .into_iter()
+                .map(|(email, account)| Recipient { account, email })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        version = policies::publish(owner, &new, &recipients, &public_url).await?;
+    }
+    owners.close().await;
     println!(
         "Published version {version} of {document}{}.",
         if material {

@@ -13,6 +13,7 @@ use app::{
         jobs::{JobContext, Runner},
         mail::Mailer,
         rate_limit::Limits,
+        region::Region,
         session::SessionRecords,
         state::AppState,
     },
@@ -20,7 +21,7 @@ use app::{
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
-use super::{app_pool, key_encryption_key, leptos_options, migrated_owner_pool, CliError};
+use super::{app_regions, key_encryption_key, leptos_options, migrated_owner_pools, CliError};
 use crate::router;
 
 const FIRST_INVITE_DAYS: u32 = 7;
@@ -71,19 +72,23 @@ pub async fn serve(settings: Settings) -> Result<(), CliError> {
     let key_encryption_key = key_encryption_key(&settings)?;
     let listener = bind(settings.site_addr).await?;
 
-    let owner = migrated_owner_pool(&settings).await?;
-    audit::rekey_legacy_chains(&owner, &key_encryption_key, SystemClock.now()).await?;
-    let pool = app_pool(&settings, &owner, &key_encryption_key).await?;
-    if let Some(invite) = invites::create_first(&owner, FIRST_INVITE_DAYS).await? {
+    let owners = migrated_owner_pools(&settings).await?;
+    for (_, owner) in &owners.regions {
+        audit::rekey_legacy_chains(owner, &key_encryption_key, SystemClock.now()).await?;
+    }
+    let regions = app_regions(&settings, &owners, &key_encryption_key).await?;
+    let first = invites::create_first(owners.region(Region::DEFAULT)?, FIRST_INVITE_DAYS).await?;
+    if let Some(invite) = first {
         println!("First start: sign up at {}", invite.signup_url(&public_url));
         println!("(the invite code expires {})", invite.expires_on());
     }
-    owner.close().await;
+    owners.close().await;
 
-    let session_store = SessionRecords::new(pool.clone());
+    let session_store = SessionRecords::new(regions.clone());
     let state = AppState {
         leptos_options: leptos_options(&settings),
-        pool,
+        pool: regions.pool(Region::DEFAULT)?.clone(),
+        regions: regions.clone(),
         public_url: public_url.clone(),
         key_encryption_key: Arc::new(key_encryption_key),
         clock: Arc::new(SystemClock),
@@ -94,12 +99,15 @@ pub async fn serve(settings: Settings) -> Result<(), CliError> {
         sudo_window: settings.sudo_window(),
         trusted_proxies: trusted_proxies.into(),
     };
-    let jobs = JobContext {
-        pool: state.pool.clone(),
-        clock: state.clock.clone(),
-        mailer,
-    };
-    tokio::spawn(Runner::new(jobs, app::server::jobs()).run_forever(JOB_POLL));
+    // Each region runs its own jobs on its own database (a region is a cell).
+    for (_, pool) in regions.cells() {
+        let jobs = JobContext {
+            pool: pool.clone(),
+            clock: state.clock.clone(),
+            mailer: mailer.clone(),
+        };
+        tokio::spawn(Runner::new(jobs, app::server::jobs()).run_forever(JOB_POLL));
+    }
     let app = router::build(state, session_store);
     // Without TCP_NODELAY, a response written in pieces waits for the client's delayed ACK
     // (about 40 ms) on every kept-alive request.

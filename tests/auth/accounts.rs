@@ -16,7 +16,7 @@ use app::{
     },
     platform::{
         audit,
-        db::{TenantTx, MIGRATOR},
+        db::MIGRATOR,
         ids::OwnerId,
         jobs::{JobContext, Runner},
         mail::{self, Mailer, Stop},
@@ -28,7 +28,7 @@ use sqlx::PgPool;
 use time::Duration;
 use uuid::Uuid;
 
-use crate::support::{test_app, token_in, PASSWORD};
+use crate::support::{tenant_tx, test_app, token_in, PASSWORD};
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn sign_up_redeems_the_invite_once_and_records_the_region(owner: PgPool) {
@@ -88,7 +88,7 @@ async fn sign_up_redeems_the_invite_once_and_records_the_region(owner: PgPool) {
     )
     .await
     .unwrap();
-    let mut tx = TenantTx::begin(&w.state.pool, ada).await.unwrap();
+    let mut tx = tenant_tx(&w.state.pool, ada).await;
     let newest = audit::page(&mut tx, Some("invite_used"), None, 1)
         .await
         .unwrap();

@@ -11,7 +11,7 @@ use app::{
     platform::{
         clock::Clock,
         crypto::{self, Purpose},
-        db::{TenantTx, MIGRATOR},
+        db::MIGRATOR,
         session,
     },
     signin::service::{
@@ -23,7 +23,7 @@ use app::{
 use sqlx::PgPool;
 use time::Duration;
 
-use crate::support::{test_app, token_in};
+use crate::support::{tenant_tx, test_app, token_in};
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn sign_up_creates_a_wrapped_data_key_and_sealed_values_stay_with_their_owner(owner: PgPool) {
@@ -42,7 +42,7 @@ async fn sign_up_creates_a_wrapped_data_key_and_sealed_values_stay_with_their_ow
 
     let kek = &w.state.key_encryption_key;
     let now = w.clock.now();
-    let mut tx = TenantTx::begin(&w.state.pool, ada).await.unwrap();
+    let mut tx = tenant_tx(&w.state.pool, ada).await;
     let sealed = crypto::seal(&mut tx, kek, Purpose::TotpSecret, b"ada's secret", now)
         .await
         .unwrap();
@@ -67,7 +67,7 @@ async fn sign_up_creates_a_wrapped_data_key_and_sealed_values_stay_with_their_ow
     tx.commit().await.unwrap();
 
     // Bob's transaction, with Ada's sealed bytes: neither his key nor his owner id fits.
-    let mut tx = TenantTx::begin(&w.state.pool, bob).await.unwrap();
+    let mut tx = tenant_tx(&w.state.pool, bob).await;
     assert!(crypto::open(&mut tx, kek, Purpose::TotpSecret, &sealed)
         .await
         .is_err());

@@ -6,7 +6,7 @@ use app::platform::clock::Clock;
 use app::platform::{
     audit::{ChainBreak, CHECKPOINT_EVERY},
     config::Settings,
-    db::{TenantTx, MIGRATOR},
+    db::MIGRATOR,
     ids::OwnerId,
 };
 use custodian::cli::{audit, CliError};
@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
-use crate::support::{refusal, test_app, PASSWORD};
+use crate::support::{refusal, tenant_tx, test_app, PASSWORD};
 
 /// Rewrites a tenant's whole chain with the unkeyed SHA-256 construction anyone can compute, as
 /// someone with write access to the table would after editing a row.
@@ -130,10 +130,13 @@ async fn audit_verify_checks_one_account_or_every_one(owner: PgPool) {
     let w = test_app(owner).await;
     w.sign_up("ada@example.com").await;
     let bob = w.sign_up("bob@example.com").await;
+    let region = format!("us-east={}", w.database_url());
     let settings = Settings::from_args([
         "custodian",
         "--database-url",
         &w.database_url(),
+        "--region-database-urls",
+        &region,
         "--key-file",
         w.key_file().to_str().unwrap(),
     ])
@@ -219,7 +222,7 @@ async fn the_audit_chain_verifies_and_breaks_when_edited_or_deleted(owner: PgPoo
         "UPDATE audit_events SET detail = 'x'",
         "DELETE FROM audit_events",
     ] {
-        let mut tx = TenantTx::begin(&w.state.pool, ada).await.unwrap();
+        let mut tx = tenant_tx(&w.state.pool, ada).await;
         assert_eq!(
             refusal(&mut tx, statement).await.as_deref(),
             Some("42501"),

@@ -3,10 +3,10 @@
 //! queued mail, invites, linked browsers' records), and nothing of anyone else. A new
 //! tenant table without an area to seed and erase it fails here.
 
-use app::platform::{db::TenantTx, db::MIGRATOR, ids::OwnerId, server_parts::PLATFORM};
+use app::platform::{db::MIGRATOR, ids::OwnerId, server_parts::PLATFORM};
 use sqlx::PgPool;
 
-use crate::support::{seed_tenant, tenant_tables};
+use crate::support::{seed_tenant, tenant_tables, tenant_tx};
 
 /// The rows of `owner` in each tenant table that has any.
 async fn rows_of(owner: &PgPool, tenant: OwnerId) -> Vec<(String, i64)> {
@@ -63,7 +63,7 @@ async fn traces_of(owner: &PgPool, tenant: OwnerId) -> Vec<(&'static str, i64)> 
 
 /// Runs each area's erase for `tenant` in one transaction; the platform's last, when asked.
 async fn erase(owner: &PgPool, tenant: OwnerId, platform_too: bool) {
-    let mut tx = TenantTx::begin(owner, tenant).await.unwrap();
+    let mut tx = tenant_tx(owner, tenant).await;
     for erase in app::AREAS.iter().filter_map(|area| area.server.erase) {
         erase(&mut tx).await.unwrap();
     }

@@ -1,13 +1,13 @@
 //! Promise P1: no tenant can read or change another tenant's rows, even by guessing ids.
 
 use app::platform::{
-    db::{TenantTx, APP_ROLE, MIGRATOR},
+    db::{APP_ROLE, MIGRATOR},
     ids::OwnerId,
 };
 use futures::{stream, StreamExt};
 use sqlx::{PgPool, Row};
 
-use crate::support::{app_pool, seed_tenant, tenant_tables};
+use crate::support::{app_pool, seed_tenant, tenant_tables, tenant_tx};
 
 /// Every way a tenant table (or the app role) can fall short of P1, as readable sentences.
 async fn rls_violations(owner: &PgPool) -> Vec<String> {
@@ -113,7 +113,7 @@ async fn as_tenant(
     sql: &str,
     bind: Option<&serde_json::Value>,
 ) -> Result<u64, String> {
-    let mut tx = TenantTx::begin(app, tenant).await.unwrap();
+    let mut tx = tenant_tx(app, tenant).await;
     let mut query = sqlx::query(sql);
     if let Some(value) = bind {
         query = query.bind(value);
@@ -163,7 +163,7 @@ async fn a_tenant_cannot_touch_another_tenants_rows_in_any_table(owner: PgPool) 
 
         // Reading: B's rows are invisible, even named exactly.
         let visible: i64 = {
-            let mut tx = TenantTx::begin(&app, a).await.unwrap();
+            let mut tx = tenant_tx(&app, a).await;
             sqlx::query_scalar(&format!("SELECT count(*) FROM {table} WHERE {guessed}"))
                 .fetch_one(&mut *tx)
                 .await
@@ -171,7 +171,7 @@ async fn a_tenant_cannot_touch_another_tenants_rows_in_any_table(owner: PgPool) 
         };
         assert_eq!(visible, 0, "{table}: A read B's rows");
         let all_visible_are_a: bool = {
-            let mut tx = TenantTx::begin(&app, a).await.unwrap();
+            let mut tx = tenant_tx(&app, a).await;
             sqlx::query_scalar(&format!(
                 "SELECT bool_and(owner_id = '{a}') AND count(*) > 0 FROM {table}"
             ))
@@ -251,7 +251,7 @@ async fn interleaved_transactions_on_a_small_pool_never_leak_rows(owner: PgPool)
             let app = app.clone();
             let tenant = tenants[(i * 7) % tenants.len()];
             async move {
-                let mut tx = TenantTx::begin(&app, tenant).await.unwrap();
+                let mut tx = tenant_tx(&app, tenant).await;
                 let mut seen: Vec<OwnerId> = sqlx::query_scalar("SELECT owner_id FROM tenants")
                     .fetch_all(&mut *tx)
                     .await

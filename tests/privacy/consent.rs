@@ -2,7 +2,7 @@
 //! a browser's records linked to the account, GPC, and refused consent input.
 
 use app::{
-    platform::db::{self, TenantTx, MIGRATOR},
+    platform::db::{self, MIGRATOR},
     privacy::{
         model::Choices,
         service::{
@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::support::{
     browser::{site, Browser, FIREFOX},
-    header, refusal, test_app, TestApp, PASSWORD,
+    header, refusal, tenant_tx, test_app, TestApp, PASSWORD,
 };
 
 fn banner_choice(choices: Choices, now: time::OffsetDateTime) -> Entry<'static> {
@@ -61,7 +61,7 @@ async fn the_ledger_is_append_only_for_the_app_role(owner: PgPool) {
             format!("DELETE FROM {table}"),
         ] {
             let refused = if table == "consent_records" {
-                let mut tx = TenantTx::begin(&w.state.pool, ada).await.unwrap();
+                let mut tx = tenant_tx(&w.state.pool, ada).await;
                 refusal(&mut tx, &statement).await
             } else {
                 let mut tx = db::begin_for_browser(&w.state.pool, browser).await.unwrap();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use app::{
     auth::service::invites,
-    platform::{clock::ManualClock, db::MIGRATOR, session::SessionRecords},
+    platform::{clock::ManualClock, db::MIGRATOR, regions::Regions, session::SessionRecords},
 };
 use axum::{
     body::Body,
@@ -53,7 +53,7 @@ async fn site(owner: &PgPool, clock: &ManualClock) -> (Router, tempfile::TempDir
         "http://127.0.0.1:3000",
         Arc::new(clock.clone()),
     );
-    (router::build(state, SessionRecords::new(pool)), dir)
+    (router::build(state, SessionRecords::new(Regions::single(pool))), dir)
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

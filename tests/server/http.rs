@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use app::{
-    platform::{clock::SystemClock, db::MIGRATOR, session::SessionRecords},
+    platform::{clock::SystemClock, db::MIGRATOR, regions::Regions, session::SessionRecords},
     privacy::service::analytics::PageRoutes,
 };
 use axum::{
@@ -25,7 +25,7 @@ use crate::support::{app_pool, get, header, send};
 /// The whole site on `pool`, as the server builds it.
 fn site_at(pool: PgPool, public_url: &str) -> (Router, tempfile::TempDir) {
     let (state, dir) = crate::support::state(pool.clone(), public_url, Arc::new(SystemClock));
-    (router::build(state, SessionRecords::new(pool)), dir)
+    (router::build(state, SessionRecords::new(Regions::single(pool))), dir)
 }
 
 async fn site(owner: &PgPool) -> (Router, tempfile::TempDir) {
@@ -189,7 +189,7 @@ async fn session_cookie(owner: &PgPool, public_url: &str) -> String {
     let app = router::with_middleware(
         touch,
         state,
-        SessionRecords::new(pool),
+        SessionRecords::new(Regions::single(pool)),
         PageRoutes::new([]),
         RequestLimits::default(),
     );
@@ -231,7 +231,7 @@ async fn expired_sessions_are_deleted_by_the_app_role(owner: PgPool) {
         .await
         .unwrap();
     }
-    let store = SessionRecords::new(app_pool(&owner, 1).await);
+    let store = SessionRecords::new(Regions::single(app_pool(&owner, 1).await));
     store.delete_expired().await.unwrap();
     let left: Vec<String> = sqlx::query_scalar("SELECT id FROM tower_sessions.session")
         .fetch_all(&owner)

@@ -5,7 +5,7 @@
 use std::{future::pending, time::Duration};
 
 use app::{
-    platform::{clock::SystemClock, db::MIGRATOR, session::SessionRecords},
+    platform::{clock::SystemClock, db::MIGRATOR, regions::Regions, session::SessionRecords},
     privacy::service::analytics::PageRoutes,
 };
 use axum::{
@@ -32,7 +32,7 @@ async fn a_cross_site_request_is_refused_before_any_session_work(owner: PgPool) 
         "http://127.0.0.1:3000",
         std::sync::Arc::new(SystemClock),
     );
-    let app = router::build(state, SessionRecords::new(dead));
+    let app = router::build(state, SessionRecords::new(Regions::single(dead)));
     let request = Request::post("/api/account/name")
         .header("sec-fetch-site", "cross-site")
         .header("cookie", "custodian_session=AAAAAAAAAAAAAAAAAAAAAA")
@@ -70,7 +70,7 @@ async fn bodies_and_answers_have_limits(owner: PgPool) {
     let app = router::with_middleware(
         stuck,
         w.state.clone(),
-        SessionRecords::new(w.state.pool.clone()),
+        SessionRecords::new(w.state.regions.clone()),
         PageRoutes::new([]),
         RequestLimits {
             body_bytes: 1024,

@@ -75,22 +75,23 @@ async fn a_record_its_listing_does_not_name_signs_nobody_in(owner: PgPool) {
     let w = test_app(owner).await;
     w.sign_up("ada@example.com").await;
     let session = w.sign_in("ada@example.com", PASSWORD).await.unwrap();
-    // Someone with write access to the store copies the record under another id; the listing
-    // still names the original, so the copy is worthless and is cleared.
+    // Someone with write access to the store copies the record under another id (of the same
+    // region: its lowest byte is US-East's tag); the listing still names the original, so the
+    // copy is worthless and is cleared.
     sqlx::query(
         "INSERT INTO tower_sessions.session (id, data, expiry_date) \
-         SELECT 'AAAAAAAAAAAAAAAAAAAAAA', data, expiry_date FROM tower_sessions.session WHERE id = $1",
+         SELECT 'AQAAAAAAAAAAAAAAAAAAAA', data, expiry_date FROM tower_sessions.session WHERE id = $1",
     )
     .bind(session.id().unwrap().to_string())
     .execute(&w.owner)
     .await
     .unwrap();
-    let copy = w.reopen(Some("AAAAAAAAAAAAAAAAAAAAAA".parse().unwrap()));
+    let copy = w.reopen(Some("AQAAAAAAAAAAAAAAAAAAAA".parse().unwrap()));
     assert!(matches!(
         session::authenticate(&w.state, &copy, true).await.unwrap(),
         Authentication::Ended(_)
     ));
-    assert_eq!(records_named(&w.owner, "AAAAAAAAAAAAAAAAAAAAAA").await, 0);
+    assert_eq!(records_named(&w.owner, "AQAAAAAAAAAAAAAAAAAAAA").await, 0);
     // The original goes on working.
     w.user(&w.reopen(session.id())).await;
 }

@@ -5,7 +5,7 @@ use std::{collections::BTreeSet, sync::Arc};
 
 use app::{
     auth::service::invites,
-    platform::{clock::ManualClock, session::SessionRecords, state::AppState},
+    platform::{clock::ManualClock, regions::Regions, session::SessionRecords, state::AppState},
     privacy::service::policies,
 };
 use axum::{
@@ -32,7 +32,7 @@ pub(crate) async fn site_with_clock(
     let pool = super::app_pool(owner, 4).await;
     let (state, dir) = super::state(pool.clone(), ORIGIN, Arc::new(clock.clone()));
     (
-        router::build(state.clone(), SessionRecords::new(pool)),
+        router::build(state.clone(), SessionRecords::new(Regions::single(pool))),
         state,
         dir,
     )
@@ -41,7 +41,7 @@ pub(crate) async fn site_with_clock(
 /// The site on a test world's state (its pool, key and clock), for tests that mix service calls
 /// and requests.
 pub(crate) fn router(state: &AppState) -> Router {
-    router::build(state.clone(), SessionRecords::new(state.pool.clone()))
+    router::build(state.clone(), SessionRecords::new(state.regions.clone()))
 }
 
 pub(crate) async fn site(owner: &PgPool) -> (Router, AppState, tempfile::TempDir) {

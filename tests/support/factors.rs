@@ -7,7 +7,6 @@ use app::{
     platform::{
         clock::Clock,
         crypto::{self, Purpose},
-        db::TenantTx,
         ids::OwnerId,
     },
     signin::service::password_step::{self, SignInOutcome},
@@ -18,6 +17,8 @@ use tower_sessions::Session;
 use url::Url;
 use webauthn_authenticator_rs::{softpasskey::SoftPasskey, WebauthnAuthenticator};
 use webauthn_rs::prelude::CreationChallengeResponse;
+
+use super::tenant_tx;
 
 use super::{TestApp, PASSWORD, SITE};
 
@@ -33,7 +34,7 @@ impl TestApp {
 
     /// The authenticator app's view of the account's secret, as the person's phone holds it.
     pub(crate) async fn phone(&self, owner_id: OwnerId) -> TOTP {
-        let mut tx = TenantTx::begin(&self.state.pool, owner_id).await.unwrap();
+        let mut tx = tenant_tx(&self.state.pool, owner_id).await;
         let sealed: Vec<u8> = sqlx::query_scalar("SELECT sealed_secret FROM totp_factors")
             .fetch_one(&mut *tx)
             .await

@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use app::{
     auth::{
-        model::Region,
         service::{
             accounts::{self, SignUp},
             invites,
@@ -29,6 +28,8 @@ use app::{
         ids::{AccountSessionId, OwnerId},
         keys,
         rate_limit::Limits,
+        region::{Region, Tenant},
+        regions::Regions,
         session::{self, Authentication, CurrentUser, SessionRecord, SessionRecords, SUDO_WINDOW},
         state::AppState,
     },
@@ -65,6 +66,16 @@ pub(crate) fn token_in(body: &str) -> String {
         .to_owned()
 }
 
+/// A transaction for `owner` in the default region, on `pool` (a test's database).
+pub(crate) async fn tenant_tx(pool: &PgPool, owner: OwnerId) -> TenantTx {
+    TenantTx::begin(
+        &Regions::single(pool.clone()),
+        Tenant::new(owner, Region::DEFAULT),
+    )
+    .await
+    .unwrap()
+}
+
 /// The state the server would build, on `pool`, with `clock`; the directory holds the key.
 pub(crate) fn state(
     pool: PgPool,
@@ -77,6 +88,7 @@ pub(crate) fn state(
         Settings::from_args(["custodian", "--site-root", dir.path().to_str().unwrap()]).unwrap();
     let state = AppState {
         leptos_options: cli::leptos_options(&settings),
+        regions: Regions::single(pool.clone()),
         pool,
         public_url: Url::parse(public_url).unwrap(),
         key_encryption_key: Arc::new(key),
@@ -129,7 +141,7 @@ impl TestApp {
     pub(crate) fn router(&self) -> Router {
         router::build(
             self.state.clone(),
-            SessionRecords::new(self.state.pool.clone()),
+            SessionRecords::new(self.state.regions.clone()),
         )
     }
 
@@ -156,7 +168,7 @@ impl TestApp {
     pub(crate) fn reopen(&self, id: Option<tower_sessions::session::Id>) -> Session {
         Session::new(
             id,
-            Arc::new(SessionRecords::new(self.state.pool.clone())),
+            Arc::new(SessionRecords::new(self.state.regions.clone())),
             None,
         )
     }
@@ -173,7 +185,7 @@ impl TestApp {
             self.client.clone(),
             session.clone(),
             None,
-        )
+        ).unwrap()
     }
 
     /// A visitor signed in as `owner` (as `as_owner` makes them) or not, whose browser carries
@@ -186,7 +198,7 @@ impl TestApp {
         let mut client = self.client.clone();
         client.consent_id = consent_id;
         let user = owner.map(|owner| self.as_owner(owner).user().clone());
-        Visitor::for_tests(self.state.clone(), client, self.session(), user)
+        Visitor::for_tests(self.state.clone(), client, self.session(), user).unwrap()
     }
 
     /// The visitor the next request with `session`'s cookie would be, as the middleware finds
@@ -200,7 +212,7 @@ impl TestApp {
             Authentication::SignedIn(user) => Some(user),
             _ => None,
         };
-        Visitor::for_tests(self.state.clone(), self.client.clone(), session, user)
+        Visitor::for_tests(self.state.clone(), self.client.clone(), session, user).unwrap()
     }
 
     /// The signed-in person of `session`, as the next request finds them.
@@ -226,7 +238,7 @@ impl TestApp {
     pub(crate) fn as_owner_on(&self, owner_id: OwnerId, session: &Session) -> Reauthenticated {
         let now = self.clock.now();
         let record = SessionRecord::new(
-            owner_id,
+            Tenant::new(owner_id, Region::DEFAULT),
             AccountSessionId::random(),
             false,
             now,
@@ -239,7 +251,7 @@ impl TestApp {
             self.client.clone(),
             session.clone(),
             Some(user),
-        )
+        ).unwrap()
         .signed_in()
         .and_then(SignedIn::reauthenticated)
         .unwrap_or_else(|_| unreachable!("a fresh re-authentication holds"))
@@ -335,7 +347,7 @@ impl TestApp {
 
     /// The tenant's security log as `kind:detail`, newest first.
     pub(crate) async fn kinds(&self, owner_id: OwnerId) -> Vec<String> {
-        let mut tx = TenantTx::begin(&self.state.pool, owner_id).await.unwrap();
+        let mut tx = tenant_tx(&self.state.pool, owner_id).await;
         audit::page(&mut tx, None, None, 100)
             .await
             .unwrap()
@@ -346,7 +358,7 @@ impl TestApp {
 
     /// The tenant's security log, verified with the server's key.
     pub(crate) async fn chain_break(&self, owner_id: OwnerId) -> Option<audit::ChainBreak> {
-        let mut tx = TenantTx::begin(&self.state.pool, owner_id).await.unwrap();
+        let mut tx = tenant_tx(&self.state.pool, owner_id).await;
         audit::verify_chain(&mut tx, &self.state.key_encryption_key)
             .await
             .unwrap()

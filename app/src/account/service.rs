@@ -10,7 +10,7 @@ use crate::{
         EMAIL_CHANGE_REQUESTED, INVITE_CREATED, PASSWORD_CHANGED,
     },
     auth::{
-        model::{DisplayName, Email, Region, INVITE_LIMIT},
+        model::{DisplayName, Email, INVITE_LIMIT},
         service::{
             accounts, invites,
             password::NewPassword,
@@ -97,16 +97,13 @@ pub async fn overview(me: &SignedIn) -> Result<AccountSummary, AccountError> {
     let now = me.now();
     let mut tx = me.begin_own().await?;
     let account = accounts::profile(&mut tx).await?;
-    let (region, _) = tx.tenant().await?;
     let invites = invites::mine(&mut tx).await?;
     tx.commit().await?;
     Ok(AccountSummary {
         email: account.email,
         email_verified: account.email_verified_at.is_some(),
         display_name: account.display_name,
-        region: Region::parse(&region)
-            .map_or("Unknown", Region::label)
-            .to_owned(),
+        region: me.tenant().region.label().to_owned(),
         created_on: account.created_at.date().to_string(),
         invites_left: INVITE_LIMIT.saturating_sub(invites.len()) as u8,
         invites: invites
@@ -213,7 +210,7 @@ pub async fn confirm_email_change(visitor: &Visitor, token: &str) -> Result<(), 
     let state = visitor.state();
     let now = visitor.now();
     let (owner_id, mut tx) =
-        tokens::tenant_of(&state.pool, &state.key_encryption_key, token).await?;
+        tokens::tenant_of(state, token).await?;
     let Carries::NewEmail(new_email) =
         tokens::redeem(&mut tx, token, Purpose::ChangeEmail, now).await?
     else {
@@ -222,7 +219,7 @@ pub async fn confirm_email_change(visitor: &Visitor, token: &str) -> Result<(), 
     let new_email = Email::parse(&new_email).map_err(AuthError::from)?;
     let old = accounts::profile(&mut tx).await?;
     // The link proves the person reads the new mailbox: the claim is verified at once.
-    accounts::change_address(&mut tx, &new_email, now).await?;
+    accounts::change_address(state, &mut tx, &old.email, &new_email, now).await?;
     mail::enqueue(
         &mut tx,
         Mail {
@@ -291,7 +288,7 @@ pub async fn create_invite(me: &SignedIn) -> Result<(String, String), AccountErr
     if !accounts::is_verified(&mut tx).await? {
         return Err(AccountError::Unverified);
     }
-    let invite = invites::create_for_tenant(&mut tx, me.now())
+    let invite = invites::create_for_tenant(me.state().regions.directory(), &mut tx, me.now())
         .await?
         .ok_or(AccountError::InviteLimit)?;
     me.audit(&mut tx, INVITE_CREATED, "").await?;

@@ -31,34 +31,7 @@ events! {
     INVITE_USED = "invite_used" => "Your invite was used",
 }
 
-/// The data region chosen at sign-up (promise P11).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Region {
-    UsEast,
-    EuWest,
-}
-
-impl Region {
-    pub const ALL: [Region; 2] = [Region::UsEast, Region::EuWest];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::UsEast => "us-east",
-            Self::EuWest => "eu-west",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::UsEast => "US-East",
-            Self::EuWest => "EU-West",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == value)
-    }
-}
+pub use crate::platform::region::Region;
 
 /// The strength meter's reading of a password being typed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,6 +7,8 @@ use clap::Args;
 use thiserror::Error;
 use url::Url;
 
+use super::region::Region;
+
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("PUBLIC_URL {0:?} is not an http(s) URL with a host; set it like https://custodian.example.com")]
@@ -20,6 +22,11 @@ pub enum ConfigError {
          set it like smtps://user:password@mail.example.com"
     )]
     MailTransport(String),
+    #[error(
+        "REGION_DATABASE_URLS has a bad entry ({0}); list region=URL pairs separated by commas, \
+         like us-east=postgres://user@host/custodian_us_east,eu-west=postgres://…"
+    )]
+    RegionDatabaseUrls(String),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -39,6 +46,11 @@ pub struct Settings {
     /// DATABASE_URL and switches every connection to custodian_app.
     #[arg(long, global = true, env = "APP_DATABASE_URL", hide_env_values = true)]
     pub app_database_url: Option<String>,
+
+    /// Each region's database (`us-east=postgres://…,eu-west=postgres://…`); by default,
+    /// databases named after DATABASE_URL's on the same server.
+    #[arg(long, global = true, env = "REGION_DATABASE_URLS", hide_env_values = true)]
+    pub region_database_urls: Option<String>,
 
     /// Address and port the server listens on.
     #[arg(
@@ -143,6 +155,10 @@ impl Settings {
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
             _ => Err(ConfigError::PublicUrl(raw)),
         }
+    }
+
+    pub fn region_urls(&self) -> Result<Vec<(Region, String)>, ConfigError> {
+        super::regions::region_urls(&self.database_url, self.region_database_urls.as_deref())
     }
 
     pub fn sudo_window(&self) -> time::Duration {

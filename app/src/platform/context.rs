@@ -28,6 +28,7 @@ use super::{
     error::InfraError,
     ids::OwnerId,
     rate_limit::{Action, RateLimitError},
+    region::Tenant,
     session::CurrentUser,
     state::AppState,
 };
@@ -62,18 +63,18 @@ impl Visitor {
     /// A visitor of a request the middleware has seen, with the user it found (None when not
     /// signed in).
     pub(crate) fn new(
-        state: AppState,
+        state: &AppState,
         client: ClientInfo,
         session: Session,
         user: Option<CurrentUser>,
-    ) -> Self {
-        Self {
-            state,
+    ) -> Result<Self, ContextError> {
+        Ok(Self {
+            state: served_in_region(state, user.as_ref())?,
             client,
             session,
             user,
             parts: None,
-        }
+        })
     }
 
     /// A visitor for an integration test, signed in as `user` without a request behind it.
@@ -83,11 +84,12 @@ impl Visitor {
         client: ClientInfo,
         session: Session,
         user: Option<CurrentUser>,
-    ) -> Self {
-        Self::new(state, client, session, user)
+    ) -> Result<Self, ContextError> {
+        Self::new(&state, client, session, user)
     }
 
-    /// The visitor of a request whose head the middleware has seen.
+    /// The visitor of a request whose head the middleware has seen, served in the signed-in
+    /// person's region (anyone else in the default region).
     pub fn from_parts(state: &AppState, parts: &Parts) -> Result<Self, ContextError> {
         let client = parts
             .extensions
@@ -99,13 +101,14 @@ impl Visitor {
             .get::<Session>()
             .cloned()
             .ok_or(ContextError::Unavailable)?;
-        Ok(Self {
-            state: state.clone(),
+        let mut visitor = Self::new(
+            state,
             client,
             session,
-            user: parts.extensions.get::<CurrentUser>().cloned(),
-            parts: Some(parts.clone()),
-        })
+            parts.extensions.get::<CurrentUser>().cloned(),
+        )?;
+        visitor.parts = Some(parts.clone());
+        Ok(visitor)
     }
 
     /// The visitor of the current server function or page.
@@ -159,9 +162,9 @@ impl Visitor {
         self.state.clock.now()
     }
 
-    /// A transaction acting for `owner_id`.
-    pub async fn begin(&self, owner_id: OwnerId) -> Result<TenantTx, InfraError> {
-        Ok(TenantTx::begin(&self.state.pool, owner_id).await?)
+    /// A transaction acting for `tenant`, in its region.
+    pub async fn begin(&self, tenant: Tenant) -> Result<TenantTx, InfraError> {
+        Ok(TenantTx::begin(&self.state.regions, tenant).await?)
     }
 
     /// Records an event in the transaction's security log, from this visitor's network and
@@ -193,6 +196,17 @@ impl Visitor {
     }
 }
 
+/// The state serving a request: in the signed-in person's region, anyone else's in the default
+/// region. Never another region than the person's: a region not served refuses the request.
+fn served_in_region(state: &AppState, user: Option<&CurrentUser>) -> Result<AppState, ContextError> {
+    match user {
+        Some(user) => Ok(state
+            .in_region(user.record.region)
+            .map_err(InfraError::from)?),
+        None => Ok(state.clone()),
+    }
+}
+
 /// A person whose session is listed.
 #[derive(Clone)]
 pub struct SignedIn {
@@ -214,9 +228,14 @@ impl SignedIn {
         self.user.owner_id()
     }
 
+    /// The signed-in tenant and its region.
+    pub fn tenant(&self) -> Tenant {
+        self.user.tenant()
+    }
+
     /// A transaction acting for this person.
     pub async fn begin_own(&self) -> Result<TenantTx, InfraError> {
-        self.visitor.begin(self.owner_id()).await
+        self.visitor.begin(self.tenant()).await
     }
 
     /// This person, when they are inside the sudo window.

@@ -14,7 +14,11 @@ use thiserror::Error;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::ids::OwnerId;
+use super::{
+    ids::OwnerId,
+    region::{Region, Tenant},
+    regions::Regions,
+};
 
 /// Every migration in `migrations/`, embedded in the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
@@ -47,6 +51,8 @@ pub enum DbError {
          create a login for {APP_ROLE} yourself and set APP_DATABASE_URL"
     )]
     AppLogin(sqlx::Error),
+    #[error("this server does not serve the data region {0:?}")]
+    RegionNotServed(Region),
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
 }
@@ -271,11 +277,19 @@ pub async fn begin_for_browser(
 /// made here, and outside such a transaction no tenant row matches at all.
 pub struct TenantTx {
     tx: Transaction<'static, Postgres>,
-    owner_id: OwnerId,
+    tenant: Tenant,
 }
 
 impl TenantTx {
-    pub async fn begin(pool: &PgPool, owner_id: OwnerId) -> Result<Self, DbError> {
+    /// Begins a transaction for `tenant` in its region's database: the only way an area reaches
+    /// a tenant's rows, so no area holds a pool or can pick a region of its own.
+    pub async fn begin(regions: &Regions, tenant: Tenant) -> Result<Self, DbError> {
+        Self::begin_on(regions.pool(tenant.region)?, tenant).await
+    }
+
+    /// Begins a transaction for `tenant` on the pool of its region, which the caller picked.
+    pub(crate) async fn begin_on(pool: &PgPool, tenant: Tenant) -> Result<Self, DbError> {
+        let owner_id = tenant.owner_id;
         // One round trip for both. `true`: local to this transaction, so a pooled connection
         // never carries it over. A Uuid prints as hex digits and hyphens only, so it is safe to
         // place in the statement text.
@@ -284,45 +298,46 @@ impl TenantTx {
                 "BEGIN; SELECT set_config('app.owner_id', '{owner_id}', true)"
             ))
             .await?;
-        Ok(Self { tx, owner_id })
+        Ok(Self { tx, tenant })
     }
 
     /// The tenant this transaction acts for.
     pub fn owner_id(&self) -> OwnerId {
-        self.owner_id
+        self.tenant.owner_id
     }
 
-    /// Creates the tenant this transaction acts for, in `region` (sign-up).
-    pub async fn create_tenant(
-        &mut self,
-        region: &str,
-        now: OffsetDateTime,
-    ) -> Result<(), DbError> {
+    /// The tenant this transaction acts for, and its region.
+    pub fn tenant(&self) -> Tenant {
+        self.tenant
+    }
+
+    /// Creates the tenant this transaction acts for, in its region (sign-up).
+    pub async fn create_tenant(&mut self, now: OffsetDateTime) -> Result<(), DbError> {
         sqlx::query("INSERT INTO tenants (owner_id, region, created_at) VALUES ($1, $2, $3)")
-            .bind(self.owner_id)
-            .bind(region)
+            .bind(self.tenant.owner_id)
+            .bind(self.tenant.region.as_str())
             .bind(now)
             .execute(&mut *self.tx)
             .await?;
         Ok(())
     }
 
-    /// The tenant's region and when it was created.
-    pub async fn tenant(&mut self) -> Result<(String, OffsetDateTime), DbError> {
-        Ok(sqlx::query_as("SELECT region, created_at FROM tenants")
+    /// When the tenant was created.
+    pub async fn created_at(&mut self) -> Result<OffsetDateTime, DbError> {
+        Ok(sqlx::query_scalar("SELECT created_at FROM tenants")
             .fetch_one(&mut *self.tx)
             .await?)
     }
 
-    /// Acts for another tenant from here on, in the same transaction: for the rare change that
-    /// belongs to two tenants at once (an invite used records an event for its inviter). Call
-    /// it last, after everything written for the first tenant.
+    /// Acts for another tenant of the same region from here on, in the same transaction: for
+    /// the rare change that belongs to two tenants at once (an invite used records an event for
+    /// its inviter). Call it last, after everything written for the first tenant.
     pub async fn switch_tenant(&mut self, owner_id: OwnerId) -> Result<(), DbError> {
         sqlx::query("SELECT set_config('app.owner_id', $1, true)")
             .bind(owner_id.to_string())
             .execute(&mut *self.tx)
             .await?;
-        self.owner_id = owner_id;
+        self.tenant.owner_id = owner_id;
         Ok(())
     }
 

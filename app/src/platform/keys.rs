@@ -56,10 +56,12 @@ pub enum Derived {
     RateLimitBuckets,
     /// The generated password of the server's database role.
     AppDatabasePassword,
+    /// Names addresses in the directory without storing them (HMAC).
+    DirectoryAddresses,
 }
 
 impl Derived {
-    pub const ALL: [Derived; 10] = [
+    pub const ALL: [Derived; 11] = [
         Derived::DataKeyWrapping,
         Derived::ConsentCookieMac,
         Derived::ReceiptSigning,
@@ -70,6 +72,7 @@ impl Derived {
         Derived::FormErrorMac,
         Derived::RateLimitBuckets,
         Derived::AppDatabasePassword,
+        Derived::DirectoryAddresses,
     ];
 
     fn label(self) -> &'static str {
@@ -86,6 +89,7 @@ impl Derived {
             Self::FormErrorMac => "custodian form error v1",
             Self::RateLimitBuckets => "custodian rate-limit buckets v1",
             Self::AppDatabasePassword => "custodian app database password v1",
+            Self::DirectoryAddresses => "custodian directory addresses v1",
         }
     }
 }

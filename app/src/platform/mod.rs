@@ -8,6 +8,7 @@
 pub mod area;
 pub mod ids;
 pub mod paths;
+pub mod region;
 pub mod session;
 
 #[cfg(feature = "ssr")]
@@ -25,6 +26,8 @@ pub mod crypto;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod directory;
+#[cfg(feature = "ssr")]
 pub mod error;
 #[cfg(feature = "ssr")]
 pub mod hashing;
@@ -38,6 +41,8 @@ pub mod keys;
 pub mod mail;
 #[cfg(feature = "ssr")]
 pub mod rate_limit;
+#[cfg(feature = "ssr")]
+pub mod regions;
 #[cfg(feature = "ssr")]
 pub mod server_parts;
 #[cfg(feature = "ssr")]

@@ -10,7 +10,7 @@ use super::{
     ids::OwnerId,
     jobs::{BoxFuture, Job, JobContext, JobError, JobKind},
     mail, rate_limit,
-    session::SessionRecords,
+    session,
     state::AppState,
 };
 
@@ -56,13 +56,8 @@ pub async fn for_owner(
 const SWEEP_PERIOD: Duration = Duration::minutes(5);
 
 fn sweep<'a>(context: &'a JobContext, _: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
-    use tower_sessions::ExpiredDeletion as _;
-
     Box::pin(async move {
-        SessionRecords::new(context.pool.clone())
-            .delete_expired()
-            .await
-            .map_err(|error| JobError::Failed(error.to_string()))?;
+        session::delete_expired_in(&context.pool).await?;
         rate_limit::sweep(&context.pool, context.clock.now()).await?;
         Ok(())
     })

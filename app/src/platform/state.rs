@@ -11,16 +11,22 @@ use url::Url;
 use super::{
     client::ClientInfo,
     clock::Clock,
+    db::DbError,
     hashing::HashingSlots,
     keys::KeyEncryptionKey,
     rate_limit::{Action, Limits, RateLimitError},
+    region::Region,
+    regions::Regions,
 };
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    /// Runs as custodian_app: row-level security applies to every query.
+    /// The pool of the region this request is served in: a signed-in person's region, else the
+    /// default region. Runs as custodian_app: row-level security applies to every query.
     pub pool: PgPool,
+    /// Every region's pool and the directory's; tenant transactions are routed among them.
+    pub regions: Regions,
     pub public_url: Url,
     pub key_encryption_key: Arc<KeyEncryptionKey>,
     /// The time every rule (session expiry, token lifetimes, throttling) is judged by.
@@ -36,6 +42,13 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// This state, serving `region`: the pool becomes that region's.
+    pub fn in_region(&self, region: Region) -> Result<Self, DbError> {
+        let mut state = self.clone();
+        state.pool = self.regions.pool(region)?.clone();
+        Ok(state)
+    }
+
     /// The state inside a server function, where leptos_axum provides it as context.
     pub fn from_context() -> Option<Self> {
         leptos::prelude::use_context::<Self>()

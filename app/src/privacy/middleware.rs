@@ -48,7 +48,11 @@ pub async fn consent(
         https,
     );
     let user = request.extensions().get::<CurrentUser>().cloned();
-    let mut visitor = Visitor::new(state.clone(), client, session, user.clone());
+    let Ok(mut visitor) = Visitor::new(&state, client, session, user.clone()) else {
+        // Only a signed-in person of a region this server does not serve; the request is
+        // refused further on.
+        return next.run(request).await;
+    };
     let mut new_cookie = None;
     // A browser new to the server gets a consent id for its GPC record, within the network's
     // limit: beyond it, GPC is still honored, just not recorded, so cookieless requests cannot
@@ -73,17 +77,16 @@ pub async fn consent(
     let consent_id = consent.cookie.map(|c| c.id);
     if let Some(client) = request.extensions_mut().get_mut::<ClientInfo>() {
         client.consent_id = consent_id;
-        visitor = Visitor::new(
-            state.clone(),
-            client.clone(),
-            visitor.session().clone(),
-            user.clone(),
-        );
+        if let Ok(with_consent_id) =
+            Visitor::new(&state, client.clone(), visitor.session().clone(), user.clone())
+        {
+            visitor = with_consent_id;
+        }
     }
     if kind.page_view {
         if consent.gpc {
             let subject = match (&user, consent_id) {
-                (Some(user), _) => Some(Subject::Account(user.owner_id())),
+                (Some(user), _) => Some(Subject::Account(user.tenant())),
                 (None, Some(id)) => Some(Subject::Browser(id)),
                 (None, None) => None,
             };
@@ -127,7 +130,7 @@ pub async fn consent(
 /// (the banner waits for the next page rather than failing this one).
 async fn pending_reviews(visitor: &Visitor, user: &CurrentUser) -> Vec<super::model::PolicyNotice> {
     let reviews = async {
-        let mut tx = visitor.begin(user.owner_id()).await?;
+        let mut tx = visitor.begin(user.tenant()).await?;
         let reviews = policies::pending_reviews(&mut tx).await?;
         tx.commit().await?;
         Ok::<_, super::service::PrivacyError>(reviews)

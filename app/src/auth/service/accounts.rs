@@ -31,21 +31,28 @@ use crate::{
         context::Visitor,
         crypto,
         db::TenantTx,
+        directory,
         error::InfraError,
         ids::OwnerId,
         mail::{self, Mail, MailError},
         rate_limit,
+        region::Tenant,
         state::AppState,
     },
     privacy::service::{ledger, policies},
 };
 
-/// The account of an address, if any.
+/// The account of an address, if any, and the region that holds it (from the directory).
 pub async fn account_for_email(
-    pool: &PgPool,
+    state: &AppState,
     email: &Email,
-) -> Result<Option<OwnerId>, InfraError> {
-    Ok(store::account_for_email(pool, email.as_str()).await?)
+) -> Result<Option<Tenant>, InfraError> {
+    Ok(directory::route_of_address(
+        state.regions.directory(),
+        &state.key_encryption_key,
+        email.as_str(),
+    )
+    .await?)
 }
 
 /// Every address and its account (operator's commands, migration role).
@@ -87,13 +94,21 @@ pub async fn mark_verified(tx: &mut TenantTx, now: OffsetDateTime) -> Result<(),
 }
 
 /// Makes `email` the account's address, verified by the link that led here; refused when another
-/// account has it.
+/// account has it. The directory moves the tenant's route to the new address first; when the
+/// region refuses, the route goes back to `old`.
 pub async fn change_address(
+    state: &AppState,
     tx: &mut TenantTx,
+    old: &str,
     email: &Email,
     now: OffsetDateTime,
 ) -> Result<(), AuthError> {
+    let (directory, kek, tenant) = (state.regions.directory(), &state.key_encryption_key, tx.tenant());
+    if !directory::claim_address(directory, kek, email.as_str(), tenant, true, now).await? {
+        return Err(AuthError::EmailTaken);
+    }
     if !store::claim_email(tx, email.as_str(), now, true).await? {
+        directory::claim_address(directory, kek, old, tenant, true, now).await?;
         return Err(AuthError::EmailTaken);
     }
     store::set_email(tx, email.as_str(), now).await?;
@@ -116,10 +131,15 @@ pub struct SignUp {
     pub invite: String,
 }
 
-/// Creates a tenant and its account, redeems the invite and queues the verification mail, all
-/// or nothing, and returns the new owner id. When the address already has an account, the
-/// invite is spent all the same, the owner is mailed, no account is made, and the answer is the
-/// same (None): the caller must not tell the two apart.
+/// Creates a tenant and its account in the chosen region, redeems the invite and queues the
+/// verification mail, and returns the new owner id. When the address already has an account,
+/// the invite is spent all the same, the owner is mailed, no account is made, and the answer is
+/// the same (None): the caller must not tell the two apart.
+///
+/// The directory claims the address first (it alone sees every region's addresses); when the
+/// account cannot be made, the claim is released. The account and everything it causes commit
+/// in one transaction in its region; an invite kept in another region is spent in a transaction
+/// of its own there, just before.
 pub async fn sign_up(visitor: &Visitor, input: SignUp) -> Result<Option<OwnerId>, AuthError> {
     let state = visitor.state();
     let email = Email::parse(&input.email)?;
@@ -129,41 +149,88 @@ pub async fn sign_up(visitor: &Visitor, input: SignUp) -> Result<Option<OwnerId>
     if invite.is_empty() {
         return Err(AuthError::Invite("Enter the invite code you were sent."));
     }
+    if !state.regions.serves(input.region) {
+        return Err(AuthError::RegionUnavailable(input.region.label()));
+    }
     let now = visitor.now();
     // The invite first: without one, sign-up costs no hashing and reveals nothing.
-    let status = invites::status(&state.pool, invite, now).await?;
+    let directory = state.regions.directory();
+    let invite = InviteUse {
+        code: invite,
+        region: directory::invite_region(directory, invite).await?,
+    };
+    let status = invites::status(state.regions.pool(invite.region)?, invite.code, now).await?;
     if status != "ok" {
         return Err(invite_refusal(&status));
     }
     let password_hash = password.hash(&state.hashing).await?;
-    let owner_id = OwnerId::random();
-
-    let mut tx = visitor.begin(owner_id).await?;
-    tx.create_tenant(input.region.as_str(), now).await?;
-    crypto::create_data_key(&mut tx, &state.key_encryption_key, now).await?;
+    let tenant = Tenant::new(OwnerId::random(), input.region);
+    let kek = &state.key_encryption_key;
+    if !directory::claim_address(directory, kek, email.as_str(), tenant, false, now).await? {
+        sign_up_with_taken_address(visitor, &invite, &email).await?;
+        return Ok(None);
+    }
     let account = NewAccount {
         email: email.as_str(),
         display_name: display_name.as_str(),
         password_hash: &password_hash,
         now,
     };
-    store::insert(&mut tx, &account).await?;
-    if !store::claim_email(&mut tx, email.as_str(), now, false).await? {
-        drop(tx);
-        sign_up_with_taken_address(visitor, invite, &email).await?;
-        return Ok(None);
+    if let Err(error) = create_account(visitor, tenant, &account, &invite).await {
+        // No account was made: the address is free again.
+        if let Err(release) = directory::release(directory, tenant.owner_id).await {
+            tracing::error!(error = %release, owner = %tenant.owner_id, "could not release an address claim");
+        }
+        return Err(error);
     }
-    let inviter = redeem_invite(&mut tx, invite, &email, true, now).await?;
+    tracing::info!(owner = %tenant.owner_id, region = tenant.region.as_str(), "account created");
+    Ok(Some(tenant.owner_id))
+}
+
+/// An invite being used, and the region that keeps it.
+struct InviteUse<'a> {
+    code: &'a str,
+    region: Region,
+}
+
+async fn create_account(
+    visitor: &Visitor,
+    tenant: Tenant,
+    account: &NewAccount<'_>,
+    invite: &InviteUse<'_>,
+) -> Result<(), AuthError> {
+    let state = visitor.state();
+    let now = account.now;
+    let email = Email::parse(account.email)?;
+    let mut tx = visitor.begin(tenant).await?;
+    tx.create_tenant(now).await?;
+    crypto::create_data_key(&mut tx, &state.key_encryption_key, now).await?;
+    store::insert(&mut tx, account).await?;
+    if !store::claim_email(&mut tx, email.as_str(), now, false).await? {
+        // The region still lists the address for another account the directory let go of.
+        return Err(AuthError::Invite(
+            "That did not work. Check the form and try again.",
+        ));
+    }
     visitor
         .audit(&mut tx, SIGNED_UP, "joined with an invite")
         .await?;
     ledger::record_sign_up(&mut tx, visitor.client(), now).await?;
     policies::acknowledge_current(&mut tx, now).await?;
     send_verification(state, &mut tx, &email, now).await?;
-    tell_inviter(state, &mut tx, inviter, &email, now).await?;
+    if invite.region == tenant.region {
+        let inviter = redeem_invite(&mut tx, invite.code, &email, true, now).await?;
+        tell_inviter(state, &mut tx, inviter, &email, now).await?;
+    } else {
+        let mut spent = visitor
+            .begin(Tenant::new(tenant.owner_id, invite.region))
+            .await?;
+        let inviter = redeem_invite(&mut spent, invite.code, &email, true, now).await?;
+        tell_inviter(state, &mut spent, inviter, &email, now).await?;
+        spent.commit().await?;
+    }
     tx.commit().await?;
-    tracing::info!(owner = %owner_id, "account created");
-    Ok(Some(owner_id))
+    Ok(())
 }
 
 async fn redeem_invite(
@@ -182,7 +249,8 @@ async fn redeem_invite(
     }
 }
 
-/// Last in a sign-up's transaction: from here it acts for the inviter, who sees who joined.
+/// Last in a transaction in the invite's region: from here it acts for the inviter, who sees
+/// who joined.
 async fn tell_inviter(
     state: &AppState,
     tx: &mut TenantTx,
@@ -208,19 +276,24 @@ async fn tell_inviter(
 /// owner hears of it, and nothing else changes.
 async fn sign_up_with_taken_address(
     visitor: &Visitor,
-    invite: &str,
+    invite: &InviteUse<'_>,
     email: &Email,
 ) -> Result<(), AuthError> {
     let state = visitor.state();
     let now = visitor.now();
-    let Some(holder) = account_for_email(&state.pool, email).await? else {
+    let Some(holder) = account_for_email(state, email).await? else {
         // The address was released between the two looks: the person may simply try again.
         return Err(AuthError::Invite(
             "That did not work. Check the form and try again.",
         ));
     };
+    let mut spent = visitor
+        .begin(Tenant::new(holder.owner_id, invite.region))
+        .await?;
+    let inviter = redeem_invite(&mut spent, invite.code, email, false, now).await?;
+    tell_inviter(state, &mut spent, inviter, email, now).await?;
+    spent.commit().await?;
     let mut tx = visitor.begin(holder).await?;
-    let inviter = redeem_invite(&mut tx, invite, email, false, now).await?;
     visitor
         .audit(&mut tx, SIGN_UP_WITH_YOUR_ADDRESS, "no account was created")
         .await?;
@@ -229,7 +302,7 @@ async fn sign_up_with_taken_address(
         mail::enqueue(
             &mut tx,
             Mail {
-                account: holder,
+                account: holder.owner_id,
                 to: email.as_str(),
                 subject: "Someone tried to sign up with your address",
                 body: format!(
@@ -241,7 +314,6 @@ async fn sign_up_with_taken_address(
         )
         .await?;
     }
-    tell_inviter(state, &mut tx, inviter, email, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -282,9 +354,12 @@ pub async fn send_verification(
 pub async fn verify_email(visitor: &Visitor, token: &str) -> Result<(), AuthError> {
     let state = visitor.state();
     let now = visitor.now();
-    let (_, mut tx) = tokens::tenant_of(&state.pool, &state.key_encryption_key, token).await?;
+    let (_, mut tx) = tokens::tenant_of(state, token).await?;
     tokens::redeem(&mut tx, token, Purpose::VerifyEmail, now).await?;
     mark_verified(&mut tx, now).await?;
+    // The directory's claim first: if the region then fails to commit, the address is only
+    // held more firmly than it need be, never left open to another sign-up.
+    directory::mark_verified(state.regions.directory(), tx.owner_id()).await?;
     visitor.audit(&mut tx, EMAIL_VERIFIED, "").await?;
     tx.commit().await?;
     Ok(())

@@ -11,6 +11,7 @@ use crate::{
     auth::{model::INVITE_DAYS, store::invites as store},
     platform::{
         db::TenantTx,
+        directory,
         error::{infra_conversions, InfraError},
         ids::OwnerId,
     },
@@ -106,16 +107,20 @@ async fn insert(
     Ok(NewInvite { code, expires_at })
 }
 
-/// An invite from the transaction's person, when they have invites left.
+/// An invite from the transaction's person, when they have invites left. It is kept in their
+/// region, and the directory learns which region that is before the caller commits.
 pub async fn create_for_tenant(
+    directory: &PgPool,
     tx: &mut TenantTx,
     now: OffsetDateTime,
 ) -> Result<Option<NewInvite>, InfraError> {
     let code = new_code();
     let expires_at = now + INVITE_LIFETIME;
-    Ok(store::create_for_tenant(tx, &code, now, expires_at)
-        .await?
-        .then_some(NewInvite { code, expires_at }))
+    if !store::create_for_tenant(tx, &code, now, expires_at).await? {
+        return Ok(None);
+    }
+    directory::route_invite(directory, &code, tx.tenant().region).await?;
+    Ok(Some(NewInvite { code, expires_at }))
 }
 
 /// The invites the transaction's person made.

@@ -32,6 +32,8 @@ pub enum AuthError {
     EmailTaken,
     #[error("{0}")]
     Invite(&'static str),
+    #[error("{0} is not available on this server. Choose another data region.")]
+    RegionUnavailable(&'static str),
     #[error(transparent)]
     Token(#[from] TokenError),
     #[error(transparent)]
@@ -61,6 +63,7 @@ impl From<AuthError> for FormError {
             AuthError::Password(_) => FormError::field("password", message),
             AuthError::PasswordMismatch => FormError::field("confirm", message),
             AuthError::Invite(_) => FormError::field("invite", message),
+            AuthError::RegionUnavailable(_) => FormError::field("region", message),
             AuthError::Token(_) => FormError::Page(message),
             AuthError::Infra(infra) => infra.into(),
         }

@@ -13,9 +13,11 @@ use crate::{
     platform::{
         crypto,
         db::TenantTx,
+        directory,
         error::InfraError,
         ids::{OwnerId, PasskeyId},
         keys::KeyEncryptionKey,
+        region::Tenant,
         state::AppState,
     },
 };
@@ -190,14 +192,14 @@ pub async fn redeem(
     Ok(Carries::read(new_email, scope))
 }
 
-/// Opens the transaction of the tenant a token names.
-pub async fn tenant_of(
-    pool: &sqlx::PgPool,
-    kek: &KeyEncryptionKey,
-    token: &str,
-) -> Result<(OwnerId, TenantTx), AuthError> {
-    let owner = owner_of(kek, token)?;
-    Ok((owner, TenantTx::begin(pool, owner).await?))
+/// Opens the transaction of the tenant a token names, in the region the directory gives it.
+pub async fn tenant_of(state: &AppState, token: &str) -> Result<(OwnerId, TenantTx), AuthError> {
+    let owner = owner_of(&state.key_encryption_key, token)?;
+    let region = directory::region_of(state.regions.directory(), owner)
+        .await?
+        .ok_or(TokenError::Invalid)?;
+    let tx = TenantTx::begin(&state.regions, Tenant::new(owner, region)).await?;
+    Ok((owner, tx))
 }
 
 /// Every outstanding link that changes the account (verification, address change, reset) stops

@@ -19,18 +19,18 @@ use crate::{
         context::Visitor,
         crypto::{self, Purpose},
         db::TenantTx,
-        ids::OwnerId,
+        region::Tenant,
     },
 };
 
 /// Logs a failed second-factor use in the account's security log.
 pub async fn log_failure(
     visitor: &Visitor,
-    owner_id: OwnerId,
+    tenant: Tenant,
     kind: crate::platform::area::EventKind,
     detail: &str,
 ) -> Result<(), MfaError> {
-    let mut tx = visitor.begin(owner_id).await?;
+    let mut tx = visitor.begin(tenant).await?;
     visitor.audit(&mut tx, kind, detail).await?;
     tx.commit().await?;
     Ok(())
@@ -38,8 +38,8 @@ pub async fn log_failure(
 
 /// Counts a second-factor attempt of the account, committed before the answer is checked;
 /// returns the account's consecutive attempts, this one included.
-pub async fn count_account_attempt(visitor: &Visitor, owner_id: OwnerId) -> Result<i32, MfaError> {
-    let mut tx = visitor.begin(owner_id).await?;
+pub async fn count_account_attempt(visitor: &Visitor, tenant: Tenant) -> Result<i32, MfaError> {
+    let mut tx = visitor.begin(tenant).await?;
     let counted = throttle::count_second_factor_attempt(&mut tx, visitor.now()).await?;
     tx.commit().await?;
     counted.map_err(MfaError::Throttled)
@@ -76,23 +76,23 @@ async fn accept_totp(
 /// failures cleared in the returned transaction, which the caller finishes and commits.
 pub async fn check_totp(
     visitor: &Visitor,
-    owner_id: OwnerId,
+    tenant: Tenant,
     typed: &str,
     enrolling: bool,
 ) -> Result<TenantTx, MfaError> {
     let code = totp::normalize_code(typed).ok_or(MfaError::CodeMalformed)?;
-    count_account_attempt(visitor, owner_id).await?;
-    verify_totp(visitor, owner_id, &code, enrolling).await
+    count_account_attempt(visitor, tenant).await?;
+    verify_totp(visitor, tenant, &code, enrolling).await
 }
 
 /// Checks an already counted, well-formed code; see `check_totp`.
 pub async fn verify_totp(
     visitor: &Visitor,
-    owner_id: OwnerId,
+    tenant: Tenant,
     code: &str,
     enrolling: bool,
 ) -> Result<TenantTx, MfaError> {
-    let mut tx = visitor.begin(owner_id).await?;
+    let mut tx = visitor.begin(tenant).await?;
     if !accept_totp(visitor, &mut tx, code, enrolling, visitor.now()).await? {
         drop(tx);
         let detail = if enrolling {
@@ -100,7 +100,7 @@ pub async fn verify_totp(
         } else {
             "authenticator code"
         };
-        log_failure(visitor, owner_id, SECOND_FACTOR_FAILED, detail).await?;
+        log_failure(visitor, tenant, SECOND_FACTOR_FAILED, detail).await?;
         return Err(MfaError::CodeWrong);
     }
     throttle::clear_second_factor_failures(&mut tx).await?;
@@ -131,8 +131,8 @@ pub fn normalize_backup_code(typed: &str) -> Option<String> {
 }
 
 /// The passkeys of the account, to ask the browser for one of them.
-pub async fn passkeys_of(visitor: &Visitor, owner_id: OwnerId) -> Result<Vec<Passkey>, MfaError> {
-    let mut tx = visitor.begin(owner_id).await?;
+pub async fn passkeys_of(visitor: &Visitor, tenant: Tenant) -> Result<Vec<Passkey>, MfaError> {
+    let mut tx = visitor.begin(tenant).await?;
     let keys = store::passkeys(&mut tx).await?;
     tx.commit().await?;
     Ok(keys.into_iter().map(|(_, key)| key).collect())
@@ -143,24 +143,22 @@ pub async fn passkeys_of(visitor: &Visitor, owner_id: OwnerId) -> Result<Vec<Pas
 /// against the account: the user handle that named it is the answerer's to choose.
 pub async fn verify_passkey(
     visitor: &Visitor,
-    owner_id: OwnerId,
+    tenant: Tenant,
     answer: &PublicKeyCredential,
     verify: impl FnOnce(&Webauthn, &Passkey) -> Result<AuthenticationResult, WebauthnError>,
 ) -> Result<String, MfaError> {
     let webauthn = passkeys::relying_party(&visitor.state().public_url)?;
-    let mut tx = visitor.begin(owner_id).await?;
+    let mut tx = visitor.begin(tenant).await?;
     let Some((id, name, mut passkey)) =
         store::passkey_for_update(&mut tx, answer.get_credential_id()).await?
     else {
-        return Err(MfaError::PasskeyPrompt(
-            "This passkey is not registered to an account here. Use another one or your password.",
-        ));
+        return Err(passkeys::unknown_passkey());
     };
     let result = match verify(&webauthn, &passkey) {
         Ok(result) => result,
         Err(error) => {
             drop(tx);
-            log_failure(visitor, owner_id, PASSKEY_FAILED, &name).await?;
+            log_failure(visitor, tenant, PASSKEY_FAILED, &name).await?;
             return Err(passkeys::refusal(&error));
         }
     };

@@ -91,7 +91,7 @@ pub async fn confirm_totp(
     me: &Reauthenticated,
     code: &str,
 ) -> Result<Option<Vec<String>>, MfaError> {
-    let mut tx = check_totp(me, me.owner_id(), code, true).await?;
+    let mut tx = check_totp(me, me.tenant(), code, true).await?;
     store::enable_totp(&mut tx, me.now()).await?;
     me.audit(&mut tx, TOTP_ENABLED, "").await?;
     let codes = first_backup_codes(me, &mut tx).await?;

@@ -15,7 +15,7 @@ use webauthn_rs_proto::ResidentKeyRequirement;
 use super::MfaError;
 use crate::{
     mfa::model::PasskeyPurpose,
-    platform::{ids::OwnerId, session},
+    platform::{ids::OwnerId, region::Tenant, session},
 };
 
 pub const CEREMONY_LIFETIME: Duration = Duration::minutes(5);
@@ -62,7 +62,7 @@ pub enum Ceremony {
         state: DiscoverableAuthentication,
     },
     Verify {
-        owner_id: OwnerId,
+        tenant: Tenant,
         purpose: PasskeyPurpose,
         state: PasskeyAuthentication,
     },
@@ -92,6 +92,13 @@ pub async fn save(
 }
 
 /// No ceremony in progress fits the answer (never started, already answered, or another one).
+/// The answer for a credential no account here has.
+pub fn unknown_passkey() -> MfaError {
+    MfaError::PasskeyPrompt(
+        "This passkey is not registered to an account here. Use another one or your password.",
+    )
+}
+
 pub fn prompt_ended() -> MfaError {
     MfaError::PasskeyPrompt("The passkey prompt has ended. Start again.")
 }

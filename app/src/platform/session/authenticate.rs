@@ -43,7 +43,7 @@ pub async fn authenticate(
         }
         Ok(Authentication::Ended(reason))
     };
-    let mut tx = TenantTx::begin(&state.pool, record.owner_id).await?;
+    let mut tx = TenantTx::begin(&state.regions, record.tenant()).await?;
     match record.standing(now) {
         Standing::Ended(reason) => {
             listing::delete_if_current(&mut tx, record.account_session, &store_id).await?;

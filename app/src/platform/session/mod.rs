@@ -26,7 +26,7 @@ pub use record::{
     SessionRecord, Standing, ABSOLUTE_LIFETIME, IDLE_TIMEOUT, REMEMBERED_LIFETIME, SUDO_WINDOW,
 };
 #[cfg(feature = "ssr")]
-pub use store::SessionRecords;
+pub use store::{delete_expired_in, SessionRecords};
 
 use serde::{Deserialize, Serialize};
 

@@ -9,7 +9,10 @@ use super::{
     store::{ListingMove, LISTING_MOVE_KEY, SESSION_ENDED},
     SessionEnd, SUDO_MINUTES,
 };
-use crate::platform::ids::{AccountSessionId, OwnerId};
+use crate::platform::{
+    ids::{AccountSessionId, OwnerId},
+    region::{Region, Tenant},
+};
 
 pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
 pub const ABSOLUTE_LIFETIME: Duration = Duration::hours(12);
@@ -19,12 +22,14 @@ pub const SUDO_WINDOW: Duration = Duration::minutes(SUDO_MINUTES as i64);
 /// Activity is written back at most this often, not on every request.
 const ACTIVITY_GRANULARITY: Duration = Duration::minutes(1);
 
-const SESSION_KEY: &str = "signed_in";
+pub(super) const SESSION_KEY: &str = "signed_in";
 
 /// What the session store keeps for a signed-in browser. Times are Unix seconds.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SessionRecord {
     pub owner_id: OwnerId,
+    /// Where the account's rows live; the session's record lives there too.
+    pub region: Region,
     /// The row in account_sessions that lists this session.
     pub account_session: AccountSessionId,
     pub signed_in_at: i64,
@@ -52,14 +57,15 @@ fn at(seconds: i64) -> OffsetDateTime {
 
 impl SessionRecord {
     pub fn new(
-        owner_id: OwnerId,
+        tenant: Tenant,
         account_session: AccountSessionId,
         remember: bool,
         now: OffsetDateTime,
         sudo_window: Duration,
     ) -> Self {
         Self {
-            owner_id,
+            owner_id: tenant.owner_id,
+            region: tenant.region,
             account_session,
             signed_in_at: now.unix_timestamp(),
             last_active_at: now.unix_timestamp(),
@@ -68,6 +74,10 @@ impl SessionRecord {
             sudo_until: Some((now + sudo_window).unix_timestamp()),
             reauthenticated_until: None,
         }
+    }
+
+    pub fn tenant(&self) -> Tenant {
+        Tenant::new(self.owner_id, self.region)
     }
 
     /// When the session ends however active it is.
@@ -148,6 +158,11 @@ impl CurrentUser {
 
     pub fn owner_id(&self) -> OwnerId {
         self.record.owner_id
+    }
+
+    /// The signed-in tenant and its region.
+    pub fn tenant(&self) -> Tenant {
+        self.record.tenant()
     }
 
     pub fn account_session(&self) -> AccountSessionId {
@@ -256,7 +271,7 @@ mod tests {
         let nil = uuid::Uuid::nil();
         (
             SessionRecord::new(
-                OwnerId::from_uuid(nil),
+                Tenant::new(OwnerId::from_uuid(nil), Region::DEFAULT),
                 AccountSessionId::from_uuid(nil),
                 remember,
                 start,

@@ -1,6 +1,9 @@
 //! The session store behind tower-sessions (promise P4): records in `tower_sessions.session`,
 //! with two rules the stock PostgreSQL store lacks.
 //!
+//! - A record lives in one region's database (promise P11): a signed-in one in its account's
+//!   region, any other in the default region. The id's lowest byte names that region, so a
+//!   request touches only the database of the region its cookie names.
 //! - A save updates a record that exists and never re-creates one: a request still running when
 //!   its session was ended cannot bring the session back.
 //! - A signed-in session moves to a new id (`rotate_listed`) by creating the new record with a
@@ -9,10 +12,13 @@
 //!   nothing when the listing no longer names the old id, because the session was ended
 //!   meanwhile.
 
+use super::record::{SessionRecord, SESSION_KEY};
 use crate::platform::{
     clock::{Clock, SystemClock},
     db::TenantTx,
     ids::{AccountSessionId, OwnerId},
+    region::{Region, Tenant},
+    regions::Regions,
 };
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -37,15 +43,46 @@ pub(super) struct ListingMove {
     pub from: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SessionRecords {
-    pool: PgPool,
+    regions: Regions,
+}
+
+impl std::fmt::Debug for SessionRecords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionRecords")
+    }
 }
 
 impl SessionRecords {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub fn new(regions: Regions) -> Self {
+        Self { regions }
     }
+
+    /// The pool of the region a record belongs in: its account's when signed in.
+    fn home(&self, record: &Record) -> session_store::Result<(Region, &PgPool)> {
+        let region = record
+            .data
+            .get(SESSION_KEY)
+            .and_then(|value| serde_json::from_value::<SessionRecord>(value.clone()).ok())
+            .map_or(Region::DEFAULT, |signed_in| signed_in.region);
+        Ok((region, self.regions.pool(region).map_err(backend)?))
+    }
+
+    /// The pool of the region an id names; None for an id that names no region served here.
+    fn pool_of(&self, id: &Id) -> Option<&PgPool> {
+        region_of(id).and_then(|region| self.regions.pool(region).ok())
+    }
+}
+
+/// A fresh random id whose lowest byte names `region`.
+fn tagged_id(region: Region) -> Id {
+    Id((Id::default().0 & !0xff) | i128::from(region.tag()))
+}
+
+/// The region an id's lowest byte names.
+pub(crate) fn region_of(id: &Id) -> Option<Region> {
+    Region::from_tag((id.0 & 0xff) as u8)
 }
 
 fn backend(error: impl std::fmt::Display) -> session_store::Error {
@@ -83,9 +120,10 @@ impl SessionRecords {
         data: &[u8],
         moving: &ListingMove,
     ) -> session_store::Result<()> {
+        let (region, pool) = self.home(record)?;
         loop {
-            record.id = Id::default();
-            let mut tx = TenantTx::begin(&self.pool, moving.owner_id)
+            record.id = tagged_id(region);
+            let mut tx = TenantTx::begin_on(pool, Tenant::new(moving.owner_id, region))
                 .await
                 .map_err(backend)?;
             let moved = sqlx::query(
@@ -126,9 +164,10 @@ impl SessionStore for SessionRecords {
         if let Some(moving) = moving {
             return self.create_moving(record, &data, &moving).await;
         }
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let (region, pool) = self.home(record)?;
+        let mut conn = pool.acquire().await.map_err(backend)?;
         loop {
-            record.id = Id::default();
+            record.id = tagged_id(region);
             if Self::insert(&mut conn, record, &data)
                 .await
                 .map_err(backend)?
@@ -139,25 +178,31 @@ impl SessionStore for SessionRecords {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let Some(pool) = self.pool_of(&record.id) else {
+            return Ok(());
+        };
         // An update only: zero rows means the session was ended, and it stays ended.
         sqlx::query("UPDATE tower_sessions.session SET data = $2, expiry_date = $3 WHERE id = $1")
             .bind(record.id.to_string())
             .bind(encode(record)?)
             .bind(record.expiry_date)
-            .execute(&self.pool)
+            .execute(pool)
             .await
             .map_err(backend)?;
         Ok(())
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
+        let Some(pool) = self.pool_of(session_id) else {
+            return Ok(None);
+        };
         let row: Option<(Vec<u8>, OffsetDateTime)> = sqlx::query_as(
             "SELECT data, expiry_date FROM tower_sessions.session \
              WHERE id = $1 AND expiry_date > $2",
         )
         .bind(session_id.to_string())
         .bind(SystemClock.now())
-        .fetch_optional(&self.pool)
+        .fetch_optional(pool)
         .await
         .map_err(backend)?;
         let Some((data, expiry_date)) = row else {
@@ -177,9 +222,12 @@ impl SessionStore for SessionRecords {
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
+        let Some(pool) = self.pool_of(session_id) else {
+            return Ok(());
+        };
         sqlx::query("DELETE FROM tower_sessions.session WHERE id = $1")
             .bind(session_id.to_string())
-            .execute(&self.pool)
+            .execute(pool)
             .await
             .map_err(backend)?;
         Ok(())
@@ -189,11 +237,18 @@ impl SessionStore for SessionRecords {
 #[async_trait]
 impl ExpiredDeletion for SessionRecords {
     async fn delete_expired(&self) -> session_store::Result<()> {
-        sqlx::query("DELETE FROM tower_sessions.session WHERE expiry_date < $1")
-            .bind(SystemClock.now())
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+        for (_, pool) in self.regions.cells() {
+            delete_expired_in(pool).await.map_err(backend)?;
+        }
         Ok(())
     }
+}
+
+/// Deletes the expired records of one region's database (its own sweep job runs this).
+pub async fn delete_expired_in(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM tower_sessions.session WHERE expiry_date < $1")
+        .bind(SystemClock.now())
+        .execute(pool)
+        .await?;
+    Ok(())
 }

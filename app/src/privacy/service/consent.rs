@@ -270,7 +270,7 @@ pub async fn save_from_request(
         now: visitor.now(),
     };
     let subject = match visitor.user() {
-        Some(user) => Subject::Account(user.owner_id()),
+        Some(user) => Subject::Account(user.tenant()),
         None => Subject::Browser(consent_id),
     };
     // Only GPC records are ever skipped, so a choice always has its version.

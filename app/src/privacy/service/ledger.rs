@@ -13,7 +13,8 @@ use crate::{
         context::Visitor,
         db::{self, TenantTx},
         error::InfraError,
-        ids::{ConsentRecordId, OwnerId},
+        ids::ConsentRecordId,
+        region::Tenant,
     },
     privacy::{
         model::{Category, Choices, ConsentRow, CONSENT_CHANGED},
@@ -98,7 +99,7 @@ impl Entry<'_> {
 /// Who a ledger record is about.
 #[derive(Debug, Clone, Copy)]
 pub enum Subject {
-    Account(OwnerId),
+    Account(Tenant),
     Browser(Uuid),
 }
 
@@ -120,8 +121,8 @@ pub async fn append(
     entry: &Entry<'_>,
 ) -> Result<Option<i32>, PrivacyError> {
     match subject {
-        Subject::Account(owner_id) => {
-            let mut tx = visitor.begin(owner_id).await?;
+        Subject::Account(tenant) => {
+            let mut tx = visitor.begin(tenant).await?;
             let inserted = append_for_account(&mut tx, entry).await?;
             if inserted.is_some() {
                 let detail = format!(
@@ -230,7 +231,7 @@ pub async fn visible_records(
     let consent_id = visitor.client().consent_id;
     let rows = match (visitor.user(), consent_id) {
         (Some(user), consent_id) => {
-            let mut tx = visitor.begin(user.owner_id()).await?;
+            let mut tx = visitor.begin(user.tenant()).await?;
             if let Some(consent_id) = consent_id {
                 tx.include_browser(consent_id).await?;
             }

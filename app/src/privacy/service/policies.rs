@@ -218,7 +218,7 @@ pub async fn history(pool: &PgPool, document: &str) -> Result<PolicyVersions, Pr
 /// The newest material change of each document that the person has not acknowledged and that
 /// came after they signed up.
 pub async fn pending_reviews(tx: &mut TenantTx) -> Result<Vec<PolicyNotice>, PrivacyError> {
-    let (_, joined) = tx.tenant().await?;
+    let joined = tx.created_at().await?;
     let rows = store::unacknowledged_material(tx, joined).await?;
     Ok(rows
         .into_iter()

@@ -20,7 +20,9 @@ use crate::{
     },
     platform::{
         context::{SignedIn, Visitor},
+        directory,
         ids::OwnerId,
+        region::Tenant,
         session,
     },
 };
@@ -38,14 +40,14 @@ pub async fn challenge(visitor: &Visitor, purpose: PasskeyPurpose) -> Result<Str
             (serde_json::to_string(&options), Ceremony::SignIn { state })
         }
         PasskeyPurpose::SecondFactor | PasskeyPurpose::Sudo => {
-            let owner_id = match purpose {
-                PasskeyPurpose::SecondFactor => pending_sign_in(visitor).await?.owner_id,
+            let tenant = match purpose {
+                PasskeyPurpose::SecondFactor => pending_sign_in(visitor).await?.tenant,
                 _ => session::read(visitor.session())
                     .await
-                    .map(|record| record.owner_id)
+                    .map(|record| record.tenant())
                     .ok_or(SignInError::SessionEnded)?,
             };
-            let keys = check::passkeys_of(visitor, owner_id).await?;
+            let keys = check::passkeys_of(visitor, tenant).await?;
             if keys.is_empty() {
                 return Err(MfaError::PasskeyPrompt("Your account has no passkey.").into());
             }
@@ -55,7 +57,7 @@ pub async fn challenge(visitor: &Visitor, purpose: PasskeyPurpose) -> Result<Str
             (
                 serde_json::to_string(&options),
                 Ceremony::Verify {
-                    owner_id,
+                    tenant,
                     purpose,
                     state,
                 },
@@ -66,27 +68,27 @@ pub async fn challenge(visitor: &Visitor, purpose: PasskeyPurpose) -> Result<Str
     options.map_err(|_| MfaError::PasskeysUnavailable.into())
 }
 
-/// Verifies an answer to a prompt that asked `owner_id` for one of their passkeys, for
+/// Verifies an answer to a prompt that asked `tenant` for one of their passkeys, for
 /// `purpose`.
 async fn verify_for(
     visitor: &Visitor,
-    owner_id: OwnerId,
+    tenant: Tenant,
     ceremony: Ceremony,
     purpose: PasskeyPurpose,
     answer: &PublicKeyCredential,
 ) -> Result<(), MfaError> {
     let Ceremony::Verify {
-        owner_id: asked,
+        tenant: asked,
         purpose: asked_for,
         state: authentication,
     } = ceremony
     else {
         return Err(passkeys::prompt_ended());
     };
-    if asked != owner_id || asked_for != purpose {
+    if asked != tenant || asked_for != purpose {
         return Err(passkeys::prompt_ended());
     }
-    check::verify_passkey(visitor, owner_id, answer, |webauthn, _| {
+    check::verify_passkey(visitor, tenant, answer, |webauthn, _| {
         webauthn.finish_passkey_authentication(answer, &authentication)
     })
     .await
@@ -98,17 +100,24 @@ async fn discoverable_sign_in(
     visitor: &Visitor,
     discoverable: DiscoverableAuthentication,
     answer: &PublicKeyCredential,
-) -> Result<OwnerId, MfaError> {
+) -> Result<Tenant, MfaError> {
     let webauthn = passkeys::relying_party(&visitor.state().public_url)?;
     let (user_handle, _) = webauthn
         .identify_discoverable_authentication(answer)
         .map_err(|e| passkeys::refusal(&e))?;
     let owner_id = OwnerId::from_uuid(user_handle);
-    check::verify_passkey(visitor, owner_id, answer, |webauthn, passkey| {
+    // The directory says which region holds the account; an unknown handle is a passkey
+    // nobody here has.
+    let region = directory::region_of(visitor.state().regions.directory(), owner_id)
+        .await
+        .map_err(crate::platform::error::InfraError::from)?
+        .ok_or_else(passkeys::unknown_passkey)?;
+    let tenant = Tenant::new(owner_id, region);
+    check::verify_passkey(visitor, tenant, answer, |webauthn, passkey| {
         webauthn.finish_discoverable_authentication_v2(answer, discoverable, passkey)
     })
     .await?;
-    Ok(owner_id)
+    Ok(tenant)
 }
 
 /// Signs in with a passkey: alone, or as the second step after a password.
@@ -119,30 +128,30 @@ pub async fn sign_in(
 ) -> Result<(), SignInError> {
     let ceremony = passkeys::take(visitor.session(), visitor.now()).await?;
     let answer: PublicKeyCredential = passkeys::parse_answer(credential)?;
-    let (owner_id, remember, method) = match (purpose, ceremony) {
+    let (tenant, remember, method) = match (purpose, ceremony) {
         (
             PasskeyPurpose::SignIn,
             Ceremony::SignIn {
                 state: discoverable,
             },
         ) => {
-            let owner_id = discoverable_sign_in(visitor, discoverable, &answer).await?;
-            (owner_id, false, "passkey")
+            let tenant = discoverable_sign_in(visitor, discoverable, &answer).await?;
+            (tenant, false, "passkey")
         }
         (PasskeyPurpose::SecondFactor, ceremony) => {
             let step = Answer::count(visitor).await?;
-            let owner_id = step.pending.owner_id;
-            if let Err(error) = verify_for(visitor, owner_id, ceremony, purpose, &answer).await {
+            let tenant = step.pending.tenant;
+            if let Err(error) = verify_for(visitor, tenant, ceremony, purpose, &answer).await {
                 return Err(step.refuse(None, error.into()).await);
             }
-            let mut tx = visitor.begin(owner_id).await?;
+            let mut tx = visitor.begin(tenant).await?;
             step.accepted(&mut tx).await?;
             tx.commit().await?;
-            (owner_id, step.pending.remember, "password + passkey")
+            (tenant, step.pending.remember, "password + passkey")
         }
         _ => return Err(passkeys::prompt_ended().into()),
     };
-    start_session(visitor, owner_id, remember, method).await?;
+    start_session(visitor, tenant, remember, method).await?;
     Ok(())
 }
 
@@ -151,7 +160,7 @@ pub async fn sudo(me: &SignedIn, credential: &str) -> Result<(), SignInError> {
     let ceremony = passkeys::take(me.session(), me.now()).await?;
     let answer: PublicKeyCredential = passkeys::parse_answer(credential)?;
     let attempt = begin_attempt(me).await?;
-    let verified = verify_for(me, me.owner_id(), ceremony, PasskeyPurpose::Sudo, &answer).await;
+    let verified = verify_for(me, me.tenant(), ceremony, PasskeyPurpose::Sudo, &answer).await;
     if let Err(error) = verified {
         let refusal = SignInError::SudoCode(error.to_string());
         return match failed(me, attempt, "passkey", refusal).await? {

@@ -51,13 +51,13 @@ pub async fn sign_in(
     let state = visitor.state();
     let email = Email::parse(email).map_err(crate::auth::service::AuthError::from)?;
     end_current(visitor).await?;
-    let Some(owner_id) = accounts::account_for_email(&state.pool, &email).await? else {
+    let Some(tenant) = accounts::account_for_email(state, &email).await? else {
         // Same work, same answer as a wrong password.
         password::verify(&state.hashing, password_typed, None).await?;
         return Err(SignInError::BadCredentials);
     };
     let now = visitor.now();
-    let mut tx = visitor.begin(owner_id).await?;
+    let mut tx = visitor.begin(tenant).await?;
     let attempt = throttle::count_password_attempt(&mut tx, now).await?;
     // Counted and committed before the check, so concurrent guesses see each other.
     tx.commit().await?;
@@ -73,7 +73,7 @@ pub async fn sign_in(
             } else {
                 "throttled"
             };
-            let mut tx = visitor.begin(owner_id).await?;
+            let mut tx = visitor.begin(tenant).await?;
             visitor.audit(&mut tx, SIGN_IN_FAILED, detail).await?;
             tx.commit().await?;
             return Err(SignInError::BadCredentials);
@@ -83,14 +83,14 @@ pub async fn sign_in(
         Ok(right) => right,
         Err(unchecked) => {
             // No slot to check it in: the attempt does not count against the account.
-            let mut tx = visitor.begin(owner_id).await?;
+            let mut tx = visitor.begin(tenant).await?;
             throttle::refund_password_attempt(&mut tx).await?;
             tx.commit().await?;
             return Err(unchecked.into());
         }
     };
     if !right {
-        let mut tx = visitor.begin(owner_id).await?;
+        let mut tx = visitor.begin(tenant).await?;
         visitor
             .audit(&mut tx, SIGN_IN_FAILED, "wrong password")
             .await?;
@@ -100,11 +100,11 @@ pub async fn sign_in(
         tx.commit().await?;
         return Err(SignInError::BadCredentials);
     }
-    let mut tx = visitor.begin(owner_id).await?;
+    let mut tx = visitor.begin(tenant).await?;
     throttle::clear_password_failures(&mut tx).await?;
     if factors::has_second_factor(&mut tx).await? {
         let pending = PendingSignIn {
-            owner_id,
+            tenant,
             id: uuid::Uuid::new_v4(),
             remember,
             password_accepted_at: now.unix_timestamp(),
@@ -121,7 +121,7 @@ pub async fn sign_in(
         return Ok(SignInOutcome::SecondFactorNeeded);
     }
     tx.commit().await?;
-    start_session(visitor, owner_id, remember, "password")
+    start_session(visitor, tenant, remember, "password")
         .await
         .map(SignInOutcome::SignedIn)
 }

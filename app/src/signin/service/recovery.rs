@@ -29,12 +29,12 @@ pub async fn request_password_reset(visitor: &Visitor, email: &str) -> Result<()
     let state = visitor.state();
     let client = visitor.client();
     let email = Email::parse(email).map_err(AuthError::from)?;
-    let Some(owner_id) = accounts::account_for_email(&state.pool, &email).await? else {
+    let Some(tenant) = accounts::account_for_email(state, &email).await? else {
         return Ok(());
     };
     let now = visitor.now();
     let key = &state.key_encryption_key;
-    let mut tx = visitor.begin(owner_id).await?;
+    let mut tx = visitor.begin(tenant).await?;
     if !rate_limit::allow_mail(&mut tx, key, "reset", email.as_str(), now).await? {
         tx.commit().await?;
         return Ok(());
@@ -45,7 +45,7 @@ pub async fn request_password_reset(visitor: &Visitor, email: &str) -> Result<()
     mail::enqueue(
         &mut tx,
         Mail {
-            account: owner_id,
+            account: tenant.owner_id,
             to: email.as_str(),
             subject: "Reset your password",
             body: format!(
@@ -79,7 +79,7 @@ pub async fn reset_password(visitor: &Visitor, reset: Reset<'_>) -> Result<(), S
     let state = visitor.state();
     let now = visitor.now();
     let (owner_id, mut tx) =
-        tokens::tenant_of(&state.pool, &state.key_encryption_key, reset.token).await?;
+        tokens::tenant_of(state, reset.token).await?;
     let carries = tokens::redeem(&mut tx, reset.token, Purpose::ResetPassword, now).await?;
     if reset.remove_factors && carries != Carries::FactorRemoval {
         return Err(SignInError::FactorRemovalNeedsNotMe);
@@ -113,7 +113,7 @@ pub async fn reset_password(visitor: &Visitor, reset: Reset<'_>) -> Result<(), S
 pub async fn not_me(visitor: &Visitor, token: &str) -> Result<String, SignInError> {
     let state = visitor.state();
     let now = visitor.now();
-    let (_, mut tx) = tokens::tenant_of(&state.pool, &state.key_encryption_key, token).await?;
+    let (_, mut tx) = tokens::tenant_of(state, token).await?;
     let Carries::Undo(what) = tokens::redeem(&mut tx, token, Purpose::NotMe, now).await? else {
         return Err(TokenError::Invalid.into());
     };

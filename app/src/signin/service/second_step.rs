@@ -21,7 +21,7 @@ use crate::{
         clock::to_minute,
         context::Visitor,
         db::TenantTx,
-        ids::OwnerId,
+        region::Tenant,
         mail::{self, Mail},
     },
     signin::{
@@ -37,7 +37,8 @@ pub const SECOND_STEP_WINDOW: Duration = Duration::minutes(SECOND_STEP_MINUTES);
 /// not signed in while it holds only this.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PendingSignIn {
-    pub owner_id: OwnerId,
+    /// The account (and its region) whose password was right.
+    pub tenant: Tenant,
     /// The row in pending_sign_ins that counts this sign-in's second-step failures.
     pub id: Uuid,
     pub remember: bool,
@@ -90,7 +91,7 @@ pub async fn pending_sign_in(visitor: &Visitor) -> Result<PendingSignIn, SignInE
 /// The factors the half-finished sign-in of this session can use.
 pub async fn options(visitor: &Visitor) -> Result<UsableFactors, SignInError> {
     let pending = pending_sign_in(visitor).await?;
-    let mut tx = visitor.begin(pending.owner_id).await?;
+    let mut tx = visitor.begin(pending.tenant).await?;
     let usable = factors::usable(&mut tx).await?;
     tx.commit().await?;
     Ok(usable)
@@ -109,7 +110,7 @@ impl<'a> Answer<'a> {
     /// tries.
     pub(super) async fn count(visitor: &'a Visitor) -> Result<Self, SignInError> {
         let pending = pending_sign_in(visitor).await?;
-        let mut tx = visitor.begin(pending.owner_id).await?;
+        let mut tx = visitor.begin(pending.tenant).await?;
         let counted = store::count_answer(&mut tx, pending.id, SECOND_STEP_TRIES).await?;
         tx.commit().await?;
         let answer = Self {
@@ -127,7 +128,7 @@ impl<'a> Answer<'a> {
     /// Counts a code against the account's throttle too; a throttled account refuses it
     /// unchecked. Returns the account's consecutive attempts, this one included.
     async fn count_for_account(&self) -> Result<i32, SignInError> {
-        match check::count_account_attempt(self.visitor, self.pending.owner_id).await {
+        match check::count_account_attempt(self.visitor, self.pending.tenant).await {
             Err(throttled @ MfaError::Throttled(_)) => {
                 Err(self.refuse(None, throttled.into()).await)
             }
@@ -153,17 +154,17 @@ impl<'a> Answer<'a> {
     }
 
     async fn tell_owner(&self) -> Result<(), SignInError> {
-        let (visitor, owner_id) = (self.visitor, self.pending.owner_id);
+        let (visitor, tenant) = (self.visitor, self.pending.tenant);
         let client = visitor.client();
         let now = visitor.now();
-        let mut tx = visitor.begin(owner_id).await?;
+        let mut tx = visitor.begin(tenant).await?;
         let email = crate::auth::service::accounts::profile(&mut tx)
             .await?
             .email;
         mail::enqueue(
             &mut tx,
             Mail {
-                account: owner_id,
+                account: tenant.owner_id,
                 to: &email,
                 subject: "Someone knows your password",
                 body: format!(
@@ -187,7 +188,7 @@ impl<'a> Answer<'a> {
 
     /// Ends a pending sign-in that used its tries.
     async fn end_pending(&self) -> Result<(), SignInError> {
-        let mut tx = self.visitor.begin(self.pending.owner_id).await?;
+        let mut tx = self.visitor.begin(self.pending.tenant).await?;
         self.accepted(&mut tx).await?;
         tx.commit().await?;
         clear_pending(self.visitor.session()).await
@@ -200,8 +201,8 @@ pub async fn totp_sign_in(visitor: &Visitor, typed: &str) -> Result<(), SignInEr
         return Err(answer.refuse(None, MfaError::CodeMalformed.into()).await);
     };
     let account = answer.count_for_account().await?;
-    let owner_id = answer.pending.owner_id;
-    let mut tx = match check::verify_totp(visitor, owner_id, &code, false).await {
+    let tenant = answer.pending.tenant;
+    let mut tx = match check::verify_totp(visitor, tenant, &code, false).await {
         Ok(tx) => tx,
         Err(wrong @ MfaError::CodeWrong) => {
             return Err(answer.refuse(Some(account), wrong.into()).await)
@@ -211,7 +212,7 @@ pub async fn totp_sign_in(visitor: &Visitor, typed: &str) -> Result<(), SignInEr
     answer.accepted(&mut tx).await?;
     tx.commit().await?;
     let method = "password + authenticator app";
-    start_session(visitor, owner_id, answer.pending.remember, method).await?;
+    start_session(visitor, tenant, answer.pending.remember, method).await?;
     Ok(())
 }
 
@@ -225,13 +226,13 @@ pub async fn backup_code_sign_in(visitor: &Visitor, typed: &str) -> Result<(), S
             .await);
     };
     let account = answer.count_for_account().await?;
-    let owner_id = answer.pending.owner_id;
+    let tenant = answer.pending.tenant;
     let now = visitor.now();
     let client = visitor.client();
-    let mut tx = visitor.begin(owner_id).await?;
+    let mut tx = visitor.begin(tenant).await?;
     let Some(left) = check::spend_backup_code(visitor, &mut tx, &code).await? else {
         drop(tx);
-        check::log_failure(visitor, owner_id, SECOND_FACTOR_FAILED, "backup code").await?;
+        check::log_failure(visitor, tenant, SECOND_FACTOR_FAILED, "backup code").await?;
         return Err(answer
             .refuse(Some(account), MfaError::BackupCodeWrong.into())
             .await);
@@ -243,7 +244,7 @@ pub async fn backup_code_sign_in(visitor: &Visitor, typed: &str) -> Result<(), S
     mail::enqueue(
         &mut tx,
         Mail {
-            account: owner_id,
+            account: tenant.owner_id,
             to: &email,
             subject: "A backup code was used",
             body: format!(
@@ -261,19 +262,20 @@ pub async fn backup_code_sign_in(visitor: &Visitor, typed: &str) -> Result<(), S
         .await?;
     tx.commit().await?;
     let method = "password + backup code";
-    start_session(visitor, owner_id, answer.pending.remember, method).await?;
+    start_session(visitor, tenant, answer.pending.remember, method).await?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::{ids::OwnerId, region::Region};
 
     #[test]
     fn the_second_step_waits_five_minutes() {
         let start = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
         let pending = PendingSignIn {
-            owner_id: OwnerId::from_uuid(Uuid::nil()),
+            tenant: Tenant::new(OwnerId::from_uuid(Uuid::nil()), Region::DEFAULT),
             id: Uuid::nil(),
             remember: true,
             password_accepted_at: start.unix_timestamp(),

@@ -11,7 +11,8 @@ use crate::{
         context::{SignedIn, Visitor},
         db::TenantTx,
         error::InfraError,
-        ids::{AccountSessionId, OwnerId},
+        ids::AccountSessionId,
+        region::Tenant,
         mail::{self, Mail},
         session::{self, listing, SessionRecord},
     },
@@ -30,7 +31,7 @@ pub async fn end_current(visitor: &Visitor) -> Result<(), SignInError> {
         return Ok(());
     };
     let store_id = session.id().map(|id| id.to_string()).unwrap_or_default();
-    let mut tx = visitor.begin(record.owner_id).await?;
+    let mut tx = visitor.begin(record.tenant()).await?;
     if listing::delete_if_current(&mut tx, record.account_session, &store_id).await? {
         visitor.audit(&mut tx, SIGN_OUT, "signed in again").await?;
     }
@@ -43,7 +44,7 @@ pub async fn end_current(visitor: &Visitor) -> Result<(), SignInError> {
 /// says how, for the security log.
 pub async fn start_session(
     visitor: &Visitor,
-    owner_id: OwnerId,
+    tenant: Tenant,
     remember: bool,
     method: &str,
 ) -> Result<SessionRecord, SignInError> {
@@ -52,7 +53,7 @@ pub async fn start_session(
     let state = visitor.state();
     // A new id at every sign-in, so that a planted session id is worth nothing.
     let record = SessionRecord::new(
-        owner_id,
+        tenant,
         AccountSessionId::random(),
         remember,
         visitor.now(),
@@ -80,7 +81,7 @@ async fn record_sign_in(
     let now = visitor.now();
     let client = visitor.client();
     let owner_id = record.owner_id;
-    let mut tx = visitor.begin(owner_id).await?;
+    let mut tx = visitor.begin(record.tenant()).await?;
     let email = accounts::profile(&mut tx).await?.email;
     throttle::clear_password_failures(&mut tx).await?;
     listing::list(&mut tx, record, store_id, client, now).await?;

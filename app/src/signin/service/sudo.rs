@@ -161,14 +161,14 @@ pub async fn totp_sudo(me: &SignedIn, typed: &str) -> Result<(), SignInError> {
     // The sudo form names its field differently from the sign-in step's.
     let refusal = |error: MfaError| SignInError::SudoCode(error.to_string());
     let code = totp::normalize_code(typed).ok_or_else(|| refusal(MfaError::CodeMalformed))?;
-    check::count_account_attempt(me, me.owner_id())
+    check::count_account_attempt(me, me.tenant())
         .await
         .map_err(|error| match error {
             MfaError::Throttled(_) => refusal(error),
             other => other.into(),
         })?;
     let attempt = begin_attempt(me).await?;
-    match check::verify_totp(me, me.owner_id(), &code, false).await {
+    match check::verify_totp(me, me.tenant(), &code, false).await {
         Ok(tx) => tx.commit().await?,
         Err(wrong @ MfaError::CodeWrong) => {
             let detail = "authenticator code";

@@ -1,0 +1,24 @@
+-- Data regions (promise P11). Every database (the directory and each region's) has this same
+-- schema; a region's database holds its tenants' rows and the directory database holds only
+-- what routing needs, in the two tables below, which stay empty in a region's database.
+
+-- Which region and tenant an address belongs to, by a keyed hash of the address (the directory
+-- never holds an address). The same claim rule as email_directory: an address another account
+-- holds is refused unless that account never verified it and claimed it over 72 hours ago.
+CREATE TABLE address_routes (
+    address_key bytea PRIMARY KEY CHECK (length(address_key) = 32),
+    -- Not an owner_id: this is no tenant's row (row-level security has nothing to match), it
+    -- names the tenant that the address routes to.
+    tenant_id uuid NOT NULL UNIQUE,
+    region text NOT NULL CHECK (region IN ('us-east', 'eu-west')),
+    verified boolean NOT NULL DEFAULT false,
+    claimed_at timestamptz NOT NULL
+);
+
+-- Which region holds an invite (by the code's hash, as the invite itself is kept).
+CREATE TABLE invite_routes (
+    code_sha256 bytea PRIMARY KEY CHECK (length(code_sha256) = 32),
+    region text NOT NULL CHECK (region IN ('us-east', 'eu-west'))
+);
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON address_routes, invite_routes TO custodian_app;
