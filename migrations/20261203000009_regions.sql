@@ -22,3 +22,15 @@ CREATE TABLE invite_routes (
 );
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON address_routes, invite_routes TO custodian_app;
+
+-- A browser's consent records are kept in the default region until the browser is linked to an
+-- account of another region; they then move to the account's region (and are removed from the
+-- default one), saying where they came from.
+ALTER TABLE anonymous_consents ADD COLUMN moved_from text CHECK (moved_from IN ('us-east', 'eu-west'));
+-- The ledger stays append-only for the app role: removing a browser's records after they moved
+-- is this one function, for the browser the transaction acts for.
+CREATE FUNCTION custodian_remove_moved_browser_records() RETURNS void
+    LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$ DELETE FROM anonymous_consents WHERE consent_id = custodian_current_consent_id() $$;
+REVOKE ALL ON FUNCTION custodian_remove_moved_browser_records() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION custodian_remove_moved_browser_records() TO custodian_app;

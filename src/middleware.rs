@@ -100,10 +100,12 @@ pub async fn identify(
             Ok(Authentication::Ended(reason)) => ended = Some(reason),
             Ok(Authentication::Anonymous) => {}
             Err(error) => {
+                // The session lives in the person's region: when that region's database cannot
+                // be reached, the request stops here, and is never served from another region.
                 tracing::error!(%error, "could not read the session");
                 return (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "The service is unavailable; try again in a moment.",
+                    axum::response::Html(REGION_UNAVAILABLE),
                 )
                     .into_response();
             }
@@ -192,6 +194,13 @@ fn form_error_mac(state: &AppState, path: &str, error: &str) -> String {
         .mac(Derived::FormErrorMac, message.as_bytes());
     URL_SAFE_NO_PAD.encode(&mac[..16])
 }
+
+/// The whole answer while a person's data region cannot be reached (promise P11: no fallback).
+const REGION_UNAVAILABLE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<title>Your data region is unavailable</title></head><body><main><h1>Your data region is \
+unavailable</h1><p>The database that holds your account is not answering right now. Your data \
+stays where it is and is never served from another region. Try again in a few minutes.</p>\
+</main></body></html>";
 
 const ERROR_KEYS: [&str; 3] = ["__path", "__err", "__errmac"];
 

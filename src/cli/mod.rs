@@ -147,7 +147,9 @@ async fn app_pool(
     key: &KeyEncryptionKey,
 ) -> Result<PgPool, CliError> {
     let options = match &settings.app_database_url {
-        Some(app_url) if url == settings.database_url => db::parse_url("APP_DATABASE_URL", app_url)?,
+        Some(app_url) if url == settings.database_url => {
+            db::parse_url("APP_DATABASE_URL", app_url)?
+        }
         Some(app_url) => db::parse_url("APP_DATABASE_URL", &with_login_of(url, app_url))?,
         None => {
             let password = app_role_password(key);
@@ -181,7 +183,10 @@ pub async fn app_regions(
     let directory = app_pool(settings, &owners.directory, &settings.database_url, key).await?;
     let mut cells = Vec::new();
     for (region, url) in settings.region_urls()? {
-        cells.push((region, app_pool(settings, owners.region(region)?, &url, key).await?));
+        cells.push((
+            region,
+            app_pool(settings, owners.region(region)?, &url, key).await?,
+        ));
     }
     Ok(Regions::new(directory, cells))
 }

@@ -8,4 +8,5 @@ mod app_role;
 mod audit_chain;
 mod erase;
 mod jobs;
+mod regions;
 mod tenant_isolation;

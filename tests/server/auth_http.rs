@@ -53,7 +53,10 @@ async fn site(owner: &PgPool, clock: &ManualClock) -> (Router, tempfile::TempDir
         "http://127.0.0.1:3000",
         Arc::new(clock.clone()),
     );
-    (router::build(state, SessionRecords::new(Regions::single(pool))), dir)
+    (
+        router::build(state, SessionRecords::new(Regions::single(pool))),
+        dir,
+    )
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

@@ -25,7 +25,10 @@ use crate::support::{app_pool, get, header, send};
 /// The whole site on `pool`, as the server builds it.
 fn site_at(pool: PgPool, public_url: &str) -> (Router, tempfile::TempDir) {
     let (state, dir) = crate::support::state(pool.clone(), public_url, Arc::new(SystemClock));
-    (router::build(state, SessionRecords::new(Regions::single(pool))), dir)
+    (
+        router::build(state, SessionRecords::new(Regions::single(pool))),
+        dir,
+    )
 }
 
 async fn site(owner: &PgPool) -> (Router, tempfile::TempDir) {

@@ -7,15 +7,14 @@
 
 pub(crate) mod browser;
 pub(crate) mod factors;
+pub(crate) mod regions;
 
 use std::sync::Arc;
 
 use app::{
-    auth::{
-        service::{
-            accounts::{self, SignUp},
-            invites,
-        },
+    auth::service::{
+        accounts::{self, SignUp},
+        invites,
     },
     platform::{
         audit,
@@ -185,7 +184,8 @@ impl TestApp {
             self.client.clone(),
             session.clone(),
             None,
-        ).unwrap()
+        )
+        .unwrap()
     }
 
     /// A visitor signed in as `owner` (as `as_owner` makes them) or not, whose browser carries
@@ -251,7 +251,8 @@ impl TestApp {
             self.client.clone(),
             session.clone(),
             Some(user),
-        ).unwrap()
+        )
+        .unwrap()
         .signed_in()
         .and_then(SignedIn::reauthenticated)
         .unwrap_or_else(|_| unreachable!("a fresh re-authentication holds"))

@@ -49,7 +49,12 @@ pub struct Settings {
 
     /// Each region's database (`us-east=postgres://…,eu-west=postgres://…`); by default,
     /// databases named after DATABASE_URL's on the same server.
-    #[arg(long, global = true, env = "REGION_DATABASE_URLS", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "REGION_DATABASE_URLS",
+        hide_env_values = true
+    )]
     pub region_database_urls: Option<String>,
 
     /// Address and port the server listens on.

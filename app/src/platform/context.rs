@@ -198,7 +198,10 @@ impl Visitor {
 
 /// The state serving a request: in the signed-in person's region, anyone else's in the default
 /// region. Never another region than the person's: a region not served refuses the request.
-fn served_in_region(state: &AppState, user: Option<&CurrentUser>) -> Result<AppState, ContextError> {
+fn served_in_region(
+    state: &AppState,
+    user: Option<&CurrentUser>,
+) -> Result<AppState, ContextError> {
     match user {
         Some(user) => Ok(state
             .in_region(user.record.region)

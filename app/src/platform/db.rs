@@ -322,6 +322,14 @@ impl TenantTx {
         Ok(())
     }
 
+    /// Whether the tenant exists yet (its creation may still be in flight in another
+    /// transaction: the directory claims an address before the account is committed).
+    pub async fn tenant_exists(&mut self) -> Result<bool, DbError> {
+        Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants)")
+            .fetch_one(&mut *self.tx)
+            .await?)
+    }
+
     /// When the tenant was created.
     pub async fn created_at(&mut self) -> Result<OffsetDateTime, DbError> {
         Ok(sqlx::query_scalar("SELECT created_at FROM tenants")

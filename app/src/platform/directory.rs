@@ -46,7 +46,10 @@ pub async fn route_of_address(
 }
 
 /// The region of a tenant that has an address.
-pub async fn region_of(directory: &PgPool, owner_id: OwnerId) -> Result<Option<Region>, sqlx::Error> {
+pub async fn region_of(
+    directory: &PgPool,
+    owner_id: OwnerId,
+) -> Result<Option<Region>, sqlx::Error> {
     let region = sqlx::query_scalar!(
         "SELECT region FROM address_routes WHERE tenant_id = $1",
         owner_id.as_uuid()
@@ -80,9 +83,12 @@ pub async fn claim_address(
         if holder.verified || holder.claimed_at > now - UNVERIFIED_CLAIM {
             return Ok(false);
         }
-        sqlx::query!("DELETE FROM address_routes WHERE address_key = $1", &key[..])
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "DELETE FROM address_routes WHERE address_key = $1",
+            &key[..]
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     sqlx::query!(
         "DELETE FROM address_routes WHERE tenant_id = $1 AND address_key <> $2",
@@ -138,7 +144,11 @@ pub async fn release(directory: &PgPool, owner_id: OwnerId) -> Result<(), sqlx::
 }
 
 /// Records which region keeps the invite with `code`.
-pub async fn route_invite(directory: &PgPool, code: &str, region: Region) -> Result<(), sqlx::Error> {
+pub async fn route_invite(
+    directory: &PgPool,
+    code: &str,
+    region: Region,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "INSERT INTO invite_routes (code_sha256, region) \
          VALUES (sha256(convert_to($1, 'UTF8')), $2) ON CONFLICT (code_sha256) DO NOTHING",
@@ -159,7 +169,5 @@ pub async fn invite_region(directory: &PgPool, code: &str) -> Result<Region, sql
     )
     .fetch_optional(directory)
     .await?;
-    region
-        .as_deref()
-        .map_or(Ok(Region::DEFAULT), region_of_row)
+    region.as_deref().map_or(Ok(Region::DEFAULT), region_of_row)
 }

@@ -59,7 +59,11 @@ fn derived_url(directory_url: &str, region: Region) -> Result<String, ConfigErro
     let mut url = url::Url::parse(directory_url)
         .map_err(|_| ConfigError::RegionDatabaseUrls("DATABASE_URL".to_owned()))?;
     let database = url.path().trim_start_matches('/');
-    let database = if database.is_empty() { "postgres" } else { database };
+    let database = if database.is_empty() {
+        "postgres"
+    } else {
+        database
+    };
     let name = format!("{database}{}", region.database_suffix());
     // PostgreSQL cuts names at 63 bytes: a longer one would silently name another database.
     if name.len() > 63 {
@@ -107,6 +111,18 @@ impl Regions {
             .ok_or(DbError::RegionNotServed(region))
     }
 
+    /// Whether two regions are served from one database (a test's or a developer's layout),
+    /// where moving rows between them would move nothing.
+    pub fn same_database(&self, a: Region, b: Region) -> Result<bool, DbError> {
+        let (a, b) = (
+            self.pool(a)?.connect_options(),
+            self.pool(b)?.connect_options(),
+        );
+        Ok(a.get_host() == b.get_host()
+            && a.get_port() == b.get_port()
+            && a.get_database() == b.get_database())
+    }
+
     pub fn serves(&self, region: Region) -> bool {
         self.cells.iter().any(|(served, _)| *served == region)
     }
@@ -127,12 +143,21 @@ mod tests {
         assert_eq!(
             urls,
             vec![
-                (Region::UsEast, "postgres://postgres@127.0.0.1:5432/foo_us_east".to_owned()),
-                (Region::EuWest, "postgres://postgres@127.0.0.1:5432/foo_eu_west".to_owned()),
+                (
+                    Region::UsEast,
+                    "postgres://postgres@127.0.0.1:5432/foo_us_east".to_owned()
+                ),
+                (
+                    Region::EuWest,
+                    "postgres://postgres@127.0.0.1:5432/foo_eu_west".to_owned()
+                ),
             ]
         );
         let blank = region_urls("postgres://postgres@127.0.0.1:5432/custodian", Some(" ")).unwrap();
-        assert_eq!(blank[1].1, "postgres://postgres@127.0.0.1:5432/custodian_eu_west");
+        assert_eq!(
+            blank[1].1,
+            "postgres://postgres@127.0.0.1:5432/custodian_eu_west"
+        );
     }
 
     #[test]
@@ -142,7 +167,10 @@ mod tests {
             Some("eu-west=postgres://a:secret@eu/db, us-east=postgresql://b@us/db"),
         )
         .unwrap();
-        assert_eq!(urls[0], (Region::EuWest, "postgres://a:secret@eu/db".to_owned()));
+        assert_eq!(
+            urls[0],
+            (Region::EuWest, "postgres://a:secret@eu/db".to_owned())
+        );
         assert_eq!(urls[1].0, Region::UsEast);
         for junk in [
             "mars=postgres://a@h/d",
@@ -151,7 +179,9 @@ mod tests {
             "eu-west=postgres://a@h/d,eu-west=postgres://b@h/d",
             "eu-west=postgres://a:secret@h/d",
         ] {
-            let error = region_urls("postgres://x@h/d", Some(junk)).unwrap_err().to_string();
+            let error = region_urls("postgres://x@h/d", Some(junk))
+                .unwrap_err()
+                .to_string();
             assert!(!error.contains("secret"), "{error}");
         }
     }

@@ -9,8 +9,7 @@ use super::{
     db::TenantTx,
     ids::OwnerId,
     jobs::{BoxFuture, Job, JobContext, JobError, JobKind},
-    mail, rate_limit,
-    session,
+    mail, rate_limit, session,
     state::AppState,
 };
 

@@ -39,7 +39,7 @@ use crate::{
         region::Tenant,
         state::AppState,
     },
-    privacy::service::{ledger, policies},
+    privacy::service::{browser_records, ledger, policies},
 };
 
 /// The account of an address, if any, and the region that holds it (from the directory).
@@ -215,33 +215,38 @@ async fn create_account(
     visitor
         .audit(&mut tx, SIGNED_UP, "joined with an invite")
         .await?;
+    let brought = browser_records::bring(state, &mut tx, visitor.client()).await?;
     ledger::record_sign_up(&mut tx, visitor.client(), now).await?;
     policies::acknowledge_current(&mut tx, now).await?;
     send_verification(state, &mut tx, &email, now).await?;
-    if invite.region == tenant.region {
-        let inviter = redeem_invite(&mut tx, invite.code, &email, true, now).await?;
-        tell_inviter(state, &mut tx, inviter, &email, now).await?;
+    if state.regions.same_database(invite.region, tenant.region)? {
+        let inviter = redeem_invite(&mut tx, invite.code, email.as_str(), true, now).await?;
+        tell_inviter(state, &mut tx, inviter, email.as_str(), now).await?;
     } else {
+        // The inviter's region learns only that someone joined elsewhere: the new account's
+        // address and id stay in its own region.
+        let joined = format!("someone in {}", tenant.region.label());
         let mut spent = visitor
             .begin(Tenant::new(tenant.owner_id, invite.region))
             .await?;
-        let inviter = redeem_invite(&mut spent, invite.code, &email, true, now).await?;
-        tell_inviter(state, &mut spent, inviter, &email, now).await?;
+        let inviter = redeem_invite(&mut spent, invite.code, &joined, false, now).await?;
+        tell_inviter(state, &mut spent, inviter, &joined, now).await?;
         spent.commit().await?;
     }
     tx.commit().await?;
+    browser_records::finish(brought).await;
     Ok(())
 }
 
+/// Spends the invite; `joined` is what its inviter will see of who used it.
 async fn redeem_invite(
     tx: &mut TenantTx,
     invite: &str,
-    email: &Email,
+    joined: &str,
     for_tenant: bool,
     now: OffsetDateTime,
 ) -> Result<Option<OwnerId>, AuthError> {
-    let (status, inviter) =
-        invite_store::redeem(tx, invite, email.as_str(), now, for_tenant).await?;
+    let (status, inviter) = invite_store::redeem(tx, invite, joined, now, for_tenant).await?;
     if status == "ok" {
         Ok(inviter)
     } else {
@@ -255,7 +260,7 @@ async fn tell_inviter(
     state: &AppState,
     tx: &mut TenantTx,
     inviter: Option<OwnerId>,
-    email: &Email,
+    joined: &str,
     now: OffsetDateTime,
 ) -> Result<(), AuthError> {
     if let Some(inviter) = inviter {
@@ -264,7 +269,7 @@ async fn tell_inviter(
             tx,
             &state.key_encryption_key,
             INVITE_USED,
-            &format!("by {email}"),
+            &format!("by {joined}"),
             now,
         )
         .await?;
@@ -290,10 +295,20 @@ async fn sign_up_with_taken_address(
     let mut spent = visitor
         .begin(Tenant::new(holder.owner_id, invite.region))
         .await?;
-    let inviter = redeem_invite(&mut spent, invite.code, email, false, now).await?;
-    tell_inviter(state, &mut spent, inviter, email, now).await?;
+    let joined = if invite.region == holder.region {
+        email.as_str().to_owned()
+    } else {
+        format!("someone in {}", holder.region.label())
+    };
+    let inviter = redeem_invite(&mut spent, invite.code, &joined, false, now).await?;
+    tell_inviter(state, &mut spent, inviter, &joined, now).await?;
     spent.commit().await?;
     let mut tx = visitor.begin(holder).await?;
+    if !tx.tenant_exists().await? {
+        // The holder is a sign-up of the same address still being made (a second submit, say):
+        // there is no owner to tell yet, and the answer stays the same.
+        return Ok(());
+    }
     visitor
         .audit(&mut tx, SIGN_UP_WITH_YOUR_ADDRESS, "no account was created")
         .await?;

@@ -4,7 +4,7 @@ use tower_sessions::Session;
 
 use super::{
     listing,
-    record::{read, store_id, write, CurrentUser, Standing},
+    record::{load, store_id, write, CurrentUser, Standing},
     SessionEnd,
 };
 use crate::platform::{db::TenantTx, error::InfraError, state::AppState};
@@ -25,7 +25,7 @@ pub async fn authenticate(
     session: &Session,
     cookie_present: bool,
 ) -> Result<Authentication, InfraError> {
-    let Some(mut record) = read(session).await else {
+    let Some(mut record) = load(session).await? else {
         // A session holding only an unfinished sign-in or passkey prompt never was signed in.
         return Ok(if cookie_present && session.is_empty().await {
             Authentication::Ended(SessionEnd::Revoked)

@@ -170,6 +170,18 @@ impl CurrentUser {
     }
 }
 
+/// The signed-in state of a session; a store that cannot be read is an error (the request is
+/// refused rather than treated as signed out), a record that does not decode is none.
+pub(super) async fn load(
+    session: &Session,
+) -> Result<Option<SessionRecord>, tower_sessions::session::Error> {
+    match session.get::<SessionRecord>(SESSION_KEY).await {
+        Ok(record) => Ok(record),
+        Err(tower_sessions::session::Error::SerdeJson(_)) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
 pub async fn read(session: &Session) -> Option<SessionRecord> {
     session
         .get::<SessionRecord>(SESSION_KEY)

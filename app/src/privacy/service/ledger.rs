@@ -14,7 +14,7 @@ use crate::{
         db::{self, TenantTx},
         error::InfraError,
         ids::ConsentRecordId,
-        region::Tenant,
+        region::{Region, Tenant},
     },
     privacy::{
         model::{Category, Choices, ConsentRow, CONSENT_CHANGED},
@@ -258,7 +258,10 @@ pub async fn history(visitor: &Visitor) -> Result<Vec<ConsentRow>, PrivacyError>
         .map(|r| ConsentRow {
             id: r.id.to_string(),
             recorded: to_minute(r.recorded_at),
-            method: Method::label(&r.method).to_owned(),
+            method: match r.moved_from.as_deref().and_then(Region::parse) {
+                Some(from) => format!("{} (moved here from {})", Method::label(&r.method), from.label()),
+                None => Method::label(&r.method).to_owned(),
+            },
             granted: r.granted,
             denied: r.denied,
             policy_version: r.policy_version,

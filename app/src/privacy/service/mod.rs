@@ -3,6 +3,7 @@
 //! refuse, and how each refusal reads to the person.
 
 pub mod analytics;
+pub mod browser_records;
 pub mod consent;
 pub mod ledger;
 pub mod policies;

@@ -114,6 +114,70 @@ pub async fn latest_of_browser(
     Ok(row.map(|row| (row.granted, row.gpc)))
 }
 
+/// A browser's record as it moves from one region's database to another's.
+pub struct BrowserRecord {
+    pub id: Uuid,
+    pub granted: Vec<String>,
+    pub denied: Vec<String>,
+    pub policy_version: i32,
+    pub method: String,
+    pub gpc: bool,
+    pub recorded_at: OffsetDateTime,
+    pub user_agent: String,
+}
+
+/// Every record of the browser `consent_id` (the transaction must be acting for it).
+pub async fn browser_records(
+    conn: &mut PgConnection,
+    consent_id: Uuid,
+) -> Result<Vec<BrowserRecord>, sqlx::Error> {
+    sqlx::query_as!(
+        BrowserRecord,
+        "SELECT id, granted, denied, policy_version, method, gpc, recorded_at, user_agent          FROM anonymous_consents WHERE consent_id = $1 ORDER BY recorded_at",
+        consent_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Writes a record of the browser `consent_id` that was kept in the region `from`; a record
+/// already brought over stays as it is.
+pub async fn insert_moved(
+    tx: &mut TenantTx,
+    consent_id: Uuid,
+    record: &BrowserRecord,
+    from: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO anonymous_consents \
+         (consent_id, id, granted, denied, policy_version, method, gpc, recorded_at, user_agent, \
+          moved_from) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
+        consent_id,
+        record.id,
+        &record.granted,
+        &record.denied,
+        record.policy_version,
+        record.method,
+        record.gpc,
+        record.recorded_at,
+        record.user_agent,
+        from
+    )
+    .execute(&mut **tx)
+    .await
+    .map(drop)
+}
+
+/// Removes the records of the browser the transaction acts for (once they live in another
+/// region): the one deletion the append-only ledger allows.
+pub async fn remove_moved_browser_records(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query!("SELECT custodian_remove_moved_browser_records()")
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 /// A record as the history and the receipts read it.
 pub struct LedgerRecord {
     pub id: ConsentRecordId,
@@ -125,6 +189,8 @@ pub struct LedgerRecord {
     pub method: String,
     pub gpc: bool,
     pub recorded_at: OffsetDateTime,
+    /// The region a browser's record was kept in before it moved to its account's.
+    pub moved_from: Option<String>,
 }
 
 /// The newest records that row-level security lets this transaction see; `only` narrows to one.
@@ -136,12 +202,13 @@ pub async fn visible(
         LedgerRecord,
         r#"SELECT id AS "id!: ConsentRecordId", subject AS "subject!", granted AS "granted!",
                   denied AS "denied!", policy_version AS "policy_version!", method AS "method!",
-                  gpc AS "gpc!", recorded_at AS "recorded_at!"
+                  gpc AS "gpc!", recorded_at AS "recorded_at!", moved_from
            FROM (SELECT id, 'account:' || owner_id::text AS subject, granted, denied,
-                        policy_version, method, gpc, recorded_at FROM consent_records
+                        policy_version, method, gpc, recorded_at, NULL::text AS moved_from
+                 FROM consent_records
                  UNION ALL
                  SELECT id, 'browser:' || consent_id::text, granted, denied, policy_version,
-                        method, gpc, recorded_at FROM anonymous_consents) AS ledger
+                        method, gpc, recorded_at, moved_from FROM anonymous_consents) AS ledger
            WHERE $1::uuid IS NULL OR id = $1
            ORDER BY recorded_at DESC, id LIMIT 200"#,
         only.map(ConsentRecordId::as_uuid)

@@ -16,7 +16,7 @@ use crate::{
         mail::{self, Mail},
         session::{self, listing, SessionRecord},
     },
-    privacy::service::{consent, ledger},
+    privacy::service::{browser_records, consent, ledger},
     signin::{
         model::{SIGN_IN, SIGN_OUT},
         store,
@@ -111,8 +111,10 @@ async fn record_sign_in(
         method.to_owned()
     };
     visitor.audit(&mut tx, SIGN_IN, &detail).await?;
+    let brought = browser_records::bring(visitor.state(), &mut tx, client).await?;
     ledger::link_browser(&mut tx, client, now).await?;
     tx.commit().await?;
+    browser_records::finish(brought).await;
     consent::rotate_browser_id(visitor);
     Ok(())
 }
