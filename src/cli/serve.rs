@@ -67,7 +67,8 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, CliError> {
 pub async fn serve(settings: Settings) -> Result<(), CliError> {
     let public_url = settings.public_url()?;
     let trusted_proxies = settings.trusted_proxies()?;
-    let mailer = Mailer::new(&settings.mail_transport()?)?;
+    let transport = settings.mail_transport()?;
+    let mailer = Mailer::new(&transport)?;
     prepare_data_dir(&settings)?;
     let key_encryption_key = key_encryption_key(&settings)?;
     let listener = bind(settings.site_addr).await?;
@@ -98,6 +99,7 @@ pub async fn serve(settings: Settings) -> Result<(), CliError> {
         hashing: HashingSlots::per_core(),
         sudo_window: settings.sudo_window(),
         trusted_proxies: trusted_proxies.into(),
+        mail_origin: transport.origin().into(),
     };
     // Each region runs its own jobs on its own database (a region is a cell).
     for (_, pool) in regions.cells() {

@@ -65,7 +65,6 @@ async fn an_eu_tenant_leaves_nothing_outside_its_region_but_its_route(directory:
         rows_mentioning(&w.directory, "example.com").await,
         Vec::<String>::new()
     );
-    w.finish().await;
 }
 
 #[sqlx::test(migrator = "app::platform::db::MIGRATOR")]
@@ -110,7 +109,6 @@ async fn tenants_of_two_regions_cannot_reach_each_other(directory: PgPool) {
         tower_sessions::session::Id((id.0 & !0xff) | i128::from(Region::UsEast.tag())).to_string();
     let (page, _) = browser.page(&app, "/account").await;
     assert_eq!(page.status(), StatusCode::SEE_OTHER, "signed out: {page:?}");
-    w.finish().await;
 }
 
 #[sqlx::test(migrator = "app::platform::db::MIGRATOR")]
@@ -164,8 +162,6 @@ async fn a_region_that_is_down_fails_closed_and_the_other_goes_on(directory: PgP
     let location = response.headers()["location"].to_str().unwrap();
     assert!(location.contains("__err"), "refused: {location}");
     assert!(!stranger.has("custodian_session"), "no session was made");
-    w.app.state.regions = live;
-    w.finish().await;
 }
 
 #[sqlx::test(migrator = "app::platform::db::MIGRATOR")]
@@ -207,7 +203,6 @@ async fn one_address_gets_one_account_across_regions_even_all_at_once(directory:
         .await
         .unwrap();
     assert_eq!(routes, 1);
-    w.finish().await;
 }
 
 #[sqlx::test(migrator = "app::platform::db::MIGRATOR")]
@@ -250,7 +245,6 @@ async fn an_invite_from_another_region_is_spent_there_and_learns_no_address(dire
         let refused = app::auth::service::accounts::sign_up(&w.app.visitor(), again).await;
         assert!(refused.is_err());
     }
-    w.finish().await;
 }
 
 #[sqlx::test(migrator = "app::platform::db::MIGRATOR")]
@@ -290,7 +284,6 @@ async fn a_sign_up_its_region_cannot_take_leaves_the_address_free(directory: PgP
 
     w.app.state.regions = live;
     w.join(ADA, Region::EuWest).await;
-    w.finish().await;
 }
 
 #[sqlx::test(migrator = "app::platform::db::MIGRATOR")]
@@ -328,5 +321,109 @@ async fn a_browsers_consent_follows_it_into_its_accounts_region(directory: PgPoo
         privacy.contains("Cookie banner (moved here from US-East)"),
         "{privacy}"
     );
-    w.finish().await;
+}
+
+#[sqlx::test(migrator = "app::platform::db::MIGRATOR")]
+async fn the_residency_attestation_names_the_region_and_fails_when_edited(directory: PgPool) {
+    use app::privacy::{model::ReceiptVerdict, service::receipts};
+
+    let w = cells(directory).await;
+    w.join(ADA, Region::EuWest).await;
+    let app = w.router();
+    let mut browser = signed_in(&app, ADA).await;
+    let (account, page) = browser.page(&app, "/account").await;
+    assert_eq!(account.status(), StatusCode::OK);
+    assert!(page.contains("Your data region: EU-West"), "{page}");
+    let (_, privacy) = browser.page(&app, "/privacy").await;
+    assert!(
+        privacy.contains("Only in your region, EU-West"),
+        "{privacy}"
+    );
+
+    let (download, text) = browser.page(&app, "/account/residency-attestation").await;
+    assert_eq!(download.status(), StatusCode::OK);
+    assert!(download.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    let eu_database: String = sqlx::query_scalar("SELECT current_database()::text")
+        .fetch_one(&w.eu)
+        .await
+        .unwrap();
+    match receipts::verify(&w.app.state, &text) {
+        ReceiptVerdict::Residency {
+            region,
+            database,
+            key_id,
+            ..
+        } => {
+            assert_eq!(region, "EU-West");
+            assert!(database.starts_with(&eu_database), "{database}");
+            let kek = &w.app.state.key_encryption_key;
+            assert_eq!(key_id, kek.region_key_id(Region::EuWest));
+            assert_ne!(key_id, kek.region_key_id(Region::UsEast));
+        }
+        other => panic!("not verified: {other:?}"),
+    }
+    let edited = text.replace("eu-west", "us-east");
+    assert_eq!(
+        receipts::verify(&w.app.state, &edited),
+        ReceiptVerdict::Tampered
+    );
+
+    // Signed out, there is nothing to download.
+    let (anonymous, _) = Browser::default()
+        .page(&app, "/account/residency-attestation")
+        .await;
+    assert!(anonymous.status().is_redirection());
+}
+
+#[sqlx::test(migrator = "app::platform::db::MIGRATOR")]
+async fn a_data_key_copied_into_another_region_does_not_open_there(directory: PgPool) {
+    use app::platform::crypto::{self, Purpose};
+
+    let w = cells(directory).await;
+    let ada = w.join(ADA, Region::EuWest).await;
+    let kek = w.app.state.key_encryption_key.clone();
+    let regions = &w.app.state.regions;
+    let now = app::platform::clock::Clock::now(&w.app.clock);
+    let mut tx = TenantTx::begin(regions, Tenant::new(ada, Region::EuWest))
+        .await
+        .unwrap();
+    crypto::seal(&mut tx, &kek, Purpose::TotpSecret, b"secret", now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    // Someone copies the tenant and its wrapped key into US-East's database.
+    let (region, wrapped): (String, Vec<u8>) = sqlx::query_as(
+        "SELECT t.region, k.wrapped_key FROM tenants t JOIN data_keys k USING (owner_id) \
+         WHERE owner_id = $1",
+    )
+    .bind(ada)
+    .fetch_one(&w.eu)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO tenants (owner_id, region) VALUES ($1, $2)")
+        .bind(ada)
+        .bind(region)
+        .execute(&w.us)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO data_keys (owner_id, version, wrapped_key, created_at) VALUES ($1, 1, $2, now())",
+    )
+    .bind(ada)
+    .bind(wrapped)
+    .execute(&w.us)
+    .await
+    .unwrap();
+    let mut tx = TenantTx::begin(regions, Tenant::new(ada, Region::UsEast))
+        .await
+        .unwrap();
+    let sealed = crypto::seal(&mut tx, &kek, Purpose::TotpSecret, b"secret", now).await;
+    assert!(
+        sealed.is_err(),
+        "US-East's key must not open EU-West's data key"
+    );
 }

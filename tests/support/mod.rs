@@ -97,6 +97,7 @@ pub(crate) fn state(
         hashing: HashingSlots::new(2, std::time::Duration::from_secs(300)),
         sudo_window: SUDO_WINDOW,
         trusted_proxies: Arc::from([]),
+        mail_origin: Arc::from("this server (tests)"),
     };
     (state, dir)
 }
@@ -267,7 +268,7 @@ impl TestApp {
             email: email.to_owned(),
             display_name: "Ada".to_owned(),
             password: PASSWORD.to_owned(),
-            region: Region::EuWest,
+            region: Region::UsEast,
             invite,
         }
     }

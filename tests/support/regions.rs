@@ -1,6 +1,6 @@
 //! Two data regions and a directory, each its own database, as a server with the default
 //! configuration has them (promise P11). The test's own database is the directory; the regions'
-//! databases are made for the test and dropped by `finish`.
+//! databases are made for the test and dropped when it ends.
 
 use app::{
     auth::service::{accounts, invites},
@@ -119,21 +119,31 @@ impl Cells {
             .unwrap();
         owner
     }
+}
 
-    /// Drops the regions' databases.
-    pub(crate) async fn finish(self) {
-        self.app.state.regions.directory().close().await;
-        for (_, pool) in self.app.state.regions.cells() {
-            pool.close().await;
-        }
-        self.us.close().await;
-        self.eu.close().await;
-        let server = maintenance_pool().await;
-        for name in &self.names {
-            server
-                .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                .await
-                .unwrap();
+/// The regions' databases go when the test ends, passed or failed (a panicking test unwinds
+/// through here too): dropped with FORCE, which also ends the pools' connections.
+impl Drop for Cells {
+    fn drop(&mut self) {
+        let names = self.names.clone();
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for dropping the test's databases");
+            runtime.block_on(async {
+                let server = maintenance_pool().await;
+                for name in &names {
+                    let statement = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    if let Err(error) = server.execute(statement.as_str()).await {
+                        eprintln!("could not drop {name}: {error}");
+                    }
+                }
+            });
+        })
+        .join();
+        if dropped.is_err() {
+            eprintln!("dropping the regions' databases panicked");
         }
     }
 }

@@ -1,7 +1,9 @@
-//! The account area: the Account page (name, address, password, invites) and the header's
-//! account corner. It owns no table: the account's rows belong to `auth`.
+//! The account area: the Account page (name, address, password, invites, data region and its
+//! attestation) and the header's account corner. It owns no table: the account's rows belong to `auth`.
 
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod http;
 pub mod model;
 pub mod pages;
 #[cfg(feature = "ssr")]
@@ -27,5 +29,8 @@ pub const AREA: Area = Area {
     notices: model::NOTICES,
     events: model::EVENTS,
     #[cfg(feature = "ssr")]
-    server: crate::platform::server_parts::ServerParts::NONE,
+    server: crate::platform::server_parts::ServerParts {
+        routes: Some(http::routes),
+        ..crate::platform::server_parts::ServerParts::NONE
+    },
 };

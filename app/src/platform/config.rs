@@ -131,6 +131,21 @@ pub enum MailTransport {
     Smtp(Url),
 }
 
+impl MailTransport {
+    /// Where mail leaves from, for people: the mail server's host, never its credentials.
+    pub fn origin(&self) -> String {
+        match self {
+            Self::Directory(_) => {
+                "this server, which keeps it as files (a development setup)".to_owned()
+            }
+            Self::Smtp(url) => format!(
+                "the mail server {} (SMTP), in whichever region it runs",
+                url.host_str().unwrap_or("(unnamed)")
+            ),
+        }
+    }
+}
+
 impl Settings {
     /// Settings from an argument list (the program name first), e.g. for tests and tools.
     pub fn from_args<I, T>(args: I) -> Result<Self, clap::Error>

@@ -21,6 +21,7 @@ use super::{
     db::TenantTx,
     ids::OwnerId,
     keys::{Derived, KeyEncryptionKey},
+    region::{Region, Tenant},
 };
 
 const KEY_LEN: usize = 32;
@@ -159,7 +160,7 @@ async fn new_data_key(
     let mut bytes = [0u8; KEY_LEN];
     rand::rng().fill_bytes(&mut bytes);
     let wrapped = seal_with(
-        &kek.derive(Derived::DataKeyWrapping),
+        &kek.region_wrapping_key(tx.tenant().region),
         0,
         &wrapping_aad(owner_id, version),
         &bytes,
@@ -178,15 +179,18 @@ async fn new_data_key(
 
 fn unwrap_key(
     kek: &KeyEncryptionKey,
-    owner_id: OwnerId,
+    tenant: Tenant,
     version: i32,
     wrapped: &[u8],
 ) -> Result<DataKey, CryptoError> {
-    let aad = wrapping_aad(owner_id, version);
-    // Data keys wrapped before keys were separated by purpose were wrapped with the
-    // key-encryption key itself; they still open.
-    let bytes = open_with(&kek.derive(Derived::DataKeyWrapping), &aad, wrapped)
-        .or_else(|_| open_with(kek.legacy_wrapping_key(), &aad, wrapped))?
+    let aad = wrapping_aad(tenant.owner_id, version);
+    // Data keys wrapped before keys were separated by purpose (and by region) were wrapped
+    // with the key-encryption key itself, all in the default region; they still open there.
+    let bytes = open_with(&kek.region_wrapping_key(tenant.region), &aad, wrapped)
+        .or_else(|error| match tenant.region {
+            Region::DEFAULT => open_with(kek.legacy_wrapping_key(), &aad, wrapped),
+            _ => Err(error),
+        })?
         .try_into()
         .map_err(|_| CryptoError::Unsealable)?;
     Ok(DataKey { version, bytes })
@@ -203,7 +207,7 @@ async fn current_key(
             .fetch_optional(&mut **tx)
             .await?;
     match newest {
-        Some((version, wrapped)) => unwrap_key(kek, tx.owner_id(), version, &wrapped),
+        Some((version, wrapped)) => unwrap_key(kek, tx.tenant(), version, &wrapped),
         None => new_data_key(tx, kek, 1, now).await,
     }
 }
@@ -219,7 +223,7 @@ async fn key_version(
             .fetch_optional(&mut **tx)
             .await?
             .ok_or(CryptoError::MissingKey(version))?;
-    unwrap_key(kek, tx.owner_id(), version, &wrapped)
+    unwrap_key(kek, tx.tenant(), version, &wrapped)
 }
 
 /// Adds a newer data key; values sealed from now on use it, older ones still open.
@@ -407,13 +411,46 @@ mod tests {
         )
         .unwrap();
         let owner = OwnerId::from_uuid(Uuid::from_u128(1));
+        let (us, eu) = (
+            Tenant::new(owner, Region::UsEast),
+            Tenant::new(owner, Region::EuWest),
+        );
         let raw = [9u8; KEY_LEN];
         let aad = wrapping_aad(owner, 1);
         let legacy = seal_with(kek.legacy_wrapping_key(), 0, &aad, &raw).unwrap();
-        assert_eq!(unwrap_key(&kek, owner, 1, &legacy).unwrap().bytes, raw);
+        assert_eq!(unwrap_key(&kek, us, 1, &legacy).unwrap().bytes, raw);
+        // Legacy keys were all made in the default region: nowhere else opens them.
+        assert!(unwrap_key(&kek, eu, 1, &legacy).is_err());
         // New keys are wrapped with a key of their own, which the key itself does not open.
         let wrapped = seal_with(&kek.derive(Derived::DataKeyWrapping), 0, &aad, &raw).unwrap();
         assert!(open_with(kek.legacy_wrapping_key(), &aad, &wrapped).is_err());
-        assert_eq!(unwrap_key(&kek, owner, 1, &wrapped).unwrap().bytes, raw);
+        assert_eq!(unwrap_key(&kek, us, 1, &wrapped).unwrap().bytes, raw);
+    }
+
+    #[test]
+    fn each_region_wraps_with_its_own_key_and_us_east_keeps_the_old_one() {
+        let kek = crate::platform::keys::from_setting(
+            &base64::engine::general_purpose::STANDARD.encode([5u8; 32]),
+        )
+        .unwrap();
+        let owner = OwnerId::from_uuid(Uuid::from_u128(1));
+        let raw = [9u8; KEY_LEN];
+        let aad = wrapping_aad(owner, 1);
+        assert_eq!(
+            kek.region_wrapping_key(Region::UsEast),
+            kek.derive(Derived::DataKeyWrapping)
+        );
+        assert_ne!(
+            kek.region_wrapping_key(Region::EuWest),
+            kek.region_wrapping_key(Region::UsEast)
+        );
+        let in_eu = seal_with(&kek.region_wrapping_key(Region::EuWest), 0, &aad, &raw).unwrap();
+        assert_eq!(
+            unwrap_key(&kek, Tenant::new(owner, Region::EuWest), 1, &in_eu)
+                .unwrap()
+                .bytes,
+            raw
+        );
+        assert!(unwrap_key(&kek, Tenant::new(owner, Region::UsEast), 1, &in_eu).is_err());
     }
 }

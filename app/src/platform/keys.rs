@@ -13,6 +13,8 @@ use base64::{engine::general_purpose::STANDARD, Engine as _};
 use rand::RngCore as _;
 use thiserror::Error;
 
+use super::region::Region;
+
 const KEY_LEN: usize = 32;
 
 #[derive(Debug, Error)]
@@ -107,6 +109,35 @@ impl KeyEncryptionKey {
             .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
         mac.update(purpose.label().as_bytes());
         mac.finalize().into_bytes().into()
+    }
+
+    /// The key that wraps the data keys of `region`'s tenants: one per region, so a data key
+    /// copied into another region's database does not open there. US-East's is the wrapping
+    /// key from before regions, so its existing data keys still open.
+    pub fn region_wrapping_key(&self, region: Region) -> [u8; KEY_LEN] {
+        use hmac::{Hmac, Mac};
+        if region == Region::UsEast {
+            return self.derive(Derived::DataKeyWrapping);
+        }
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(Derived::DataKeyWrapping.label().as_bytes());
+        mac.update(b" region ");
+        mac.update(region.as_str().as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// A public name for `region`'s wrapping key (16 hex digits of a hash of it): says which
+    /// key, reveals nothing of it.
+    pub fn region_key_id(&self, region: Region) -> String {
+        use sha2::Digest;
+        let mut hash = sha2::Sha256::new();
+        hash.update(b"custodian key id v1\n");
+        hash.update(self.region_wrapping_key(region));
+        hash.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// The key itself, as data keys were wrapped with it before keys were separated by purpose:

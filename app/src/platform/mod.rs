@@ -44,6 +44,10 @@ pub mod rate_limit;
 #[cfg(feature = "ssr")]
 pub mod regions;
 #[cfg(feature = "ssr")]
+pub mod residency;
+#[cfg(feature = "ssr")]
 pub mod server_parts;
+#[cfg(feature = "ssr")]
+pub mod signed;
 #[cfg(feature = "ssr")]
 pub mod state;

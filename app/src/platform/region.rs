@@ -56,6 +56,54 @@ impl Region {
     }
 }
 
+/// One kind of data, and why it is kept where it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub what: &'static str,
+    pub why: &'static str,
+}
+
+/// Everything of an account, kept only in its region's database: the Account and Privacy pages
+/// show this list, and the regions tests check that nothing else leaves the region.
+pub const IN_REGION: &[Stored] = &[
+    Stored {
+        what: "Your account: address, name, password hash",
+        why: "to sign you in",
+    },
+    Stored {
+        what: "Sessions, known devices and the security log",
+        why: "to show and end sessions and to prove what happened",
+    },
+    Stored {
+        what: "Second factors: authenticator secret, backup codes, passkeys",
+        why: "to check your second step",
+    },
+    Stored {
+        what: "Consent records and policy reviews",
+        why: "to honor and prove your choices",
+    },
+    Stored {
+        what: "Mail waiting to be sent to you",
+        why: "to deliver it once",
+    },
+    Stored {
+        what: "Your data keys (wrapped by the region's own key)",
+        why: "to seal your secrets",
+    },
+];
+
+/// What is kept outside any one region, and why.
+pub const GLOBAL: &[Stored] = &[
+    Stored {
+        what: "A keyed hash of your address, with your account id and region",
+        why: "to find your region when you sign in; the address itself is not stored there",
+    },
+    Stored {
+        what: "Hashes of invite codes, with the region that keeps each invite",
+        why: "so an invite works for a sign-up in any region",
+    },
+];
+
 /// A tenant and the region that holds its rows: what a tenant-scoped transaction needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Tenant {

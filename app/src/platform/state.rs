@@ -37,6 +37,8 @@ pub struct AppState {
     pub hashing: HashingSlots,
     /// How long a re-authentication opens sensitive actions (sudo mode).
     pub sudo_window: time::Duration,
+    /// Where mail leaves from, as the Privacy page tells it.
+    pub mail_origin: Arc<str>,
     /// Proxies whose X-Forwarded-For names the client.
     pub trusted_proxies: Arc<[IpNet]>,
 }

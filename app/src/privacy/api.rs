@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::model::{AcknowledgedPolicy, Choices, ConsentRow, PolicyText, PolicyVersions, ReceiptVerdict};
+use super::model::{AcknowledgedPolicy, Choices, DataLocations, ConsentRow, PolicyText, PolicyVersions, ReceiptVerdict};
 use crate::ui::FormError;
 
 /// Records a choice from the banner or the privacy page and makes it take effect at once.
@@ -61,6 +61,24 @@ pub async fn consent_history() -> Result<Vec<ConsentRow>, FormError> {
     use crate::platform::context::Visitor;
 
     Ok(super::service::ledger::history(&Visitor::current()?).await?)
+}
+
+/// Where data is kept, from the configuration the router uses.
+#[server(endpoint = "privacy/locations")]
+pub async fn where_data_lives() -> Result<DataLocations, FormError> {
+    use crate::platform::context::Visitor;
+
+    let visitor = Visitor::current()?;
+    let state = visitor.state();
+    Ok(DataLocations {
+        regions: state
+            .regions
+            .cells()
+            .map(|(region, _)| region.label().to_owned())
+            .collect(),
+        yours: visitor.user().map(|user| user.tenant().region.label().to_owned()),
+        mail_origin: state.mail_origin.to_string(),
+    })
 }
 
 #[server(endpoint = "policies/page")]

@@ -11,7 +11,7 @@ use axum::{
 use serde_json::json;
 
 use super::service::{ledger, receipts};
-use crate::platform::{context::Visitor, ids::ConsentRecordId, state::AppState};
+use crate::platform::{context::Visitor, ids::ConsentRecordId, signed, state::AppState};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -33,7 +33,7 @@ async fn gpc() -> Response {
 async fn receipt_key(State(state): State<AppState>) -> Response {
     (
         [(header::CACHE_CONTROL, "public, max-age=3600")],
-        Json(receipts::public_jwk(&state.key_encryption_key)),
+        Json(signed::public_jwk(&state.key_encryption_key)),
     )
         .into_response()
 }

@@ -192,6 +192,17 @@ pub struct ConsentRow {
     pub gpc: bool,
 }
 
+/// Where data is kept, as this server is configured (promise P11): what the Privacy page's
+/// in-region / out-of-region table shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataLocations {
+    /// The regions this server serves, by name.
+    pub regions: Vec<String>,
+    /// The signed-in person's region, if any.
+    pub yours: Option<String>,
+    pub mail_origin: String,
+}
+
 /// A policy version, rendered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyText {
@@ -231,6 +242,14 @@ pub enum ReceiptVerdict {
         method: String,
         granted: Vec<String>,
         denied: Vec<String>,
+    },
+    /// A residency attestation signed by this server's key and unchanged since (promise P11).
+    Residency {
+        account: String,
+        region: String,
+        database: String,
+        key_id: String,
+        generated: String,
     },
     /// Well-formed, but the signature does not match its contents.
     Tampered,

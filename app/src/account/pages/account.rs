@@ -54,14 +54,13 @@ fn AccountSections(account: AccountSummary) -> impl IntoView {
             <dd>
                 {account.email.clone()} {if verified { " (verified)" } else { " (not verified)" }}
             </dd>
-            <dt class="font-medium">"Data region"</dt>
-            <dd>{account.region.clone()}</dd>
             <dt class="font-medium">"Member since"</dt>
             <dd>{account.created_on.clone()}</dd>
         </dl>
         <DisplayNameSection current=account.display_name.clone() />
         <EmailSection />
         <PasswordSection email=account.email.clone() name=account.display_name.clone() />
+        <super::region::RegionSection region=account.region.clone() />
         <InvitesSection account />
     }
 }

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod confirm_email;
 pub mod corner;
+pub mod region;
 
 pub use account::AccountPage;
 pub use confirm_email::ConfirmEmailPage;

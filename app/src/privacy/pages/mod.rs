@@ -1,6 +1,7 @@
 //! The privacy area's pages and the parts every page carries.
 
 pub mod banner;
+pub mod locations;
 pub mod policy_pages;
 pub mod privacy_page;
 pub mod receipt_page;

@@ -50,6 +50,7 @@ pub fn PrivacyPage() -> impl IntoView {
             "Choose what Custodian may do beyond what the site needs to work. Every choice is recorded, and you can download a signed receipt for each."
         </p>
         <GpcStatus />
+        <super::locations::DataLocationsSection />
         <section aria-labelledby="choices-title" class="mt-8">
             <h2 id="choices-title" class="text-xl font-semibold">
                 "Your choices"

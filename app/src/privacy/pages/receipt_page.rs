@@ -39,9 +39,28 @@ pub fn VerifyReceiptPage() -> impl IntoView {
                 </dl>
             </div>
         }.into_any(),
+        Some(Ok(ReceiptVerdict::Residency { account, region, database, key_id, generated })) => view! {
+            <div class="rounded border border-emerald-700 bg-emerald-50 p-4 dark:bg-emerald-950">
+                <p class="font-bold">
+                    "Genuine: Custodian signed this residency attestation and nothing in it has changed."
+                </p>
+                <dl class="mt-2 grid grid-cols-[auto_1fr] gap-x-4 text-sm">
+                    <dt>"Account"</dt>
+                    <dd>{account}</dd>
+                    <dt>"Data region"</dt>
+                    <dd>{region}</dd>
+                    <dt>"Database"</dt>
+                    <dd>{database}</dd>
+                    <dt>"Key"</dt>
+                    <dd>{key_id}</dd>
+                    <dt>"Generated"</dt>
+                    <dd>{generated}</dd>
+                </dl>
+            </div>
+        }.into_any(),
         Some(Ok(ReceiptVerdict::Tampered)) => view! {
             <p class="rounded border border-red-700 bg-red-50 p-4 font-bold text-red-800 dark:bg-red-950 dark:text-red-200">
-                "Not genuine: this receipt was changed after it was signed, or Custodian did not sign it."
+                "Not genuine: this document was changed after it was signed, or Custodian did not sign it."
             </p>
         }.into_any(),
         Some(Ok(ReceiptVerdict::Malformed(why))) => view! {
@@ -57,7 +76,7 @@ pub fn VerifyReceiptPage() -> impl IntoView {
         <Title text="Verify a receipt" />
         <h1 class="text-3xl font-bold">"Verify a consent receipt"</h1>
         <p class="mt-2 max-w-prose text-slate-700 dark:text-slate-300">
-            "Paste a receipt downloaded from the Privacy page. We check its Ed25519 signature against our "
+            "Paste a consent receipt downloaded from the Privacy page, or a residency attestation from the Account page. We check its Ed25519 signature against our "
             <a href="/.well-known/consent-receipt-key.json" rel="external" class=LINK>
                 "published public key"
             </a> "."

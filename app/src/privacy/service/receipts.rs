@@ -5,75 +5,20 @@
 //! The signature covers the canonical form of the `receipt` object: keys sorted, no spaces.
 //! So a receipt reformatted by an editor still verifies; any changed value does not.
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use super::ledger::Method;
 use crate::{
     platform::{
         keys::{Derived, KeyEncryptionKey},
+        residency,
+        signed::{self, Unverified},
         state::AppState,
     },
     privacy::{model::ReceiptVerdict, store::ledger::LedgerRecord},
 };
 
 const SPEC: &str = "ISO/IEC TS 27560:2023; Kantara Consent Receipt v1.1";
-
-/// The receipt key, derived from the key-encryption key: kept and replaced with it.
-pub fn signing_key(key: &KeyEncryptionKey) -> SigningKey {
-    SigningKey::from_bytes(&key.derive(Derived::ReceiptSigning))
-}
-
-/// The public key, base64url, as published at `/.well-known/consent-receipt-key.json`.
-pub fn public_key(key: &KeyEncryptionKey) -> String {
-    URL_SAFE_NO_PAD.encode(signing_key(key).verifying_key().as_bytes())
-}
-
-fn key_id(verifying: &VerifyingKey) -> String {
-    Sha256::digest(verifying.as_bytes())[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// The public key as a JSON Web Key (RFC 8037), for anyone who wants to verify receipts.
-pub fn public_jwk(key: &KeyEncryptionKey) -> Value {
-    let verifying = signing_key(key).verifying_key();
-    json!({
-        "keys": [{
-            "kty": "OKP",
-            "crv": "Ed25519",
-            "use": "sig",
-            "alg": "EdDSA",
-            "kid": key_id(&verifying),
-            "x": URL_SAFE_NO_PAD.encode(verifying.as_bytes()),
-        }]
-    })
-}
-
-/// JSON with object keys sorted and no insignificant whitespace.
-fn canonical(value: &Value) -> String {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            let fields: Vec<String> = keys
-                .into_iter()
-                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical(&map[k])))
-                .collect();
-            format!("{{{}}}", fields.join(","))
-        }
-        Value::Array(items) => {
-            format!(
-                "[{}]",
-                items.iter().map(canonical).collect::<Vec<_>>().join(",")
-            )
-        }
-        other => other.to_string(),
-    }
-}
 
 fn purpose(category: &str) -> &'static str {
     match category {
@@ -143,16 +88,7 @@ pub fn build(state: &AppState, record: &LedgerRecord) -> Value {
         "sensitive": false,
         "spiCat": [],
     });
-    let signing = signing_key(&state.key_encryption_key);
-    let signature = signing.sign(canonical(&receipt).as_bytes());
-    json!({
-        "receipt": receipt,
-        "signature": {
-            "alg": "Ed25519",
-            "kid": key_id(&signing.verifying_key()),
-            "value": URL_SAFE_NO_PAD.encode(signature.to_bytes()),
-        }
-    })
+    signed::sign(&state.key_encryption_key, "receipt", receipt)
 }
 
 fn malformed(why: &str) -> ReceiptVerdict {
@@ -179,33 +115,27 @@ pub fn verify(state: &AppState, text: &str) -> ReceiptVerdict {
             "This is not valid JSON. Paste the whole receipt file, from the first { to the last }.",
         );
     };
-    let Some(receipt) = document.get("receipt").filter(|r| r.is_object()) else {
+    if document.get("attestation").is_some() {
+        return match residency::verify(&state.key_encryption_key, &document) {
+            Ok(attested) => ReceiptVerdict::Residency {
+                account: attested.account,
+                region: attested.region.label().to_owned(),
+                database: attested.database,
+                key_id: attested.key_id,
+                generated: crate::platform::clock::to_minute(attested.generated_at),
+            },
+            Err(Unverified::Tampered) => ReceiptVerdict::Tampered,
+            Err(Unverified::Malformed(why)) => malformed(why),
+        };
+    }
+    if document.get("receipt").is_none_or(|r| !r.is_object()) {
         return malformed("This JSON has no \"receipt\" object, so it is not a consent receipt.");
-    };
-    let Some(signature) = document.get("signature").and_then(Value::as_object) else {
-        return malformed("This receipt has no \"signature\"; it cannot be checked.");
-    };
-    if signature.get("alg").and_then(Value::as_str) != Some("Ed25519") {
-        return malformed("The signature is not an Ed25519 signature.");
     }
-    let Some(bytes) = signature
-        .get("value")
-        .and_then(Value::as_str)
-        .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
-        .and_then(|b| <[u8; 64]>::try_from(b).ok())
-    else {
-        return malformed("The signature value is damaged (it must be 64 bytes in base64url).");
+    let receipt = match signed::verify(&state.key_encryption_key, &document, "receipt") {
+        Ok(receipt) => receipt,
+        Err(Unverified::Tampered) => return ReceiptVerdict::Tampered,
+        Err(Unverified::Malformed(why)) => return malformed(why),
     };
-    let verifying = signing_key(&state.key_encryption_key).verifying_key();
-    if verifying
-        .verify_strict(
-            canonical(receipt).as_bytes(),
-            &Signature::from_bytes(&bytes),
-        )
-        .is_err()
-    {
-        return ReceiptVerdict::Tampered;
-    }
     let text_of = |key: &str| receipt[key].as_str().unwrap_or_default().to_owned();
     let recorded = receipt["consentTimestamp"]
         .as_i64()
