@@ -34,3 +34,25 @@ CREATE FUNCTION custodian_remove_moved_browser_records() RETURNS void
     AS $$ DELETE FROM anonymous_consents WHERE consent_id = custodian_current_consent_id() $$;
 REVOKE ALL ON FUNCTION custodian_remove_moved_browser_records() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION custodian_remove_moved_browser_records() TO custodian_app;
+
+-- A move between regions under way (one per tenant at most). While a tenant is here it is
+-- frozen: the directory answers "moving" to sign-in and to mailed links. `switched`: the route
+-- already names the target; only removing the source's copy is left.
+CREATE TABLE tenant_moves (
+    tenant_id uuid PRIMARY KEY,
+    from_region text NOT NULL CHECK (from_region IN ('us-east', 'eu-west')),
+    to_region text NOT NULL CHECK (to_region IN ('us-east', 'eu-west')),
+    switched boolean NOT NULL DEFAULT false,
+    started_at timestamptz NOT NULL,
+    CHECK (from_region <> to_region)
+);
+
+-- A person's request to move their data to another region, for an operator to approve.
+CREATE TABLE move_requests (
+    tenant_id uuid PRIMARY KEY,
+    to_region text NOT NULL CHECK (to_region IN ('us-east', 'eu-west')),
+    requested_at timestamptz NOT NULL
+);
+
+GRANT SELECT ON tenant_moves TO custodian_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON move_requests TO custodian_app;

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use app::platform::config::Settings;
+use app::platform::{config::Settings, ids::OwnerId, region::Region};
 use clap::{Parser, Subcommand};
 use custodian::cli;
 use tracing_subscriber::EnvFilter;
@@ -48,6 +48,34 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Operate on one account's data as a whole.
+    Tenant {
+        #[command(subcommand)]
+        action: TenantAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantAction {
+    /// Move an account's data to another region: freeze, copy, verify, switch, purge. Safe to
+    /// run again after an interruption: it finishes the move under way.
+    Move {
+        /// The account's address.
+        #[arg(long, required_unless_present = "tenant", conflicts_with = "tenant")]
+        email: Option<String>,
+        /// The account's id (as a move request names it).
+        #[arg(long)]
+        tenant: Option<uuid::Uuid>,
+        /// The region to move to: us-east or eu-west.
+        #[arg(long, value_parser = parse_region)]
+        to: Region,
+    },
+    /// List the moves people asked for from their Account page.
+    Requests,
+}
+
+fn parse_region(value: &str) -> Result<Region, String> {
+    Region::parse(value).ok_or_else(|| format!("{value:?} is not a region; use us-east or eu-west"))
 }
 
 #[derive(Subcommand)]
@@ -118,6 +146,19 @@ async fn main() -> ExitCode {
         Command::Audit {
             action: AuditAction::Verify { email },
         } => cli::audit::verify(&cli.settings, email.as_deref()).await,
+        Command::Tenant {
+            action: TenantAction::Move { email, tenant, to },
+        } => {
+            let whom = match (email, tenant) {
+                (Some(email), _) => cli::tenant::Whom::Email(email),
+                (None, Some(id)) => cli::tenant::Whom::Tenant(OwnerId::from_uuid(id)),
+                (None, None) => unreachable!("clap requires --email or --tenant"),
+            };
+            cli::tenant::move_tenant(&cli.settings, whom, to).await
+        }
+        Command::Tenant {
+            action: TenantAction::Requests,
+        } => cli::tenant::list_requests(&cli.settings).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -117,7 +117,7 @@ pub mod server {
     //! platform's own.
 
     use crate::{
-        platform::{jobs::JobKind, server_parts::PLATFORM, state::AppState},
+        platform::{db::TenantTx, jobs::JobKind, server_parts::PLATFORM, state::AppState},
         AREAS,
     };
 
@@ -127,6 +127,18 @@ pub mod server {
             .iter()
             .filter_map(|area| area.server.routes)
             .fold(axum::Router::new(), |router, routes| router.merge(routes()))
+    }
+
+    /// Deletes every row of the transaction's tenant, each area's and then the platform's (its
+    /// tenant row last): what leaving a region leaves behind.
+    pub async fn erase(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
+        for erase in AREAS.iter().filter_map(|area| area.server.erase) {
+            erase(tx).await?;
+        }
+        match PLATFORM.erase {
+            Some(erase) => erase(tx).await,
+            None => Ok(()),
+        }
     }
 
     /// Every kind of background job, the platform's first.

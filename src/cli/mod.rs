@@ -5,6 +5,7 @@ pub mod audit;
 pub mod invite;
 pub mod policy;
 pub mod serve;
+pub mod tenant;
 
 use app::{
     auth::service::invites::InviteError,
@@ -65,12 +66,26 @@ pub enum CliError {
     Serve(#[source] std::io::Error),
     #[error("no account has the address {0}")]
     NoSuchAccount(String),
+    #[error("that account is already in {0}")]
+    AlreadyInRegion(&'static str),
+    #[error(
+        "a move of that account to {0} is under way; run the same command with --to to finish it"
+    )]
+    MoveUnderWay(&'static str),
+    #[error("the copy did not match ({0}); it was removed and the account stays where it was")]
+    MoveMismatch(String),
     #[error("{0} security log(s) failed to verify")]
     AuditBroken(usize),
     #[error("the security log could not be read: {0}")]
     Audit(#[from] app::platform::audit::AuditError),
     #[error(transparent)]
     Infra(#[from] InfraError),
+}
+
+impl From<sqlx::Error> for CliError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Database(error.into())
+    }
 }
 
 /// The directory's database and each region's, created when missing and migrated, each with a

@@ -8,5 +8,6 @@ mod app_role;
 mod audit_chain;
 mod erase;
 mod jobs;
+mod region_moves;
 mod regions;
 mod tenant_isolation;

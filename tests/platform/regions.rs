@@ -211,7 +211,15 @@ async fn an_invite_from_another_region_is_spent_there_and_learns_no_address(dire
     let bob = w.join(BOB, Region::UsEast).await;
     let me = w.app.signed_in_as(BOB).await;
     let (link, _) = app::account::service::create_invite(&me).await.unwrap();
-    let code = link.split("invite=").nth(1).unwrap().to_owned();
+    let link = url::Url::parse(&link).unwrap();
+    let query = |key: &str| {
+        link.query_pairs()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.into_owned())
+    };
+    // The link presets the inviter's region; the person may choose another.
+    assert_eq!(query("region").as_deref(), Some("us-east"));
+    let code = query("invite").unwrap();
 
     let mut sign_up = w.app.sign_up_as(ADA, code.clone());
     sign_up.region = Region::EuWest;

@@ -244,6 +244,19 @@ fn a_first_start_needs_no_configuration_and_stops_gracefully() {
     let status = stop(child);
 
     let signup = signup.unwrap_or_else(|| panic!("no sign-up URL printed: {stdout:?}"));
+    // The directory and a database per region, named after it, all created on first start.
+    let made = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-Atc"])
+        .arg(format!(
+            "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database \
+             WHERE datname LIKE '{database}%'"
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&made.stdout).trim(),
+        format!("{database},{database}_eu_west,{database}_us_east")
+    );
     // A loopback address is published as localhost, which WebAuthn accepts.
     let port = addr.rsplit(':').next().unwrap();
     assert!(
@@ -321,15 +334,14 @@ fn a_first_start_needs_no_configuration_and_stops_gracefully() {
         "{printed}"
     );
 
-    Command::new("dropdb")
-        .args([
-            "--if-exists",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            &database,
-        ])
-        .status()
-        .ok();
+    for name in [
+        database.clone(),
+        format!("{database}_us_east"),
+        format!("{database}_eu_west"),
+    ] {
+        Command::new("dropdb")
+            .args(["--if-exists", "-h", "127.0.0.1", "-U", "postgres", &name])
+            .status()
+            .ok();
+    }
 }

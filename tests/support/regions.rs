@@ -5,6 +5,7 @@
 use app::{
     auth::service::{accounts, invites},
     platform::{
+        config::Settings,
         db::{self, MIGRATOR},
         ids::OwnerId,
         region::Region,
@@ -86,6 +87,26 @@ impl Cells {
             Region::UsEast => &self.us,
             Region::EuWest => &self.eu,
         }
+    }
+
+    /// The settings an operator's command gets on this server.
+    pub(crate) fn settings(&self) -> Settings {
+        let url = |name: &str| format!("postgres://postgres@127.0.0.1:5432/{name}");
+        let regions = format!(
+            "us-east={},eu-west={}",
+            url(&self.names[0]),
+            url(&self.names[1])
+        );
+        Settings::from_args([
+            "custodian",
+            "--database-url",
+            &self.app.database_url(),
+            "--region-database-urls",
+            &regions,
+            "--key-file",
+            self.app.key_file().to_str().unwrap(),
+        ])
+        .unwrap()
     }
 
     /// The whole site on this server's state.

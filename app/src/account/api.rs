@@ -76,6 +76,17 @@ pub async fn change_password(
     Ok(())
 }
 
+/// Asks to move the account's data to the region `to`; needs sudo.
+#[server(endpoint = "account/region-move")]
+pub async fn request_region_move(to: String) -> Result<(), FormError> {
+    use super::model::AccountNotice;
+    use crate::platform::context::Sudo;
+
+    super::service::request_region_move(&Sudo::current()?, &to).await?;
+    leptos_axum::redirect(&AccountNotice::MoveRequested.at("/account"));
+    Ok(())
+}
+
 #[server(endpoint = "account/invite")]
 pub async fn create_invite() -> Result<CreatedInvite, FormError> {
     use crate::platform::context::SignedIn;

@@ -13,6 +13,7 @@ notices! {
         EmailChanged = "email-changed" => "Your email address was changed.",
         PasswordChanged = "password-changed" => "Your password was changed, and your other sessions were signed out.",
         VerificationSent = "verification-sent" => "We sent a new verification link.",
+        MoveRequested = "move-requested" => "Your request to move your data was recorded. An operator moves it and you get a signed receipt by mail.",
     }
 }
 
@@ -22,6 +23,8 @@ events! {
     DISPLAY_NAME_CHANGED = "display_name_changed" => "Display name changed",
     PASSWORD_CHANGED = "password_changed" => "Password changed",
     INVITE_CREATED = "invite_created" => "Invite created",
+    REGION_MOVE_REQUESTED = "region_move_requested" => "Move to another data region requested",
+    REGION_MOVED = "region_moved" => "Data moved to another region",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +33,10 @@ pub struct AccountSummary {
     pub email_verified: bool,
     pub display_name: String,
     pub region: String,
+    /// The regions this server serves besides the account's: (id, name).
+    pub other_regions: Vec<(String, String)>,
+    /// A pending request to move: "EU-West, asked on 2026-11-30 12:00 UTC".
+    pub move_requested: Option<String>,
     pub created_on: String,
     pub invites: Vec<InviteRow>,
     pub invites_left: u8,

@@ -7,7 +7,7 @@ use thiserror::Error;
 use crate::{
     account::model::{
         AccountSummary, InviteRow, Viewer, DISPLAY_NAME_CHANGED, EMAIL_CHANGED,
-        EMAIL_CHANGE_REQUESTED, INVITE_CREATED, PASSWORD_CHANGED,
+        EMAIL_CHANGE_REQUESTED, INVITE_CREATED, PASSWORD_CHANGED, REGION_MOVE_REQUESTED,
     },
     auth::{
         model::{DisplayName, Email, INVITE_LIMIT},
@@ -21,6 +21,8 @@ use crate::{
     platform::{
         clock::to_minute,
         context::{Reauthenticated, SignedIn, Sudo, Visitor},
+        directory,
+        region::Region,
         error::{infra_conversions, InfraError},
         mail::{self, Mail},
         rate_limit,
@@ -46,6 +48,10 @@ pub enum AccountError {
     Unverified,
     #[error("You have used all {INVITE_LIMIT} of your invites.")]
     InviteLimit,
+    #[error("Choose one of the regions offered.")]
+    NotARegion,
+    #[error("Your data is already in that region.")]
+    SameRegion,
     #[error(transparent)]
     Auth(AuthError),
     #[error(transparent)]
@@ -87,6 +93,9 @@ impl From<AccountError> for FormError {
                 FormError::field("current_password", error.to_string())
             }
             AccountError::SameEmail => FormError::field("email", error.to_string()),
+            AccountError::NotARegion | AccountError::SameRegion => {
+                FormError::field("to", error.to_string())
+            }
             other => FormError::Page(other.to_string()),
         }
     }
@@ -104,6 +113,17 @@ pub async fn overview(me: &SignedIn) -> Result<AccountSummary, AccountError> {
         email_verified: account.email_verified_at.is_some(),
         display_name: account.display_name,
         region: me.tenant().region.label().to_owned(),
+        other_regions: me
+            .state()
+            .regions
+            .cells()
+            .map(|(region, _)| region)
+            .filter(|region| *region != me.tenant().region)
+            .map(|region| (region.as_str().to_owned(), region.label().to_owned()))
+            .collect(),
+        move_requested: directory::move_request(me.state().regions.directory(), me.owner_id())
+            .await?
+            .map(|(to, at)| format!("{}, asked on {}", to.label(), to_minute(at))),
         created_on: account.created_at.date().to_string(),
         invites_left: INVITE_LIMIT.saturating_sub(invites.len()) as u8,
         invites: invites
@@ -281,6 +301,24 @@ pub async fn change_password(
     Ok(())
 }
 
+/// Asks for the account's data to move to another region; an operator approves and makes the
+/// move (`custodian tenant move`). Moving everything is a big step: it needs sudo.
+pub async fn request_region_move(me: &Sudo, to: &str) -> Result<(), AccountError> {
+    let to = Region::parse(to)
+        .filter(|region| me.state().regions.serves(*region))
+        .ok_or(AccountError::NotARegion)?;
+    if to == me.tenant().region {
+        return Err(AccountError::SameRegion);
+    }
+    let now = me.now();
+    let mut tx = me.begin_own().await?;
+    directory::request_move(me.state().regions.directory(), me.owner_id(), to, now).await?;
+    me.audit(&mut tx, REGION_MOVE_REQUESTED, &format!("to {}", to.label()))
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Creates an invite for a verified account; returns the sign-up link with its code, shown once,
 /// and when it expires.
 pub async fn create_invite(me: &SignedIn) -> Result<(String, String), AccountError> {
@@ -293,8 +331,11 @@ pub async fn create_invite(me: &SignedIn) -> Result<(String, String), AccountErr
         .ok_or(AccountError::InviteLimit)?;
     me.audit(&mut tx, INVITE_CREATED, "").await?;
     tx.commit().await?;
+    let mut link = invite.signup_url(&me.state().public_url);
+    link.query_pairs_mut()
+        .append_pair("region", me.tenant().region.as_str());
     Ok((
-        invite.signup_url(&me.state().public_url).to_string(),
+        link.to_string(),
         invite.expires_on(),
     ))
 }

@@ -196,6 +196,23 @@ fn unwrap_key(
     Ok(DataKey { version, bytes })
 }
 
+/// A data key of `from`, wrapped again for `to` (the same tenant in another region).
+pub fn rewrap_data_key(
+    kek: &KeyEncryptionKey,
+    from: Tenant,
+    to: Tenant,
+    version: i32,
+    wrapped: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    let key = unwrap_key(kek, from, version, wrapped)?;
+    seal_with(
+        &kek.region_wrapping_key(to.region),
+        0,
+        &wrapping_aad(to.owner_id, version),
+        &key.bytes,
+    )
+}
+
 /// The tenant's newest data key; accounts created before keys existed get one now.
 async fn current_key(
     tx: &mut TenantTx,

@@ -53,6 +53,9 @@ pub enum DbError {
     AppLogin(sqlx::Error),
     #[error("this server does not serve the data region {0:?}")]
     RegionNotServed(Region),
+    /// The tenant's data is being moved to another region; it is frozen until the move ends.
+    #[error("the tenant is moving between regions")]
+    TenantMoving,
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
 }
@@ -287,8 +290,10 @@ impl TenantTx {
         Self::begin_on(regions.pool(tenant.region)?, tenant).await
     }
 
-    /// Begins a transaction for `tenant` on the pool of its region, which the caller picked.
-    pub(crate) async fn begin_on(pool: &PgPool, tenant: Tenant) -> Result<Self, DbError> {
+    /// Begins a transaction for `tenant` on the pool of its region, which the caller picked:
+    /// the session store (routed by the session id) and operator commands (the migration
+    /// role's pool of one region).
+    pub async fn begin_on(pool: &PgPool, tenant: Tenant) -> Result<Self, DbError> {
         let owner_id = tenant.owner_id;
         // One round trip for both. `true`: local to this transaction, so a pooled connection
         // never carries it over. A Uuid prints as hex digits and hyphens only, so it is safe to
@@ -317,6 +322,17 @@ impl TenantTx {
             .bind(self.tenant.owner_id)
             .bind(self.tenant.region.as_str())
             .bind(now)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Records in the tenant's row the region this transaction runs in (after a move). Names the
+    /// tenant itself, so it is right on the migration role's pool too.
+    pub async fn record_region(&mut self) -> Result<(), DbError> {
+        sqlx::query("UPDATE tenants SET region = $2 WHERE owner_id = $1")
+            .bind(self.tenant.owner_id)
+            .bind(self.tenant.region.as_str())
             .execute(&mut *self.tx)
             .await?;
         Ok(())

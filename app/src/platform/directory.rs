@@ -2,12 +2,13 @@
 //! routing needs. An address is known there only by a keyed hash, next to its tenant and region;
 //! an invite only by its code's hash, next to the region that keeps it.
 //!
-//! Owns: `address_routes`, `invite_routes`.
+//! Owns: `address_routes`, `invite_routes`, `tenant_moves`, `move_requests`.
 
 use sqlx::PgPool;
 use time::{Duration, OffsetDateTime};
 
 use super::{
+    db::DbError,
     ids::OwnerId,
     keys::{Derived, KeyEncryptionKey},
     region::{Region, Tenant},
@@ -28,35 +29,45 @@ fn region_of_row(region: &str) -> Result<Region, sqlx::Error> {
     })
 }
 
-/// The tenant an address belongs to, and its region.
+/// The tenant an address belongs to, and its region; refused while the tenant is moving.
 pub async fn route_of_address(
     directory: &PgPool,
     kek: &KeyEncryptionKey,
     address: &str,
-) -> Result<Option<Tenant>, sqlx::Error> {
+) -> Result<Option<Tenant>, DbError> {
     let row = sqlx::query!(
-        r#"SELECT tenant_id AS "tenant_id: OwnerId", region FROM address_routes
-           WHERE address_key = $1"#,
+        r#"SELECT r.tenant_id AS "tenant_id: OwnerId", r.region,
+                  EXISTS (SELECT 1 FROM tenant_moves m WHERE m.tenant_id = r.tenant_id) AS "moving!"
+           FROM address_routes r WHERE r.address_key = $1"#,
         &address_key(kek, address)[..]
     )
     .fetch_optional(directory)
     .await?;
-    row.map(|row| Ok(Tenant::new(row.tenant_id, region_of_row(&row.region)?)))
-        .transpose()
+    match row {
+        Some(row) if row.moving => Err(DbError::TenantMoving),
+        Some(row) => Ok(Some(Tenant::new(
+            row.tenant_id,
+            region_of_row(&row.region)?,
+        ))),
+        None => Ok(None),
+    }
 }
 
-/// The region of a tenant that has an address.
-pub async fn region_of(
-    directory: &PgPool,
-    owner_id: OwnerId,
-) -> Result<Option<Region>, sqlx::Error> {
-    let region = sqlx::query_scalar!(
-        "SELECT region FROM address_routes WHERE tenant_id = $1",
+/// The region of a tenant that has an address; refused while the tenant is moving.
+pub async fn region_of(directory: &PgPool, owner_id: OwnerId) -> Result<Option<Region>, DbError> {
+    let row = sqlx::query!(
+        r#"SELECT r.region,
+                  EXISTS (SELECT 1 FROM tenant_moves m WHERE m.tenant_id = r.tenant_id) AS "moving!"
+           FROM address_routes r WHERE r.tenant_id = $1"#,
         owner_id.as_uuid()
     )
     .fetch_optional(directory)
     .await?;
-    region.as_deref().map(region_of_row).transpose()
+    match row {
+        Some(row) if row.moving => Err(DbError::TenantMoving),
+        Some(row) => Ok(Some(region_of_row(&row.region)?)),
+        None => Ok(None),
+    }
 }
 
 /// Routes `address` to `tenant`, replacing the tenant's previous address. False when another
@@ -170,4 +181,165 @@ pub async fn invite_region(directory: &PgPool, code: &str) -> Result<Region, sql
     .fetch_optional(directory)
     .await?;
     region.as_deref().map_or(Ok(Region::DEFAULT), region_of_row)
+}
+
+/// The tenant of an address, moving or not (an operator's command).
+pub async fn tenant_of_address(
+    directory: &PgPool,
+    kek: &KeyEncryptionKey,
+    address: &str,
+) -> Result<Option<OwnerId>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT tenant_id AS "tenant_id: OwnerId" FROM address_routes WHERE address_key = $1"#,
+        &address_key(kek, address)[..]
+    )
+    .fetch_optional(directory)
+    .await
+}
+
+/// A move under way: where from, where to, and whether the route already names the target.
+pub type MoveUnderWay = (Region, Region, bool);
+
+/// The tenant's region, and its move if one is under way.
+pub async fn route_and_move(
+    directory: &PgPool,
+    owner_id: OwnerId,
+) -> Result<Option<(Region, Option<MoveUnderWay>)>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT r.region, m.from_region AS "from_region?", m.to_region AS "to_region?",
+                  m.switched AS "switched?"
+           FROM address_routes r LEFT JOIN tenant_moves m ON m.tenant_id = r.tenant_id
+           WHERE r.tenant_id = $1"#,
+        owner_id.as_uuid()
+    )
+    .fetch_optional(directory)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let under_way = match (row.from_region, row.to_region, row.switched) {
+        (Some(from), Some(to), Some(switched)) => {
+            Some((region_of_row(&from)?, region_of_row(&to)?, switched))
+        }
+        _ => None,
+    };
+    Ok(Some((region_of_row(&row.region)?, under_way)))
+}
+
+/// Records a move of `owner_id` from `from` to `to`: the tenant is frozen from now on.
+pub async fn record_move(
+    directory: &PgPool,
+    owner_id: OwnerId,
+    from: Region,
+    to: Region,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO tenant_moves (tenant_id, from_region, to_region, started_at) \
+         VALUES ($1, $2, $3, $4)",
+        owner_id.as_uuid(),
+        from.as_str(),
+        to.as_str(),
+        now
+    )
+    .execute(directory)
+    .await?;
+    Ok(())
+}
+
+/// Routes the tenant to its new region and marks its move as decided, together.
+pub async fn switch_route(directory: &PgPool, to: Tenant) -> Result<(), sqlx::Error> {
+    let mut tx = directory.begin().await?;
+    sqlx::query!(
+        "UPDATE address_routes SET region = $2 WHERE tenant_id = $1",
+        to.owner_id.as_uuid(),
+        to.region.as_str()
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE tenant_moves SET switched = true WHERE tenant_id = $1",
+        to.owner_id.as_uuid()
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// Ends the tenant's move (done or abandoned): it is no longer frozen.
+pub async fn end_move(directory: &PgPool, owner_id: OwnerId) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "DELETE FROM tenant_moves WHERE tenant_id = $1",
+        owner_id.as_uuid()
+    )
+    .execute(directory)
+    .await?;
+    Ok(())
+}
+
+/// Records a person's request to move to `to` (a newer request replaces an older one).
+pub async fn request_move(
+    directory: &PgPool,
+    owner_id: OwnerId,
+    to: Region,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO move_requests (tenant_id, to_region, requested_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (tenant_id) DO UPDATE SET to_region = excluded.to_region, \
+         requested_at = excluded.requested_at",
+        owner_id.as_uuid(),
+        to.as_str(),
+        now
+    )
+    .execute(directory)
+    .await?;
+    Ok(())
+}
+
+/// The tenant's pending move request: where to, and when it was asked for.
+pub async fn move_request(
+    directory: &PgPool,
+    owner_id: OwnerId,
+) -> Result<Option<(Region, OffsetDateTime)>, sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT to_region, requested_at FROM move_requests WHERE tenant_id = $1",
+        owner_id.as_uuid()
+    )
+    .fetch_optional(directory)
+    .await?;
+    row.map(|row| Ok((region_of_row(&row.to_region)?, row.requested_at)))
+        .transpose()
+}
+
+/// Every pending move request, oldest first (an operator's command).
+pub async fn move_requests(
+    directory: &PgPool,
+) -> Result<Vec<(OwnerId, Region, OffsetDateTime)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT tenant_id AS "tenant_id: OwnerId", to_region, requested_at
+           FROM move_requests ORDER BY requested_at"#
+    )
+    .fetch_all(directory)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok((
+                row.tenant_id,
+                region_of_row(&row.to_region)?,
+                row.requested_at,
+            ))
+        })
+        .collect()
+}
+
+/// The request is settled (the move was made).
+pub async fn drop_move_request(directory: &PgPool, owner_id: OwnerId) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "DELETE FROM move_requests WHERE tenant_id = $1",
+        owner_id.as_uuid()
+    )
+    .execute(directory)
+    .await?;
+    Ok(())
 }

@@ -78,6 +78,32 @@ pub async fn enqueue(
     Ok(())
 }
 
+/// Queues the delivery of every message of `account` not yet sent or given up on (after the
+/// account's mail was copied into another region's database).
+pub async fn requeue_unsent(
+    conn: &mut PgConnection,
+    account: OwnerId,
+    now: OffsetDateTime,
+) -> Result<(), MailError> {
+    let unsent: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM mail_outbox WHERE account = $1 AND sent_at IS NULL AND failed_at IS NULL",
+    )
+    .bind(account)
+    .fetch_all(&mut *conn)
+    .await?;
+    for id in unsent {
+        jobs::enqueue(
+            conn,
+            DELIVERY.name,
+            json!({ "message": id }),
+            Some(&format!("mail:{id}")),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// A delivery channel, built once from MAIL_TRANSPORT.
 #[derive(Clone)]
 pub enum Mailer {

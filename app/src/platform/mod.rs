@@ -51,3 +51,5 @@ pub mod server_parts;
 pub mod signed;
 #[cfg(feature = "ssr")]
 pub mod state;
+#[cfg(feature = "ssr")]
+pub mod tenant_copy;

@@ -106,6 +106,10 @@ impl From<crate::platform::error::InfraError> for FormError {
         use crate::platform::error::InfraError;
         match error {
             InfraError::Busy => Self::Busy,
+            InfraError::Database(crate::platform::db::DbError::TenantMoving) => Self::Page(
+                "Your data is moving to another region. Sign-in and links wait until the move ends; try again in a few minutes."
+                    .to_owned(),
+            ),
             other => {
                 tracing::error!(error = %other, "a request failed on our side");
                 Self::Failed

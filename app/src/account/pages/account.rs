@@ -60,7 +60,7 @@ fn AccountSections(account: AccountSummary) -> impl IntoView {
         <DisplayNameSection current=account.display_name.clone() />
         <EmailSection />
         <PasswordSection email=account.email.clone() name=account.display_name.clone() />
-        <super::region::RegionSection region=account.region.clone() />
+        <super::region::RegionSection account=account.clone() />
         <InvitesSection account />
     }
 }

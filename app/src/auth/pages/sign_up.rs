@@ -6,7 +6,11 @@ use leptos_router::components::A;
 use super::NewPasswordField;
 use crate::{
     auth::{api::SignUp, model::Region},
-    ui::{action_error, kit::FORM, query_value, Field, FormNotice, PageHeader, Submit, LINK},
+    ui::{
+        action_error,
+        kit::{FieldError, FORM},
+        query_value, Field, FormNotice, PageHeader, Submit, LINK,
+    },
 };
 
 #[component]
@@ -14,6 +18,12 @@ pub fn SignUpPage() -> impl IntoView {
     let action = ServerAction::<SignUp>::new();
     let error = action_error(action);
     let invite = query_value("invite");
+    // An invite from a person says which region they are in; it is where the form starts.
+    let preset = query_value("region")
+        .get_untracked()
+        .and_then(|region| Region::parse(&region))
+        .unwrap_or(Region::DEFAULT);
+    let region_error = Signal::derive(move || error.get().and_then(|e| e.for_field("region")));
     let (email, set_email) = signal(String::new());
     let (name, set_name) = signal(String::new());
     view! {
@@ -54,8 +64,8 @@ pub fn SignUpPage() -> impl IntoView {
             />
             <fieldset class="flex flex-col gap-2">
                 <legend class="font-medium">"Data region"</legend>
-                <p class="text-sm text-slate-700 dark:text-slate-300">
-                    "Where your data is stored. It cannot be changed later."
+                <p id="region-hint" class="text-sm text-slate-700 dark:text-slate-300">
+                    "Where your data is stored, in a database of that region alone. Moving it later takes a request and an operator's approval."
                 </p>
                 {Region::ALL
                     .into_iter()
@@ -68,13 +78,15 @@ pub fn SignUpPage() -> impl IntoView {
                                     id=id.clone()
                                     name="region"
                                     value=region.as_str()
-                                    checked=region == Region::UsEast
+                                    checked=region == preset
+                                    aria-describedby="region-hint region-error"
                                 />
                                 <label for=id>{region.label()}</label>
                             </div>
                         }
                     })
                     .collect_view()}
+                <FieldError id="region-error".to_owned() message=region_error />
             </fieldset>
             <Submit label="Create account" pending=action.pending() />
         </ActionForm>

@@ -1,0 +1,302 @@
+//! `custodian tenant move`: moves one tenant's data to another region (promise P11).
+//!
+//! The steps, each safe to repeat, so that a move killed at any point is finished by running
+//! the command again and the tenant is never served from both regions, nor from neither:
+//!
+//! 1. Record the move in the directory: from here the tenant is frozen (sign-in and mailed
+//!    links answer "moving"), and its sessions are ended.
+//! 2. Clear whatever an earlier, interrupted run left in the target, then copy every table of
+//!    the tenant, one transaction per table, data keys re-wrapped with the target's key.
+//! 3. Verify each table's row count and checksum in both regions; on a mismatch the copy is
+//!    removed and the move abandoned, leaving the tenant wholly in the source.
+//! 4. In the target: queue the tenant's unsent mail, record the move in its security log and
+//!    mail it a signed move receipt.
+//! 5. Switch the directory's route to the target (the move is now decided).
+//! 6. Purge the source exactly as account erasure does (its data keys go with it), then end
+//!    the move, which unfreezes the tenant in its new region.
+
+use app::{
+    account::model::REGION_MOVED,
+    auth::service::accounts,
+    platform::{
+        audit,
+        clock::{Clock, SystemClock},
+        config::Settings,
+        db::TenantTx,
+        directory,
+        ids::OwnerId,
+        keys::KeyEncryptionKey,
+        mail::{self, Mail},
+        region::{Region, Tenant},
+        regions::Regions,
+        session::listing,
+        signed,
+        tenant_copy::{self, TableDigest},
+    },
+};
+use serde_json::json;
+use sqlx::PgPool;
+
+use super::{app_regions, key_encryption_key, migrated_owner_pools, CliError, OwnerPools};
+
+/// Which tenant to move: by address or by id (as a move request names it).
+pub enum Whom {
+    Email(String),
+    Tenant(OwnerId),
+}
+
+/// Where a run stops: at the end, or (to show that an interrupted move is finished by running
+/// the command again) right after a step, as if the process had been killed there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopAfter {
+    Copy,
+    Switch,
+    End,
+}
+
+/// A move under way, as the directory records it.
+struct Move {
+    from: Tenant,
+    to: Tenant,
+    switched: bool,
+}
+
+pub async fn move_tenant(settings: &Settings, whom: Whom, to: Region) -> Result<(), CliError> {
+    move_tenant_until(settings, whom, to, StopAfter::End).await
+}
+
+/// `move_tenant`, stopping after `stop`.
+pub async fn move_tenant_until(
+    settings: &Settings,
+    whom: Whom,
+    to: Region,
+    stop: StopAfter,
+) -> Result<(), CliError> {
+    let kek = key_encryption_key(settings)?;
+    let owners = migrated_owner_pools(settings).await?;
+    let regions = app_regions(settings, &owners, &kek).await?;
+    let outcome = run(&owners, &regions, &kek, whom, to, stop).await;
+    owners.close().await;
+    for (_, pool) in regions.cells() {
+        pool.close().await;
+    }
+    regions.directory().close().await;
+    let Some(moved) = outcome? else {
+        return Ok(());
+    };
+    println!(
+        "Moved {} from {} to {}: every table copied and verified, the source purged.",
+        moved.from.owner_id,
+        moved.from.region.label(),
+        moved.to.region.label()
+    );
+    Ok(())
+}
+
+/// The migration role copies and erases (with every statement naming the tenant: that role is
+/// not held by row-level security); the app role writes the target's log and mail.
+async fn run(
+    owners: &OwnerPools,
+    regions: &Regions,
+    kek: &KeyEncryptionKey,
+    whom: Whom,
+    to: Region,
+    stop: StopAfter,
+) -> Result<Option<Move>, CliError> {
+    let owner_id = find(owners, kek, whom).await?;
+    let the_move = begin(&owners.directory, owner_id, to).await?;
+    let source = owners.region(the_move.from.region)?;
+    let target = owners.region(the_move.to.region)?;
+    if !the_move.switched {
+        end_sessions(regions, the_move.from).await?;
+        erase(target, the_move.to).await?;
+        if let Err(failure) = copy_and_verify(source, target, kek, &the_move).await {
+            erase(target, the_move.to).await?;
+            directory::end_move(&owners.directory, owner_id).await?;
+            return Err(failure);
+        }
+        welcome(regions, kek, &the_move).await?;
+        if stop == StopAfter::Copy {
+            return Ok(None);
+        }
+        directory::switch_route(&owners.directory, the_move.to).await?;
+        if stop == StopAfter::Switch {
+            return Ok(None);
+        }
+    }
+    erase(source, the_move.from).await?;
+    directory::drop_move_request(&owners.directory, owner_id).await?;
+    directory::end_move(&owners.directory, owner_id).await?;
+    Ok(Some(the_move))
+}
+
+async fn find(
+    owners: &OwnerPools,
+    kek: &KeyEncryptionKey,
+    whom: Whom,
+) -> Result<OwnerId, CliError> {
+    match whom {
+        Whom::Tenant(owner_id) => Ok(owner_id),
+        Whom::Email(email) => {
+            let email = email.trim().to_lowercase();
+            directory::tenant_of_address(&owners.directory, kek, &email)
+                .await?
+                .ok_or(CliError::NoSuchAccount(email))
+        }
+    }
+}
+
+/// Prints the moves people asked for, for an operator to approve with `tenant move`.
+pub async fn list_requests(settings: &Settings) -> Result<(), CliError> {
+    let owners = migrated_owner_pools(settings).await?;
+    let requests = directory::move_requests(&owners.directory).await;
+    owners.close().await;
+    let requests = requests?;
+    if requests.is_empty() {
+        println!("No move requests.");
+    }
+    for (tenant, to, requested_at) in requests {
+        println!(
+            "{tenant} asks to move to {} (since {}): custodian tenant move --tenant {tenant} --to {}",
+            to.label(),
+            app::platform::clock::to_minute(requested_at),
+            to.as_str()
+        );
+    }
+    Ok(())
+}
+
+/// The move of `owner_id` to `to`: the one under way, or a new one recorded now.
+async fn begin(directory: &PgPool, owner_id: OwnerId, to: Region) -> Result<Move, CliError> {
+    let route = directory::route_and_move(directory, owner_id).await?;
+    let Some((region, under_way)) = route else {
+        return Err(CliError::NoSuchAccount(owner_id.to_string()));
+    };
+    if let Some((from, target, switched)) = under_way {
+        if target != to {
+            return Err(CliError::MoveUnderWay(target.label()));
+        }
+        return Ok(Move {
+            from: Tenant::new(owner_id, from),
+            to: Tenant::new(owner_id, target),
+            switched,
+        });
+    }
+    if region == to {
+        return Err(CliError::AlreadyInRegion(to.label()));
+    }
+    directory::record_move(directory, owner_id, region, to, SystemClock.now()).await?;
+    Ok(Move {
+        from: Tenant::new(owner_id, region),
+        to: Tenant::new(owner_id, to),
+        switched: false,
+    })
+}
+
+/// Ends every session of the tenant (as the app role, so row-level security keeps it to this
+/// tenant): a frozen tenant is signed in nowhere.
+async fn end_sessions(regions: &Regions, tenant: Tenant) -> Result<(), CliError> {
+    let mut tx = TenantTx::begin(regions, tenant).await?;
+    listing::delete_all(&mut tx, None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes every row of the tenant from one region's database (as account erasure does).
+async fn erase(owner: &PgPool, tenant: Tenant) -> Result<(), CliError> {
+    let mut tx = TenantTx::begin_on(owner, tenant).await?;
+    app::server::erase(&mut tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn copy_and_verify(
+    source: &PgPool,
+    target: &PgPool,
+    kek: &KeyEncryptionKey,
+    the_move: &Move,
+) -> Result<(), CliError> {
+    let owner_id = the_move.from.owner_id;
+    for table in tenant_copy::tables_of_a_tenant(source).await? {
+        let mut tx = TenantTx::begin_on(target, the_move.to).await?;
+        if tenant_copy::is_data_keys(&table) {
+            tenant_copy::rewrap_data_keys(source, &mut tx, kek, the_move.from, the_move.to)
+                .await
+                .map_err(app::platform::error::InfraError::from)?;
+        } else {
+            tenant_copy::copy_table(source, &mut tx, &table, owner_id).await?;
+        }
+        tx.commit().await?;
+        let (mut from, mut to) = (source.acquire().await?, target.acquire().await?);
+        let expected = tenant_copy::digest(&mut from, &table, owner_id).await?;
+        let copied = tenant_copy::digest(&mut to, &table, owner_id).await?;
+        if expected != copied {
+            return Err(CliError::MoveMismatch(describe(&expected, &copied)));
+        }
+    }
+    // Verified as copied; the tenant's own row now names where it lives.
+    let mut tx = TenantTx::begin_on(target, the_move.to).await?;
+    tx.record_region().await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn describe(expected: &TableDigest, copied: &TableDigest) -> String {
+    format!(
+        "{}: {} rows in the source, {} in the target",
+        expected.table, expected.rows, copied.rows
+    )
+}
+
+/// In the target, before the switch: the unsent mail goes out from there, the security log
+/// says what happened, and the person gets a signed receipt of the move.
+async fn welcome(
+    regions: &Regions,
+    kek: &KeyEncryptionKey,
+    the_move: &Move,
+) -> Result<(), CliError> {
+    let now = SystemClock.now();
+    let (from, to) = (the_move.from.region.label(), the_move.to.region.label());
+    let mut tx = TenantTx::begin(regions, the_move.to).await?;
+    mail::requeue_unsent(&mut tx, the_move.to.owner_id, now).await?;
+    audit::record_unattributed(
+        &mut tx,
+        kek,
+        REGION_MOVED,
+        &format!("from {from} to {to}"),
+        now,
+    )
+    .await?;
+    let receipt = signed::sign(
+        kek,
+        "move",
+        json!({
+            "kind": "Custodian region move receipt v1",
+            "account": the_move.to.owner_id.to_string(),
+            "from": the_move.from.region.as_str(),
+            "to": the_move.to.region.as_str(),
+            "sourcePurged": true,
+            "movedAt": now.unix_timestamp(),
+        }),
+    );
+    let email = accounts::profile(&mut tx).await?.email;
+    let body = format!(
+        "Your Custodian data now lives in {to}. Every record was copied from {from}, checked \
+         table by table, and then deleted from {from}, with the keys that sealed it there.\n\n\
+         Your signed move receipt:\n\n{}\n",
+        serde_json::to_string_pretty(&receipt).map_err(app::platform::error::InfraError::from)?
+    );
+    mail::enqueue(
+        &mut tx,
+        Mail {
+            account: the_move.to.owner_id,
+            to: &email,
+            subject: "Your data moved to another region",
+            body,
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
