@@ -28,12 +28,23 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON address_routes, invite_routes TO custodi
 -- default one), saying where they came from.
 ALTER TABLE anonymous_consents ADD COLUMN moved_from text CHECK (moved_from IN ('us-east', 'eu-west'));
 -- The ledger stays append-only for the app role: removing a browser's records after they moved
--- is this one function, for the browser the transaction acts for.
-CREATE FUNCTION custodian_remove_moved_browser_records() RETURNS void
+-- is this one function, for the records named (those just copied) of the browser the
+-- transaction acts for.
+CREATE FUNCTION custodian_remove_moved_browser_records(p_ids uuid[]) RETURNS void
     LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp
-    AS $$ DELETE FROM anonymous_consents WHERE consent_id = custodian_current_consent_id() $$;
-REVOKE ALL ON FUNCTION custodian_remove_moved_browser_records() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION custodian_remove_moved_browser_records() TO custodian_app;
+    AS $$ DELETE FROM anonymous_consents
+          WHERE consent_id = custodian_current_consent_id() AND id = ANY (p_ids) $$;
+REVOKE ALL ON FUNCTION custodian_remove_moved_browser_records(uuid[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION custodian_remove_moved_browser_records(uuid[]) TO custodian_app;
+
+-- Each database's own random name: two regions configured onto one database (a developer's
+-- layout) are told apart from two databases by this, not by their URLs.
+CREATE TABLE database_identity (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    id uuid NOT NULL DEFAULT gen_random_uuid()
+);
+INSERT INTO database_identity DEFAULT VALUES;
+GRANT SELECT ON database_identity TO custodian_app;
 
 -- A move between regions under way (one per tenant at most). While a tenant is here it is
 -- frozen: the directory answers "moving" to sign-in and to mailed links. `switched`: the route

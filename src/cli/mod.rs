@@ -74,6 +74,10 @@ pub enum CliError {
     MoveUnderWay(&'static str),
     #[error("the copy did not match ({0}); it was removed and the account stays where it was")]
     MoveMismatch(String),
+    #[error("another run is moving that account right now; wait for it to end")]
+    MoveRunning,
+    #[error("both regions are one database here; there is nothing to move")]
+    SameDatabase,
     #[error("{0} security log(s) failed to verify")]
     AuditBroken(usize),
     #[error("the security log could not be read: {0}")]

@@ -17,7 +17,7 @@
 
 use app::{
     account::model::REGION_MOVED,
-    auth::service::accounts,
+    auth::service::{accounts, invites},
     platform::{
         audit,
         clock::{Clock, SystemClock},
@@ -28,7 +28,7 @@ use app::{
         keys::KeyEncryptionKey,
         mail::{self, Mail},
         region::{Region, Tenant},
-        regions::Regions,
+        regions::{database_identity, Regions},
         session::listing,
         signed,
         tenant_copy::{self, TableDigest},
@@ -104,27 +104,60 @@ async fn run(
     stop: StopAfter,
 ) -> Result<Option<Move>, CliError> {
     let owner_id = find(owners, kek, whom).await?;
+    // One run at a time: a second run would otherwise erase what the first copies.
+    let mut lock = owners.directory.acquire().await?.detach();
+    if !directory::lock_move(&mut lock, owner_id).await? {
+        return Err(CliError::MoveRunning);
+    }
+    let outcome = run_locked(owners, regions, kek, owner_id, to, stop).await;
+    // Closing the connection ends its session, and the lock with it.
+    if let Err(error) = sqlx::Connection::close(lock).await {
+        tracing::warn!(%error, "could not close the move's lock connection");
+    }
+    outcome
+}
+
+async fn run_locked(
+    owners: &OwnerPools,
+    regions: &Regions,
+    kek: &KeyEncryptionKey,
+    owner_id: OwnerId,
+    to: Region,
+    stop: StopAfter,
+) -> Result<Option<Move>, CliError> {
     let the_move = begin(&owners.directory, owner_id, to).await?;
     let source = owners.region(the_move.from.region)?;
     let target = owners.region(the_move.to.region)?;
+    if database_identity(source).await? == database_identity(target).await? {
+        directory::end_move(&owners.directory, owner_id).await?;
+        return Err(CliError::SameDatabase);
+    }
     if !the_move.switched {
         end_sessions(regions, the_move.from).await?;
         erase(target, the_move.to).await?;
-        if let Err(failure) = copy_and_verify(source, target, kek, &the_move).await {
+        let copied = async {
+            copy_and_verify(source, target, kek, &the_move).await?;
+            // Once more, all tables, just before the switch: a write that reached the source
+            // during the copy (a request already under way) fails the move rather than be lost.
+            verify(source, target, owner_id).await
+        };
+        if let Err(failure) = copied.await {
             erase(target, the_move.to).await?;
             directory::end_move(&owners.directory, owner_id).await?;
             return Err(failure);
         }
-        welcome(regions, kek, &the_move).await?;
         if stop == StopAfter::Copy {
             return Ok(None);
         }
-        directory::switch_route(&owners.directory, the_move.to).await?;
+        let invites = invites::code_hashes_of(target, owner_id).await?;
+        directory::switch_route(&owners.directory, the_move.to, &invites).await?;
         if stop == StopAfter::Switch {
             return Ok(None);
         }
     }
     erase(source, the_move.from).await?;
+    // Only now, with the source purged, is the receipt true.
+    welcome(regions, kek, &the_move).await?;
     directory::drop_move_request(&owners.directory, owner_id).await?;
     directory::end_move(&owners.directory, owner_id).await?;
     Ok(Some(the_move))
@@ -227,17 +260,38 @@ async fn copy_and_verify(
             tenant_copy::copy_table(source, &mut tx, &table, owner_id).await?;
         }
         tx.commit().await?;
-        let (mut from, mut to) = (source.acquire().await?, target.acquire().await?);
-        let expected = tenant_copy::digest(&mut from, &table, owner_id).await?;
-        let copied = tenant_copy::digest(&mut to, &table, owner_id).await?;
-        if expected != copied {
-            return Err(CliError::MoveMismatch(describe(&expected, &copied)));
-        }
+        verify_table(source, target, &table, owner_id).await?;
     }
     // Verified as copied; the tenant's own row now names where it lives.
     let mut tx = TenantTx::begin_on(target, the_move.to).await?;
     tx.record_region().await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Every table of the tenant, counted and summed in both regions.
+async fn verify(source: &PgPool, target: &PgPool, owner_id: OwnerId) -> Result<(), CliError> {
+    for table in tenant_copy::tables_of_a_tenant(source).await? {
+        verify_table(source, target, &table, owner_id).await?;
+    }
+    Ok(())
+}
+
+async fn verify_table(
+    source: &PgPool,
+    target: &PgPool,
+    table: &str,
+    owner_id: OwnerId,
+) -> Result<(), CliError> {
+    let (mut from, mut to) = (source.acquire().await?, target.acquire().await?);
+    let expected = tenant_copy::digest(&mut from, table, owner_id).await?;
+    let copied = tenant_copy::digest(&mut to, table, owner_id).await?;
+    // The tenant's own row names its region, which the copy changes on purpose.
+    if expected.rows != copied.rows
+        || (expected.checksum != copied.checksum && !tenant_copy::names_region(table))
+    {
+        return Err(CliError::MoveMismatch(describe(&expected, &copied)));
+    }
     Ok(())
 }
 

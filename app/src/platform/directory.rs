@@ -4,7 +4,7 @@
 //!
 //! Owns: `address_routes`, `invite_routes`, `tenant_moves`, `move_requests`.
 
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use time::{Duration, OffsetDateTime};
 
 use super::{
@@ -247,9 +247,33 @@ pub async fn record_move(
     Ok(())
 }
 
-/// Routes the tenant to its new region and marks its move as decided, together.
-pub async fn switch_route(directory: &PgPool, to: Tenant) -> Result<(), sqlx::Error> {
+/// Takes the lock that lets one run at a time work on the tenant's move; false when another
+/// run holds it. Held by the connection's session: it goes when the connection closes, even
+/// when the process dies.
+pub async fn lock_move(conn: &mut PgConnection, owner_id: OwnerId) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT pg_try_advisory_lock(hashtextextended('tenant move ' || $1::text, 0)) AS "held!""#,
+        owner_id.as_uuid().to_string()
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Routes the tenant and the invites it made (by their codes' hashes) to its new region, and
+/// marks its move as decided, all together.
+pub async fn switch_route(
+    directory: &PgPool,
+    to: Tenant,
+    invite_hashes: &[Vec<u8>],
+) -> Result<(), sqlx::Error> {
     let mut tx = directory.begin().await?;
+    sqlx::query!(
+        "UPDATE invite_routes SET region = $2 WHERE code_sha256 = ANY ($1)",
+        invite_hashes,
+        to.region.as_str()
+    )
+    .execute(&mut *tx)
+    .await?;
     sqlx::query!(
         "UPDATE address_routes SET region = $2 WHERE tenant_id = $1",
         to.owner_id.as_uuid(),

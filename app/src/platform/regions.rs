@@ -3,6 +3,8 @@
 //!
 //! With no configuration, the region databases sit next to the directory database on the same
 //! PostgreSQL, named after it: `custodian` gives `custodian_us_east` and `custodian_eu_west`.
+//!
+//! Owns: `database_identity` (each database's random name).
 
 use std::sync::Arc;
 
@@ -112,15 +114,13 @@ impl Regions {
     }
 
     /// Whether two regions are served from one database (a test's or a developer's layout),
-    /// where moving rows between them would move nothing.
-    pub fn same_database(&self, a: Region, b: Region) -> Result<bool, DbError> {
-        let (a, b) = (
-            self.pool(a)?.connect_options(),
-            self.pool(b)?.connect_options(),
-        );
-        Ok(a.get_host() == b.get_host()
-            && a.get_port() == b.get_port()
-            && a.get_database() == b.get_database())
+    /// where moving rows between them would move nothing: each database's own random identity
+    /// says, whatever URLs name it.
+    pub async fn same_database(&self, a: Region, b: Region) -> Result<bool, DbError> {
+        if a == b {
+            return Ok(true);
+        }
+        Ok(database_identity(self.pool(a)?).await? == database_identity(self.pool(b)?).await?)
     }
 
     pub fn serves(&self, region: Region) -> bool {
@@ -131,6 +131,13 @@ impl Regions {
     pub fn cells(&self) -> impl Iterator<Item = (Region, &PgPool)> {
         self.cells.iter().map(|(region, pool)| (*region, pool))
     }
+}
+
+/// The random identity a database got when it was migrated.
+pub async fn database_identity(pool: &PgPool) -> Result<uuid::Uuid, sqlx::Error> {
+    sqlx::query_scalar!("SELECT id FROM database_identity")
+        .fetch_one(pool)
+        .await
 }
 
 #[cfg(test)]

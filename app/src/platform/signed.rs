@@ -1,7 +1,9 @@
 //! Documents the server signs for people to keep: consent receipts, residency attestations.
-//! Each is `{ "<body>": {...}, "signature": { "alg": "Ed25519", "kid", "value" } }`; the
-//! signature covers the canonical form of the body (keys sorted, no spaces), so a document
-//! reformatted by an editor still verifies and any changed value does not.
+//! Each is `{ "<name>": {...}, "signature": { "alg": "Ed25519", "kid", "value" } }`; the
+//! signature covers the canonical form of `{ "<name>": body }` (keys sorted, no spaces), so a
+//! document reformatted by an editor still verifies, any changed value does not, and one kind
+//! of document renamed to pass as another does not either. Consent receipts signed before the
+//! name was covered (their body alone) still verify as receipts.
 //!
 //! The key is derived from the key-encryption key (kept and replaced with it) and published at
 //! `/.well-known/consent-receipt-key.json`.
@@ -64,7 +66,7 @@ fn canonical(value: &Value) -> String {
 /// The document `{ body_name: body, "signature": … }`.
 pub fn sign(key: &KeyEncryptionKey, body_name: &str, body: Value) -> Value {
     let signing = signing_key(key);
-    let signature = signing.sign(canonical(&body).as_bytes());
+    let signature = signing.sign(canonical(&json!({ body_name: &body })).as_bytes());
     json!({
         body_name: body,
         "signature": {
@@ -74,6 +76,9 @@ pub fn sign(key: &KeyEncryptionKey, body_name: &str, body: Value) -> Value {
         }
     })
 }
+
+/// The one kind of document once signed over its body alone.
+const LEGACY_RECEIPT: &str = "receipt";
 
 /// Why a document does not verify.
 #[derive(Debug, PartialEq, Eq)]
@@ -114,9 +119,58 @@ pub fn verify<'a>(
         .ok_or(Unverified::Malformed(
             "The signature value is damaged (it must be 64 bytes in base64url).",
         ))?;
-    signing_key(key)
-        .verifying_key()
-        .verify_strict(canonical(body).as_bytes(), &Signature::from_bytes(&bytes))
-        .map_err(|_| Unverified::Tampered)?;
-    Ok(body)
+    let verifying = signing_key(key).verifying_key();
+    let signature = Signature::from_bytes(&bytes);
+    let named = canonical(&json!({ body_name: body }));
+    let genuine = verifying
+        .verify_strict(named.as_bytes(), &signature)
+        .is_ok()
+        || (body_name == LEGACY_RECEIPT
+            && verifying
+                .verify_strict(canonical(body).as_bytes(), &signature)
+                .is_ok());
+    if genuine {
+        Ok(body)
+    } else {
+        Err(Unverified::Tampered)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> KeyEncryptionKey {
+        use base64::engine::general_purpose::STANDARD;
+        crate::platform::keys::from_setting(&STANDARD.encode([7u8; 32])).unwrap()
+    }
+
+    #[test]
+    fn a_document_renamed_to_pass_as_another_kind_does_not_verify() {
+        let key = key();
+        let attestation = sign(&key, "attestation", json!({ "region": "eu-west" }));
+        assert!(verify(&key, &attestation, "attestation").is_ok());
+        let renamed = json!({
+            "receipt": attestation["attestation"].clone(),
+            "signature": attestation["signature"].clone(),
+        });
+        assert_eq!(verify(&key, &renamed, "receipt"), Err(Unverified::Tampered));
+    }
+
+    #[test]
+    fn receipts_signed_over_their_body_alone_still_verify() {
+        let key = key();
+        let body = json!({ "consentReceiptID": "r1" });
+        let signature = signing_key(&key).sign(canonical(&body).as_bytes());
+        let legacy = json!({
+            "receipt": body,
+            "signature": { "alg": "Ed25519", "value": URL_SAFE_NO_PAD.encode(signature.to_bytes()) },
+        });
+        assert!(verify(&key, &legacy, "receipt").is_ok());
+        let as_attestation = json!({ "attestation": legacy["receipt"].clone(), "signature": legacy["signature"].clone() });
+        assert_eq!(
+            verify(&key, &as_attestation, "attestation"),
+            Err(Unverified::Tampered)
+        );
+    }
 }

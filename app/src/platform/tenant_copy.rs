@@ -18,9 +18,14 @@ use super::{crypto, ids::OwnerId, keys::KeyEncryptionKey, region::Tenant};
 /// on. Each goes after the tenant tables.
 const SHARED: &[(&str, &str)] = &[
     ("mail_outbox", "account = '{owner}'"),
+    ("email_directory", "account = '{owner}'"),
+    ("invites", "invited_by = '{owner}'"),
+    // A browser's records travel only when it is linked to this tenant alone: a shared
+    // browser's stay with the others who signed in on it.
     (
         "anonymous_consents",
-        "consent_id IN (SELECT consent_id FROM consent_links WHERE owner_id = '{owner}')",
+        "consent_id IN (SELECT consent_id FROM consent_links WHERE owner_id = '{owner}') \
+         AND consent_id NOT IN (SELECT consent_id FROM consent_links WHERE owner_id <> '{owner}')",
     ),
 ];
 
@@ -184,6 +189,12 @@ pub async fn digest(
         rows,
         checksum: (table != DATA_KEYS).then_some(checksum),
     })
+}
+
+/// Whether `table` is the tenants table, whose row names the tenant's region (and so differs
+/// between the regions once a copy is recorded as moved).
+pub fn names_region(table: &str) -> bool {
+    table == "public.tenants"
 }
 
 /// Whether `table` is the one whose rows are re-wrapped instead of copied.

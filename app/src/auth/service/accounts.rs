@@ -30,7 +30,7 @@ use crate::{
         clock::to_minute,
         context::Visitor,
         crypto,
-        db::TenantTx,
+        db::{DbError, TenantTx},
         directory,
         error::InfraError,
         ids::OwnerId,
@@ -42,17 +42,24 @@ use crate::{
     privacy::service::{browser_records, ledger, policies},
 };
 
-/// The account of an address, if any, and the region that holds it (from the directory).
+/// The account of an address, if any, and the region that holds it (from the directory). An
+/// account moving between regions answers as none: the same answer as an unknown address, and
+/// nothing is done for it until the move ends.
 pub async fn account_for_email(
     state: &AppState,
     email: &Email,
 ) -> Result<Option<Tenant>, InfraError> {
-    Ok(directory::route_of_address(
+    let route = directory::route_of_address(
         state.regions.directory(),
         &state.key_encryption_key,
         email.as_str(),
     )
-    .await?)
+    .await;
+    match route {
+        Ok(tenant) => Ok(tenant),
+        Err(DbError::TenantMoving) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Every address and its account (operator's commands, migration role).
@@ -166,8 +173,15 @@ pub async fn sign_up(visitor: &Visitor, input: SignUp) -> Result<Option<OwnerId>
     let password_hash = password.hash(&state.hashing).await?;
     let tenant = Tenant::new(OwnerId::random(), input.region);
     let kek = &state.key_encryption_key;
+    // What the inviter sees of who joined depends only on what was asked, never on whether the
+    // address was taken (nor on where its holder lives).
+    let joined = if state.regions.same_database(invite.region, tenant.region).await? {
+        email.as_str().to_owned()
+    } else {
+        format!("someone in {}", tenant.region.label())
+    };
     if !directory::claim_address(directory, kek, email.as_str(), tenant, false, now).await? {
-        sign_up_with_taken_address(visitor, &invite, &email).await?;
+        sign_up_with_taken_address(visitor, &invite, &email, &joined).await?;
         return Ok(None);
     }
     let account = NewAccount {
@@ -176,7 +190,7 @@ pub async fn sign_up(visitor: &Visitor, input: SignUp) -> Result<Option<OwnerId>
         password_hash: &password_hash,
         now,
     };
-    if let Err(error) = create_account(visitor, tenant, &account, &invite).await {
+    if let Err(error) = create_account(visitor, tenant, &account, &invite, &joined).await {
         // No account was made: the address is free again.
         if let Err(release) = directory::release(directory, tenant.owner_id).await {
             tracing::error!(error = %release, owner = %tenant.owner_id, "could not release an address claim");
@@ -198,6 +212,7 @@ async fn create_account(
     tenant: Tenant,
     account: &NewAccount<'_>,
     invite: &InviteUse<'_>,
+    joined: &str,
 ) -> Result<(), AuthError> {
     let state = visitor.state();
     let now = account.now;
@@ -219,18 +234,17 @@ async fn create_account(
     ledger::record_sign_up(&mut tx, visitor.client(), now).await?;
     policies::acknowledge_current(&mut tx, now).await?;
     send_verification(state, &mut tx, &email, now).await?;
-    if state.regions.same_database(invite.region, tenant.region)? {
-        let inviter = redeem_invite(&mut tx, invite.code, email.as_str(), true, now).await?;
-        tell_inviter(state, &mut tx, inviter, email.as_str(), now).await?;
+    if state.regions.same_database(invite.region, tenant.region).await? {
+        let inviter = redeem_invite(&mut tx, invite.code, joined, true, now).await?;
+        tell_inviter(state, &mut tx, inviter, joined, now).await?;
     } else {
         // The inviter's region learns only that someone joined elsewhere: the new account's
         // address and id stay in its own region.
-        let joined = format!("someone in {}", tenant.region.label());
         let mut spent = visitor
             .begin(Tenant::new(tenant.owner_id, invite.region))
             .await?;
-        let inviter = redeem_invite(&mut spent, invite.code, &joined, false, now).await?;
-        tell_inviter(state, &mut spent, inviter, &joined, now).await?;
+        let inviter = redeem_invite(&mut spent, invite.code, joined, false, now).await?;
+        tell_inviter(state, &mut spent, inviter, joined, now).await?;
         spent.commit().await?;
     }
     tx.commit().await?;
@@ -283,26 +297,20 @@ async fn sign_up_with_taken_address(
     visitor: &Visitor,
     invite: &InviteUse<'_>,
     email: &Email,
+    joined: &str,
 ) -> Result<(), AuthError> {
     let state = visitor.state();
     let now = visitor.now();
-    let Some(holder) = account_for_email(state, email).await? else {
-        // The address was released between the two looks: the person may simply try again.
-        return Err(AuthError::Invite(
-            "That did not work. Check the form and try again.",
-        ));
-    };
     let mut spent = visitor
-        .begin(Tenant::new(holder.owner_id, invite.region))
+        .begin(Tenant::new(OwnerId::random(), invite.region))
         .await?;
-    let joined = if invite.region == holder.region {
-        email.as_str().to_owned()
-    } else {
-        format!("someone in {}", holder.region.label())
-    };
-    let inviter = redeem_invite(&mut spent, invite.code, &joined, false, now).await?;
-    tell_inviter(state, &mut spent, inviter, &joined, now).await?;
+    let inviter = redeem_invite(&mut spent, invite.code, joined, false, now).await?;
+    tell_inviter(state, &mut spent, inviter, joined, now).await?;
     spent.commit().await?;
+    let Some(holder) = account_for_email(state, email).await? else {
+        // Released between the two looks, or moving between regions: no owner to tell now.
+        return Ok(());
+    };
     let mut tx = visitor.begin(holder).await?;
     if !tx.tenant_exists().await? {
         // The holder is a sign-up of the same address still being made (a second submit, say):

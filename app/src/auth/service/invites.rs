@@ -123,6 +123,12 @@ pub async fn create_for_tenant(
     Ok(Some(NewInvite { code, expires_at }))
 }
 
+/// The hashes of the invite codes `owner` made (an operator's command on one region).
+pub async fn code_hashes_of(owner_pool: &PgPool, owner: OwnerId) -> Result<Vec<Vec<u8>>, InfraError> {
+    let mut conn = owner_pool.acquire().await?;
+    Ok(store::code_hashes_of(&mut conn, owner).await?)
+}
+
 /// The invites the transaction's person made.
 pub async fn mine(tx: &mut TenantTx) -> Result<Vec<store::MyInvite>, InfraError> {
     Ok(store::mine(tx).await?)

@@ -74,6 +74,17 @@ pub async fn redeem(
     Ok((row.status, row.inviter))
 }
 
+/// The hashes of the invite codes `owner` made (an operator's command, which names the owner:
+/// the migration role is not held by row-level security).
+pub async fn code_hashes_of(conn: &mut PgConnection, owner: OwnerId) -> Result<Vec<Vec<u8>>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT code_sha256 FROM invites WHERE invited_by = $1",
+        owner.as_uuid()
+    )
+    .fetch_all(conn)
+    .await
+}
+
 /// Creates an invite from the transaction's tenant; false when it has used its share.
 pub async fn create_for_tenant(
     tx: &mut TenantTx,

@@ -25,6 +25,8 @@ use crate::{
 pub struct BroughtRecords {
     source: PgPool,
     consent_id: Uuid,
+    /// Only the records copied: one written meanwhile stays until the next link brings it.
+    ids: Vec<Uuid>,
 }
 
 impl BroughtRecords {
@@ -32,7 +34,7 @@ impl BroughtRecords {
     /// transaction has committed.
     pub async fn remove_from_source(self) -> Result<(), InfraError> {
         let mut tx = db::begin_for_browser(&self.source, self.consent_id).await?;
-        store::remove_moved_browser_records(&mut tx).await?;
+        store::remove_moved_browser_records(&mut tx, &self.ids).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -49,7 +51,7 @@ pub async fn bring(
         return Ok(None);
     };
     let (kept_in, region) = (Region::DEFAULT, tx.tenant().region);
-    if state.regions.same_database(kept_in, region)? {
+    if state.regions.same_database(kept_in, region).await? {
         return Ok(None);
     }
     let source = state.regions.pool(kept_in)?.clone();
@@ -63,7 +65,11 @@ pub async fn bring(
     for record in &records {
         store::insert_moved(tx, consent_id, record, kept_in.as_str()).await?;
     }
-    Ok(Some(BroughtRecords { source, consent_id }))
+    Ok(Some(BroughtRecords {
+        source,
+        consent_id,
+        ids: records.iter().map(|record| record.id).collect(),
+    }))
 }
 
 /// Finishes a move after the account's transaction committed; a failure only leaves a copy

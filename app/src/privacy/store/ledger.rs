@@ -169,10 +169,13 @@ pub async fn insert_moved(
     .map(drop)
 }
 
-/// Removes the records of the browser the transaction acts for (once they live in another
+/// Removes the records `ids` of the browser the transaction acts for (once they live in another
 /// region): the one deletion the append-only ledger allows.
-pub async fn remove_moved_browser_records(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query!("SELECT custodian_remove_moved_browser_records()")
+pub async fn remove_moved_browser_records(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<(), sqlx::Error> {
+    sqlx::query!("SELECT custodian_remove_moved_browser_records($1)", ids)
         .execute(conn)
         .await
         .map(drop)

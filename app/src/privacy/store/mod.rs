@@ -19,9 +19,11 @@ pub fn erase(tx: &mut TenantTx) -> BoxFuture<'_, Result<(), sqlx::Error>> {
     Box::pin(async move {
         let owner_id = tx.owner_id();
         for_owner(tx, owner_id, &[
-            // The records of the browsers the person signed in on go with theirs.
+            // The records of the browsers the person signed in on go with theirs, unless
+            // someone else signed in on the same browser.
             "DELETE FROM anonymous_consents WHERE consent_id IN \
-             (SELECT consent_id FROM consent_links WHERE owner_id = $1)",
+             (SELECT consent_id FROM consent_links WHERE owner_id = $1) \
+             AND consent_id NOT IN (SELECT consent_id FROM consent_links WHERE owner_id <> $1)",
             "DELETE FROM consent_records WHERE owner_id = $1",
             "DELETE FROM consent_links WHERE owner_id = $1",
             "DELETE FROM policy_acknowledgments WHERE owner_id = $1",

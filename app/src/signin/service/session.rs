@@ -12,6 +12,7 @@ use crate::{
         db::TenantTx,
         error::InfraError,
         ids::AccountSessionId,
+        directory,
         region::Tenant,
         mail::{self, Mail},
         session::{self, listing, SessionRecord},
@@ -51,6 +52,8 @@ pub async fn start_session(
     end_current(visitor).await?;
     let session = visitor.session();
     let state = visitor.state();
+    // A tenant frozen for a move signs in nowhere, even with a second step begun before.
+    directory::region_of(state.regions.directory(), tenant.owner_id).await?;
     // A new id at every sign-in, so that a planted session id is worth nothing.
     let record = SessionRecord::new(
         tenant,
