@@ -54,7 +54,8 @@ build-release:
 
 ## Playwright against the release build, on a fresh database.
 test-e2e:
-	dropdb --if-exists --force -h 127.0.0.1 -U postgres $(E2E_DATABASE)
+	for db in $(E2E_DATABASE) $(E2E_DATABASE)_us_east $(E2E_DATABASE)_eu_west; do \
+	  dropdb --if-exists --force -h 127.0.0.1 -U postgres $$db; done
 	rm -rf target/e2e-data
 	E2E_ADDR=$(E2E_ADDR) DATABASE_URL=$(PG)/$(E2E_DATABASE) npx playwright test -c end2end/playwright.config.ts
 	@node -e 'const s = require("./end2end/playwright-report/results.json").stats; console.log(`playwright: $${s.expected} passed, $${s.unexpected} failed, $${s.skipped} skipped`)'
@@ -64,3 +65,7 @@ bench:
 	scripts/setup.sh bench
 	cargo leptos build --release --split
 	bench/run.sh
+	# The peer comparison drops its directory database only; its region databases go here.
+	for db in custodian_compare_us_east custodian_compare_eu_west; do \
+	  dropdb --if-exists --force -h 127.0.0.1 -U postgres $$db; done
+	../shared/peer/compare.sh

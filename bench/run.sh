@@ -16,7 +16,9 @@ OUT=bench/out
 RESULTS=bench/results.md
 mkdir -p "$OUT"
 
-dropdb --if-exists --force -h 127.0.0.1 -U postgres "$DB"
+for db in "$DB" "${DB}_us_east" "${DB}_eu_west" "${DB}_single" "${DB}_single_us_east" "${DB}_single_eu_west"; do
+  dropdb --if-exists --force -h 127.0.0.1 -U postgres "$db"
+done
 rm -rf target/bench-data
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
 # The per-network sign-in limit would refuse a benchmark from one address; lifted here only.
@@ -91,6 +93,42 @@ signed_in_page
 read -r static_rps static_p50 static_p99 < <(measure "http://$ADDR/pkg/custodian.css" static-css "$CONNECTIONS")
 read -r signin_rps signin_p50 signin_p99 < <(measure "http://$ADDR/api/signin" sign-in "$SIGN_IN_CONNECTIONS" -s "$OUT/sign-in.lua")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# Routing between regions: the signed-in page for a US-East and an EU-West tenant at once (each
+# request alternates cookies), then the same page on a server whose directory and only region
+# are one database, as before regions. Both in this run, one server at a time.
+sign_up_in() { # email region -> session cookie
+  local code
+  code=$(target/release/custodian invite create --site-addr "$1" | awk '/Invite code:/ { print $3 }')
+  form --data "email=$2&display_name=Bench&password=$PASSWORD&region=$3&invite=$code" "http://$1/api/signup"
+  form -c "$OUT/cookies-$3.txt" --data "email=$2&password=$PASSWORD&remember=on" "http://$1/api/signin"
+  awk '$6 == "custodian_session" { print $6 "=" $7 }' "$OUT/cookies-$3.txt"
+}
+eu_cookie=$(sign_up_in "$ADDR" bench-eu@example.com eu-west)
+cat >"$OUT/two-regions.lua" <<LUA
+local sent = 0
+function request()
+  sent = sent + 1
+  local cookie = (sent % 2 == 0) and "$cookie" or "$eu_cookie"
+  return wrk.format("GET", "/account", { ["cookie"] = cookie })
+end
+LUA
+read -r regions_rps regions_p50 regions_p99 < <(measure "http://$ADDR/account" two-regions "$CONNECTIONS" -s "$OUT/two-regions.lua")
+kill "$server"; wait "$server" 2>/dev/null || true
+DATABASE_URL="postgres://postgres@127.0.0.1:5432/${DB}_single" \
+REGION_DATABASE_URLS="us-east=postgres://postgres@127.0.0.1:5432/${DB}_single" \
+  RUST_LOG=warn target/release/custodian serve --site-addr "$ADDR" --data-dir target/bench-data \
+  --site-root target/site --auth-rate-limit 1000000000 >"$OUT/server-single.log" 2>&1 &
+server=$!
+for _ in $(seq 1 60); do
+  curl -fsS "http://$ADDR/healthz" >/dev/null 2>&1 && break
+  sleep 1
+done
+single_cookie=$(DATABASE_URL="postgres://postgres@127.0.0.1:5432/${DB}_single" \
+  REGION_DATABASE_URLS="us-east=postgres://postgres@127.0.0.1:5432/${DB}_single" \
+  sign_up_in "$ADDR" bench-single@example.com us-east)
+read -r single_rps single_p50 single_p99 < <(measure "http://$ADDR/account" one-database "$CONNECTIONS" -H "cookie: $single_cookie")
+routing_ratio=$(ratio "$regions_rps" "$single_rps")
 ratio=$(ratio "$ssr_rps" "$static_rps")
 auth_ratio=$(ratio "$auth_rps" "$static_rps")
 argon2=$(awk -F'= |;' '/pub const (MEMORY_KIB|PASSES|LANES)/ { gsub(/_/, "", $2); printf "%s%s", sep, $2; sep = "," }' app/src/auth/password.rs)
@@ -131,6 +169,16 @@ $(date -u +"%Y-%m-%d %H:%M UTC"), $(nproc) cores, wrk -t2 -c$CONNECTIONS -d$DURA
 
 SSR / static throughput: **$ratio** (target ≥ 0.30: $(verdict "$ratio >= 0.30")).
 Signed-in page / static throughput: **$auth_ratio** (target ≥ 0.20: $(verdict "$auth_ratio >= 0.20")).
+
+Data regions: the signed-in page for a US-East and an EU-West tenant at once, against the
+same page on one database (directory and only region), measured one after the other:
+
+| target | req/s | p50 ms | p99 ms |
+|---|---|---|---|
+| \`/account\`, two regions, cookies alternating | $regions_rps | $regions_p50 | $regions_p99 |
+| \`/account\`, one database | $single_rps | $single_p50 | $single_p99 |
+
+Two regions / one database: **$routing_ratio** (target ≥ 0.90: $(verdict "$routing_ratio >= 0.90")).
 
 Sign-in at $SIGN_IN_CONNECTIONS concurrent, spread over $SIGN_IN_CONNECTIONS accounts (argon2id m=${argon_m} KiB, t=${argon_t}, p=${argon_p}, one hashing per core):
 
