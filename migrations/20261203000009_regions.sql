@@ -67,3 +67,17 @@ CREATE TABLE move_requests (
 
 GRANT SELECT ON tenant_moves TO custodian_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON move_requests TO custodian_app;
+
+-- The erasure ledger: each time a region's database let go of everything of a tenant, by tenant
+-- id only (the proof that the region holds nothing more). A move's purge writes it; account
+-- deletion will too.
+CREATE TABLE erasures (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    tenant_id uuid NOT NULL,
+    region text NOT NULL CHECK (region IN ('us-east', 'eu-west')),
+    reason text NOT NULL CHECK (reason IN ('moved')),
+    data_keys_destroyed integer NOT NULL CHECK (data_keys_destroyed >= 0),
+    erased_at timestamptz NOT NULL
+);
+CREATE INDEX erasures_tenant_idx ON erasures (tenant_id);
+GRANT SELECT, INSERT ON erasures TO custodian_app;

@@ -3,17 +3,21 @@
 //! The steps, each safe to repeat, so that a move killed at any point is finished by running
 //! the command again and the tenant is never served from both regions, nor from neither:
 //!
-//! 1. Record the move in the directory: from here the tenant is frozen (sign-in and mailed
-//!    links answer "moving"), and its sessions are ended.
+//! 1. Record the move in the directory: from here the tenant is frozen (its address answers
+//!    sign-in and resets as an unknown one, mailed links wait), and its sessions are ended.
 //! 2. Clear whatever an earlier, interrupted run left in the target, then copy every table of
 //!    the tenant, one transaction per table, data keys re-wrapped with the target's key.
-//! 3. Verify each table's row count and checksum in both regions; on a mismatch the copy is
-//!    removed and the move abandoned, leaving the tenant wholly in the source.
-//! 4. In the target: queue the tenant's unsent mail, record the move in its security log and
-//!    mail it a signed move receipt.
-//! 5. Switch the directory's route to the target (the move is now decided).
-//! 6. Purge the source exactly as account erasure does (its data keys go with it), then end
-//!    the move, which unfreezes the tenant in its new region.
+//! 3. Verify each table's row count and checksum in both regions, and all of them once more
+//!    before the switch; on a mismatch the copy is removed and the move abandoned, leaving the
+//!    tenant wholly in the source.
+//! 4. Switch the directory's route (and the tenant's invites' routes) to the target: the move
+//!    is now decided.
+//! 5. Purge the source exactly as account erasure does (its data keys go with it) and write the
+//!    erasure ledger's entry.
+//! 6. In the target: queue the tenant's unsent mail, record the move in its security log, mail
+//!    the signed move receipt, then end the move, which unfreezes the tenant in its new region.
+//!
+//! One run at a time per tenant (a lock held by the run's directory connection).
 
 use app::{
     account::model::REGION_MOVED,
@@ -155,7 +159,21 @@ async fn run_locked(
             return Ok(None);
         }
     }
+    let data_keys = {
+        let mut conn = source.acquire().await?;
+        tenant_copy::digest(&mut conn, "public.data_keys", owner_id)
+            .await?
+            .rows
+    };
     erase(source, the_move.from).await?;
+    directory::record_erasure(
+        &owners.directory,
+        owner_id,
+        the_move.from.region,
+        i32::try_from(data_keys).unwrap_or(i32::MAX),
+        SystemClock.now(),
+    )
+    .await?;
     // Only now, with the source purged, is the receipt true.
     welcome(regions, kek, &the_move).await?;
     directory::drop_move_request(&owners.directory, owner_id).await?;

@@ -435,3 +435,14 @@ async fn a_data_key_copied_into_another_region_does_not_open_there(directory: Pg
         "US-East's key must not open EU-West's data key"
     );
 }
+
+#[sqlx::test(migrator = "app::platform::db::MIGRATOR")]
+async fn the_tenant_isolation_checks_hold_in_each_regions_database(directory: PgPool) {
+    use crate::tenant_isolation::{every_table_is_protected, no_tenant_reaches_another};
+
+    let w = cells(directory).await;
+    for owner in [&w.us, &w.eu] {
+        every_table_is_protected(owner).await;
+        no_tenant_reaches_another(owner).await;
+    }
+}

@@ -2,7 +2,7 @@
 //! routing needs. An address is known there only by a keyed hash, next to its tenant and region;
 //! an invite only by its code's hash, next to the region that keeps it.
 //!
-//! Owns: `address_routes`, `invite_routes`, `tenant_moves`, `move_requests`.
+//! Owns: `address_routes`, `invite_routes`, `tenant_moves`, `move_requests`, `erasures`.
 
 use sqlx::{PgConnection, PgPool};
 use time::{Duration, OffsetDateTime};
@@ -362,6 +362,29 @@ pub async fn drop_move_request(directory: &PgPool, owner_id: OwnerId) -> Result<
     sqlx::query!(
         "DELETE FROM move_requests WHERE tenant_id = $1",
         owner_id.as_uuid()
+    )
+    .execute(directory)
+    .await?;
+    Ok(())
+}
+
+/// Writes the erasure ledger's entry: everything of the tenant left `region`, with this many
+/// data keys (so what was sealed there cannot be opened from a backup's copy of the keys table
+/// once the key-encryption key's region key is gone either).
+pub async fn record_erasure(
+    directory: &PgPool,
+    owner_id: OwnerId,
+    region: Region,
+    data_keys_destroyed: i32,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO erasures (tenant_id, region, reason, data_keys_destroyed, erased_at) \
+         VALUES ($1, $2, 'moved', $3, $4)",
+        owner_id.as_uuid(),
+        region.as_str(),
+        data_keys_destroyed,
+        now
     )
     .execute(directory)
     .await?;
