@@ -116,7 +116,11 @@ pub const PROMISES: &[Promise] = &[
         id: "P11",
         title: "Data stays in its region",
         detail: "US-East or EU-West, chosen at sign-up, kept in that region's database.",
-        proven_by: &[],
+        proven_by: &[
+            "tests/platform/regions.rs::an_eu_tenant_leaves_nothing_outside_its_region_but_its_route",
+            "tests/platform/regions.rs::a_region_that_is_down_fails_closed_and_the_other_goes_on",
+            "tests/platform/region_moves.rs::a_move_copies_verifies_switches_and_purges_the_source",
+        ],
     },
     Promise {
         id: "P12",
