@@ -131,7 +131,7 @@ read -r single_rps single_p50 single_p99 < <(measure "http://$ADDR/account" one-
 routing_ratio=$(ratio "$regions_rps" "$single_rps")
 ratio=$(ratio "$ssr_rps" "$static_rps")
 auth_ratio=$(ratio "$auth_rps" "$static_rps")
-argon2=$(awk -F'= |;' '/pub const (MEMORY_KIB|PASSES|LANES)/ { gsub(/_/, "", $2); printf "%s%s", sep, $2; sep = "," }' app/src/auth/password.rs)
+argon2=$(awk -F'= |;' '/pub const (MEMORY_KIB|PASSES|LANES)/ { gsub(/_/, "", $2); printf "%s%s", sep, $2; sep = "," }' app/src/auth/service/password.rs)
 IFS=, read -r argon_m argon_t argon_p <<<"$argon2"
 
 pkg=target/site/pkg
