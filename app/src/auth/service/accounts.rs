@@ -115,7 +115,12 @@ pub async fn change_address(
         return Err(AuthError::EmailTaken);
     }
     if !store::claim_email(tx, email.as_str(), now, true).await? {
-        directory::claim_address(directory, kek, old, tenant, true, now).await?;
+        // The route goes back to the old address. A sign-up that claimed it in the moment
+        // between would keep it: the account is then unreachable by address, which an
+        // operator must hear of.
+        if !directory::claim_address(directory, kek, old, tenant, true, now).await? {
+            tracing::error!(owner = %tenant.owner_id, "an address change was refused and the old address could not be routed back");
+        }
         return Err(AuthError::EmailTaken);
     }
     store::set_email(tx, email.as_str(), now).await?;
