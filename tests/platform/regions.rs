@@ -446,3 +446,56 @@ async fn the_tenant_isolation_checks_hold_in_each_regions_database(directory: Pg
         no_tenant_reaches_another(owner).await;
     }
 }
+
+#[sqlx::test(migrator = "app::platform::db::MIGRATOR")]
+async fn health_says_which_region_is_down_and_fails_only_without_the_shared_ones(
+    directory: PgPool,
+) {
+    let mut w = cells(directory).await;
+    let health = |app: axum::Router| async move {
+        let request = axum::http::Request::get("/healthz")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let (response, body) = crate::support::send(&app, request).await;
+        (response.status(), body)
+    };
+    assert_eq!(health(w.router()).await, (StatusCode::OK, "ok".to_owned()));
+
+    let live = w.app.state.regions.clone();
+    let dead = PgPoolOptions::new()
+        .acquire_timeout(std::time::Duration::from_millis(500))
+        .connect_lazy("postgres://custodian_app:x@127.0.0.1:1/custodian")
+        .unwrap();
+    let with_dead = |down: Region| {
+        let cells: Vec<_> = live
+            .cells()
+            .map(|(region, pool)| {
+                (
+                    region,
+                    if region == down {
+                        dead.clone()
+                    } else {
+                        pool.clone()
+                    },
+                )
+            })
+            .collect();
+        Regions::new(live.directory().clone(), cells)
+    };
+    w.app.state.regions = with_dead(Region::EuWest);
+    assert_eq!(
+        health(w.router()).await,
+        (StatusCode::OK, "degraded: EU-West unavailable".to_owned())
+    );
+    w.app.state.regions = with_dead(Region::UsEast);
+    assert_eq!(health(w.router()).await.0, StatusCode::SERVICE_UNAVAILABLE);
+    let cells: Vec<_> = live.cells().map(|(r, p)| (r, p.clone())).collect();
+    w.app.state.regions = Regions::new(dead.clone(), cells);
+    assert_eq!(
+        health(w.router()).await,
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "directory unavailable".to_owned()
+        )
+    );
+}
