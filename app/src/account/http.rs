@@ -1,13 +1,13 @@
 //! The account's routes outside Leptos: the residency attestation download (promise P11).
 
 use axum::{
-    http::{header, StatusCode},
+    http::StatusCode,
     response::{IntoResponse, Response},
     routing::get,
     Router,
 };
 
-use crate::platform::{context::Visitor, residency, state::AppState};
+use crate::platform::{context::Visitor, http::json_download, residency, state::AppState};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/account/residency-attestation", get(attestation))
@@ -25,36 +25,19 @@ async fn attestation(visitor: Visitor) -> Response {
         tx.commit().await?;
         Ok::<_, crate::platform::error::InfraError>(document)
     };
-    let body = match document.await.map(|d| serde_json::to_string_pretty(&d)) {
-        Ok(Ok(body)) => body,
-        Ok(Err(error)) => {
-            tracing::error!(%error, "could not write a residency attestation");
-            return unavailable();
-        }
+    let document = match document.await {
+        Ok(document) => document,
         Err(error) => {
             tracing::error!(%error, "could not make a residency attestation");
-            return unavailable();
+            return (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE).into_response();
         }
     };
     let day = me.now().date();
-    (
-        [
-            (header::CONTENT_TYPE, "application/json".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"custodian-residency-{day}.json\""),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        body,
+    json_download(
+        &format!("custodian-residency-{day}.json"),
+        &document,
+        UNAVAILABLE,
     )
-        .into_response()
 }
 
-fn unavailable() -> Response {
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The attestation could not be made; try again in a moment.",
-    )
-        .into_response()
-}
+const UNAVAILABLE: &str = "The attestation could not be made; try again in a moment.";

@@ -11,7 +11,9 @@ use axum::{
 use serde_json::json;
 
 use super::service::{ledger, receipts};
-use crate::platform::{context::Visitor, ids::ConsentRecordId, signed, state::AppState};
+use crate::platform::{
+    context::Visitor, http::json_download, ids::ConsentRecordId, signed, state::AppState,
+};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -38,13 +40,7 @@ async fn receipt_key(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-fn unavailable() -> Response {
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The receipt could not be read; try again in a moment.",
-    )
-        .into_response()
-}
+const UNAVAILABLE: &str = "The receipt could not be read; try again in a moment.";
 
 /// `/privacy/receipts/{id}`: the signed receipt of one record the visitor may see (their
 /// account's, a browser linked to it, or this browser's), as a file.
@@ -56,7 +52,7 @@ async fn download_receipt(visitor: Visitor, Path(id): Path<String>) -> Response 
         Ok(records) => records,
         Err(error) => {
             tracing::error!(%error, "could not read a consent record");
-            return unavailable();
+            return (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE).into_response();
         }
     };
     let Some(record) = records.first() else {
@@ -66,23 +62,9 @@ async fn download_receipt(visitor: Visitor, Path(id): Path<String>) -> Response 
         )
             .into_response();
     };
-    let body = match serde_json::to_string_pretty(&receipts::build(visitor.state(), record)) {
-        Ok(body) => body,
-        Err(error) => {
-            tracing::error!(%error, "could not write a consent receipt");
-            return unavailable();
-        }
-    };
-    (
-        [
-            (header::CONTENT_TYPE, "application/json".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"consent-receipt-{id}.json\""),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        body,
+    json_download(
+        &format!("consent-receipt-{id}.json"),
+        &receipts::build(visitor.state(), record),
+        UNAVAILABLE,
     )
-        .into_response()
 }
