@@ -4,14 +4,13 @@
 use app::platform::{
     db::TenantTx,
     region::{Region, Tenant},
-    regions::Regions,
 };
 use axum::http::StatusCode;
-use sqlx::{postgres::PgPoolOptions, PgPool};
+use sqlx::PgPool;
 
 use crate::support::{
     browser::Browser,
-    regions::{cells, rows_mentioning},
+    regions::{cells, rows_mentioning, with_directory_down, with_region_down},
     PASSWORD,
 };
 
@@ -121,25 +120,7 @@ async fn a_region_that_is_down_fails_closed_and_the_other_goes_on(directory: PgP
     let mut bob = signed_in(&app, BOB).await;
 
     // EU-West's database stops answering (its pool now points at a closed port).
-    let dead = PgPoolOptions::new()
-        .acquire_timeout(std::time::Duration::from_millis(500))
-        .connect_lazy("postgres://custodian_app:x@127.0.0.1:1/custodian")
-        .unwrap();
-    let live = w.app.state.regions.clone();
-    let cells: Vec<_> = live
-        .cells()
-        .map(|(region, pool)| {
-            (
-                region,
-                if region == Region::EuWest {
-                    dead.clone()
-                } else {
-                    pool.clone()
-                },
-            )
-        })
-        .collect();
-    w.app.state.regions = Regions::new(live.directory().clone(), cells);
+    w.app.state.regions = with_region_down(&w.app.state.regions, Region::EuWest);
     let app = w.router();
 
     let (page, body) = ada.page(&app, "/account").await;
@@ -259,24 +240,7 @@ async fn an_invite_from_another_region_is_spent_there_and_learns_no_address(dire
 async fn a_sign_up_its_region_cannot_take_leaves_the_address_free(directory: PgPool) {
     let mut w = cells(directory).await;
     let live = w.app.state.regions.clone();
-    let dead = PgPoolOptions::new()
-        .acquire_timeout(std::time::Duration::from_millis(500))
-        .connect_lazy("postgres://custodian_app:x@127.0.0.1:1/custodian")
-        .unwrap();
-    let cells: Vec<_> = live
-        .cells()
-        .map(|(region, pool)| {
-            (
-                region,
-                if region == Region::EuWest {
-                    dead.clone()
-                } else {
-                    pool.clone()
-                },
-            )
-        })
-        .collect();
-    w.app.state.regions = Regions::new(live.directory().clone(), cells);
+    w.app.state.regions = with_region_down(&live, Region::EuWest);
     let mut sign_up = w.app.sign_up_as(ADA, w.invite().await);
     sign_up.region = Region::EuWest;
     assert!(
@@ -462,35 +426,14 @@ async fn health_says_which_region_is_down_and_fails_only_without_the_shared_ones
     assert_eq!(health(w.router()).await, (StatusCode::OK, "ok".to_owned()));
 
     let live = w.app.state.regions.clone();
-    let dead = PgPoolOptions::new()
-        .acquire_timeout(std::time::Duration::from_millis(500))
-        .connect_lazy("postgres://custodian_app:x@127.0.0.1:1/custodian")
-        .unwrap();
-    let with_dead = |down: Region| {
-        let cells: Vec<_> = live
-            .cells()
-            .map(|(region, pool)| {
-                (
-                    region,
-                    if region == down {
-                        dead.clone()
-                    } else {
-                        pool.clone()
-                    },
-                )
-            })
-            .collect();
-        Regions::new(live.directory().clone(), cells)
-    };
-    w.app.state.regions = with_dead(Region::EuWest);
+    w.app.state.regions = with_region_down(&live, Region::EuWest);
     assert_eq!(
         health(w.router()).await,
         (StatusCode::OK, "degraded: EU-West unavailable".to_owned())
     );
-    w.app.state.regions = with_dead(Region::UsEast);
+    w.app.state.regions = with_region_down(&live, Region::UsEast);
     assert_eq!(health(w.router()).await.0, StatusCode::SERVICE_UNAVAILABLE);
-    let cells: Vec<_> = live.cells().map(|(r, p)| (r, p.clone())).collect();
-    w.app.state.regions = Regions::new(dead.clone(), cells);
+    w.app.state.regions = with_directory_down(&live);
     assert_eq!(
         health(w.router()).await,
         (

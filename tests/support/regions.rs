@@ -169,6 +169,41 @@ impl Drop for Cells {
     }
 }
 
+/// A pool whose database never answers (a closed port): a region, or the directory, that is down.
+fn dead_pool() -> PgPool {
+    PgPoolOptions::new()
+        .acquire_timeout(std::time::Duration::from_millis(500))
+        .connect_lazy("postgres://custodian_app:x@127.0.0.1:1/custodian")
+        .unwrap()
+}
+
+/// `live` with `down`'s database not answering.
+pub(crate) fn with_region_down(live: &Regions, down: Region) -> Regions {
+    let cells = live
+        .cells()
+        .map(|(region, pool)| {
+            (
+                region,
+                if region == down {
+                    dead_pool()
+                } else {
+                    pool.clone()
+                },
+            )
+        })
+        .collect();
+    Regions::new(live.directory().clone(), cells)
+}
+
+/// `live` with the directory's database not answering.
+pub(crate) fn with_directory_down(live: &Regions) -> Regions {
+    let cells = live
+        .cells()
+        .map(|(region, pool)| (region, pool.clone()))
+        .collect();
+    Regions::new(dead_pool(), cells)
+}
+
 /// Every row of every table of a database (read as its owner) whose text holds `needle`, as
 /// "table: count".
 pub(crate) async fn rows_mentioning(owner: &PgPool, needle: &str) -> Vec<String> {
