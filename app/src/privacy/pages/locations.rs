@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::{
     platform::region::{Stored, GLOBAL, IN_REGION},
     privacy::{api::where_data_lives, model::DataLocations},
-    ui::{LoadError, Loading},
+    ui::{kit::CELL, DataTable, LoadError, Loading},
 };
 
 #[component]
@@ -33,6 +33,12 @@ pub fn DataLocationsSection() -> impl IntoView {
     }
 }
 
+/// Mail is sent from wherever the mail transport is, which the configuration says.
+const MAIL: Stored = Stored {
+    what: "Mail to you",
+    why: "to reach your inbox",
+};
+
 #[component]
 fn LocationsTable(locations: DataLocations) -> impl IntoView {
     let region = locations
@@ -43,11 +49,11 @@ fn LocationsTable(locations: DataLocations) -> impl IntoView {
     let row = |stored: &Stored, place: String| {
         view! {
             <tr class="border-t border-slate-300 dark:border-slate-700">
-                <th scope="row" class="py-2 pr-4 text-left font-normal">
+                <th scope="row" class=format!("{CELL} font-normal")>
                     {stored.what}
                 </th>
-                <td class="py-2 pr-4">{place}</td>
-                <td class="py-2">{stored.why}</td>
+                <td class=CELL>{place}</td>
+                <td class=CELL>{stored.why}</td>
             </tr>
         }
     };
@@ -56,37 +62,17 @@ fn LocationsTable(locations: DataLocations) -> impl IntoView {
             "Each account lives in one data region, chosen at sign-up: this server keeps " {served}
             " apart, each in a database of its own with its own key. Nothing of yours is copied to another region without your request."
         </p>
-        <table class="mt-4 w-full max-w-4xl text-sm">
-            <caption class="sr-only">"What is kept where, and why"</caption>
-            <thead>
-                <tr>
-                    <th scope="col" class="pb-2 pr-4 text-left">
-                        "What"
-                    </th>
-                    <th scope="col" class="pb-2 pr-4 text-left">
-                        "Where"
-                    </th>
-                    <th scope="col" class="pb-2 text-left">
-                        "Why"
-                    </th>
-                </tr>
-            </thead>
-            <tbody>
-                {IN_REGION
-                    .iter()
-                    .map(|stored| row(stored, format!("Only in {region}")))
-                    .collect_view()}
-                {GLOBAL
-                    .iter()
-                    .map(|stored| row(stored, "The directory, shared by every region".to_owned()))
-                    .collect_view()} <tr class="border-t border-slate-300 dark:border-slate-700">
-                    <th scope="row" class="py-2 pr-4 text-left font-normal">
-                        "Mail to you"
-                    </th>
-                    <td class="py-2 pr-4">{format!("Sent from {}", locations.mail_origin)}</td>
-                    <td class="py-2">"to reach your inbox"</td>
-                </tr>
-            </tbody>
-        </table>
+        <DataTable
+            caption="What is kept where, and why"
+            caption_hidden=true
+            headers=&["What", "Where", "Why"]
+        >
+            {IN_REGION.iter().map(|stored| row(stored, format!("Only in {region}"))).collect_view()}
+            {GLOBAL
+                .iter()
+                .map(|stored| row(stored, "The directory, shared by every region".to_owned()))
+                .collect_view()}
+            {row(&MAIL, format!("Sent from {}", locations.mail_origin))}
+        </DataTable>
     }
 }
