@@ -48,6 +48,16 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Write one account's data export (the archive the Your data page builds) to a file, to
+    /// answer an access request.
+    Export {
+        /// The account's address.
+        #[arg(long)]
+        email: String,
+        /// Where to write the zip archive.
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+    },
     /// Operate on one account's data as a whole.
     Tenant {
         #[command(subcommand)]
@@ -156,6 +166,7 @@ async fn main() -> ExitCode {
             };
             cli::tenant::move_tenant(&cli.settings, whom, to).await
         }
+        Command::Export { email, out } => cli::export::export(&cli.settings, &email, &out).await,
         Command::Tenant {
             action: TenantAction::Requests,
         } => cli::tenant::list_requests(&cli.settings).await,

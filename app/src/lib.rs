@@ -22,7 +22,7 @@ macro_rules! areas {
     };
 }
 
-areas!(privacy, auth, mfa, signin, account, security, home);
+areas!(privacy, auth, mfa, signin, account, security, data, home);
 
 /// What the pages and server functions look up about every area.
 pub fn catalog() -> Catalog {
@@ -117,9 +117,19 @@ pub mod server {
     //! platform's own.
 
     use crate::{
-        platform::{db::TenantTx, jobs::JobKind, server_parts::PLATFORM, state::AppState},
+        platform::{
+            db::TenantTx,
+            jobs::JobKind,
+            portable::{RecordKind, Withheld},
+            server_parts::{ServerParts, PLATFORM},
+            state::AppState,
+        },
         AREAS,
     };
+
+    fn parts() -> impl Iterator<Item = &'static ServerParts> {
+        std::iter::once(&PLATFORM).chain(AREAS.iter().map(|area| &area.server))
+    }
 
     /// Every area's routes outside Leptos.
     pub fn routes() -> axum::Router<AppState> {
@@ -143,10 +153,17 @@ pub mod server {
 
     /// Every kind of background job, the platform's first.
     pub fn jobs() -> impl Iterator<Item = &'static JobKind> {
-        PLATFORM
-            .jobs
-            .iter()
-            .chain(AREAS.iter().flat_map(|area| area.server.jobs))
+        parts().flat_map(|parts| parts.jobs)
+    }
+
+    /// Every kind of record an export holds, the platform's first, then each area's in order.
+    pub fn exports() -> impl Iterator<Item = &'static RecordKind> {
+        parts().flat_map(|parts| parts.exports)
+    }
+
+    /// The one list of personal data never exported, with the reasons.
+    pub fn withheld() -> impl Iterator<Item = &'static Withheld> {
+        parts().flat_map(|parts| parts.withheld)
     }
 }
 

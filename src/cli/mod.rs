@@ -2,6 +2,7 @@
 //! line saying what is wrong and what to do.
 
 pub mod audit;
+pub mod export;
 pub mod invite;
 pub mod policy;
 pub mod serve;
@@ -82,6 +83,14 @@ pub enum CliError {
     AuditBroken(usize),
     #[error("the security log could not be read: {0}")]
     Audit(#[from] app::platform::audit::AuditError),
+    #[error("the export could not be built: {}", .0.for_person())]
+    Export(app::data::service::job::BuildError),
+    #[error("cannot write {path}: {source}")]
+    ExportFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Infra(#[from] InfraError),
 }

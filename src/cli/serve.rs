@@ -33,7 +33,11 @@ const JOB_POLL: Duration = Duration::from_millis(500);
 fn prepare_data_dir(settings: &Settings) -> Result<(), CliError> {
     use std::os::unix::fs::PermissionsExt;
 
-    let mut dirs = vec![(settings.data_dir.clone(), None)];
+    // Export archives hold people's data: only the server's user may read them.
+    let mut dirs = vec![
+        (settings.data_dir.clone(), None),
+        (settings.data_dir.join("exports"), Some(0o700)),
+    ];
     if let MailTransport::Directory(mail) = settings.mail_transport()? {
         dirs.push((mail, Some(0o700)));
     }
@@ -100,14 +104,11 @@ pub async fn serve(settings: Settings) -> Result<(), CliError> {
         sudo_window: settings.sudo_window(),
         trusted_proxies: trusted_proxies.into(),
         mail_origin: transport.origin().into(),
+        data_dir: settings.data_dir.clone().into(),
     };
     // Each region runs its own jobs on its own database (a region is a cell).
-    for (_, pool) in regions.cells() {
-        let jobs = JobContext {
-            pool: pool.clone(),
-            clock: state.clock.clone(),
-            mailer: mailer.clone(),
-        };
+    for (region, _) in regions.cells() {
+        let jobs = JobContext::of_region(&state, mailer.clone(), region)?;
         tokio::spawn(Runner::new(jobs, app::server::jobs()).run_forever(JOB_POLL));
     }
     let app = router::build(state, session_store);

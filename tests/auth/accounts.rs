@@ -2,8 +2,6 @@
 //! throttling, enumeration safety, single-use expiring links, session expiry on an injected
 //! clock, id rotation, and exactly-once mail.
 
-use std::sync::Arc;
-
 use app::{
     auth::{
         model::Region,
@@ -18,7 +16,7 @@ use app::{
         audit,
         db::MIGRATOR,
         ids::OwnerId,
-        jobs::{JobContext, Runner},
+        jobs::Runner,
         mail::{self, Mailer, Stop},
         session::{authenticate, Authentication, SessionEnd},
     },
@@ -386,14 +384,7 @@ async fn mail_survives_a_crash_between_sending_and_recording_without_duplicates(
             .collect::<Vec<_>>()
     };
 
-    let runner = Runner::new(
-        JobContext {
-            pool: w.state.pool.clone(),
-            clock: Arc::new(w.clock.clone()),
-            mailer,
-        },
-        app::server::jobs(),
-    );
+    let runner = Runner::new(w.job_context(mailer), app::server::jobs());
 
     // Sent, then the process dies before recording it (its job is never finished).
     let job = runner.claim().await.unwrap().unwrap();

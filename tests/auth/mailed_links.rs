@@ -3,7 +3,7 @@
 //! folder name no owner and are readable by the server alone; an unverified address is held for
 //! 72 hours only.
 
-use std::{os::unix::fs::PermissionsExt, sync::Arc};
+use std::os::unix::fs::PermissionsExt;
 
 use app::{
     account::service as account,
@@ -15,12 +15,7 @@ use app::{
             AuthError,
         },
     },
-    platform::{
-        db::MIGRATOR,
-        ids::OwnerId,
-        jobs::{JobContext, Runner},
-        mail::Mailer,
-    },
+    platform::{db::MIGRATOR, ids::OwnerId, jobs::Runner, mail::Mailer},
     signin::service::{
         recovery::{self, Reset},
         SignInError,
@@ -157,14 +152,7 @@ async fn links_name_no_owner_and_delivered_mail_is_private(owner: PgPool) {
 
     let dir = tempfile::tempdir().unwrap();
     let mailer = Mailer::Directory(dir.path().to_owned());
-    let runner = Runner::new(
-        JobContext {
-            pool: w.state.pool.clone(),
-            clock: Arc::new(w.clock.clone()),
-            mailer,
-        },
-        app::server::jobs(),
-    );
+    let runner = Runner::new(w.job_context(mailer), app::server::jobs());
     runner.run_due().await.unwrap();
     let delivered: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()

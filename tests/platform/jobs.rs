@@ -70,14 +70,7 @@ static EVERY_MINUTE: JobKind = JobKind {
 
 fn runner(w: &TestApp, kinds: Vec<&'static JobKind>) -> Runner {
     let dir = std::env::temp_dir();
-    Runner::new(
-        JobContext {
-            pool: w.state.pool.clone(),
-            clock: Arc::new(w.clock.clone()),
-            mailer: Mailer::Directory(dir),
-        },
-        kinds,
-    )
+    Runner::new(w.job_context(Mailer::Directory(dir)), kinds)
 }
 
 async fn queue(w: &TestApp, kind: &str, name: &str) {

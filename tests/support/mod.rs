@@ -25,7 +25,9 @@ use app::{
         db::{self, TenantTx},
         hashing::HashingSlots,
         ids::{AccountSessionId, OwnerId},
+        jobs::JobContext,
         keys,
+        mail::Mailer,
         rate_limit::Limits,
         region::{Region, Tenant},
         regions::Regions,
@@ -98,6 +100,7 @@ pub(crate) fn state(
         sudo_window: SUDO_WINDOW,
         trusted_proxies: Arc::from([]),
         mail_origin: Arc::from("this server (tests)"),
+        data_dir: Arc::from(dir.path()),
     };
     (state, dir)
 }
@@ -143,6 +146,12 @@ impl TestApp {
             self.state.clone(),
             SessionRecords::new(self.state.regions.clone()),
         )
+    }
+
+    /// The context the server's runner gives jobs of the default region, delivering mail with
+    /// `mailer`.
+    pub(crate) fn job_context(&self, mailer: Mailer) -> JobContext {
+        JobContext::of_region(&self.state, mailer, Region::DEFAULT).unwrap()
     }
 
     /// The key file the server uses, for commands that need the same key.

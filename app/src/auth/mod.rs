@@ -29,5 +29,7 @@ pub const AREA: Area = Area {
         jobs: &[],
         erase: Some(store::erase),
         seed: Some(store::seed),
+        exports: store::export::EXPORTS,
+        withheld: store::export::WITHHELD,
     },
 };

@@ -12,6 +12,7 @@ use crate::platform::{
     db::TenantTx,
     ids::{OwnerId, PasskeyId},
     jobs::BoxFuture,
+    portable::{field, FieldType::*, RecordKind, Withheld},
     server_parts::for_owner,
 };
 
@@ -319,3 +320,67 @@ pub fn seed(conn: &mut PgConnection, owner: OwnerId) -> BoxFuture<'_, Result<(),
         .await
     })
 }
+
+/// The second factors in an export (promise P8): metadata only, never a secret.
+pub const EXPORTS: &[RecordKind] = &[
+    RecordKind {
+        file: "security/authenticator_app.json",
+        title: "Authenticator app",
+        about: "Whether an authenticator app (TOTP) is set up, and since when. Its secret is never exported.",
+        tables: &["totp_factors"],
+        from: "FROM totp_factors WHERE owner_id = $1",
+        order_by: "created_at",
+        fields: &[
+            field("created_at", "created_at", Time, "When the setup began."),
+            field("enabled_at", "enabled_at", OptionalTime, "When it was turned on (null: set-up not finished)."),
+        ],
+        documents: None,
+    },
+    RecordKind {
+        file: "security/backup_codes.json",
+        title: "Backup codes",
+        about: "How many single-use backup codes you have and have used. The codes are never exported.",
+        tables: &["backup_codes"],
+        from: "FROM backup_codes WHERE owner_id = $1 GROUP BY owner_id",
+        order_by: "min(created_at)",
+        fields: &[
+            field("created_at", "min(created_at)", Time, "When this set of codes was made."),
+            field("codes", "count(*)", Integer, "Codes in the set."),
+            field("used", "count(used_at)", Integer, "Codes already used."),
+            field("last_used_at", "max(used_at)", OptionalTime, "When a code was last used."),
+        ],
+        documents: None,
+    },
+    RecordKind {
+        file: "security/passkeys.json",
+        title: "Passkeys",
+        about: "Your passkeys by name and date. Their public keys and credential ids are not exported.",
+        tables: &["passkeys"],
+        from: "FROM passkeys WHERE owner_id = $1",
+        order_by: "created_at",
+        fields: &[
+            field("name", "name", Text, "The name you gave it."),
+            field("created_at", "created_at", Time, "When it was added."),
+            field("last_used_at", "last_used_at", OptionalTime, "When it was last used (null: never)."),
+        ],
+        documents: None,
+    },
+];
+
+pub const WITHHELD: &[Withheld] = &[
+    Withheld {
+        table: "totp_factors",
+        what: "Authenticator app secret and last used step",
+        reason: "A secret: with it anyone could make your codes.",
+    },
+    Withheld {
+        table: "backup_codes",
+        what: "Backup code digests",
+        reason: "Secrets: digests of codes that still sign you in.",
+    },
+    Withheld {
+        table: "passkeys",
+        what: "Passkey credentials (public key, credential id, counters)",
+        reason: "Authenticator internals, useless outside this site; your device keeps the passkey itself.",
+    },
+];

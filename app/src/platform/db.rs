@@ -306,6 +306,19 @@ impl TenantTx {
         Ok(Self { tx, tenant })
     }
 
+    /// A read-only REPEATABLE READ transaction for `tenant`: every statement in it sees the same
+    /// snapshot, taken at its first statement (an export reads one consistent moment).
+    pub async fn begin_snapshot(pool: &PgPool, tenant: Tenant) -> Result<Self, DbError> {
+        let owner_id = tenant.owner_id;
+        let tx = pool
+            .begin_with(format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; \
+                 SELECT set_config('app.owner_id', '{owner_id}', true)"
+            ))
+            .await?;
+        Ok(Self { tx, tenant })
+    }
+
     /// The tenant this transaction acts for.
     pub fn owner_id(&self) -> OwnerId {
         self.tenant.owner_id

@@ -19,7 +19,9 @@ use sqlx::{PgConnection, PgPool};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{clock::Clock, error::InfraError, mail::Mailer};
+use super::{
+    clock::Clock, error::InfraError, keys::KeyEncryptionKey, mail::Mailer, region::Region,
+};
 
 /// A boxed future, as a job's or an area's function pointer returns it.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -34,6 +36,31 @@ pub struct JobContext {
     pub pool: PgPool,
     pub clock: Arc<dyn Clock>,
     pub mailer: Mailer,
+    /// The region whose database `pool` is.
+    pub region: Region,
+    /// Where the server keeps files (export archives), each region's in a folder of its own.
+    pub data_dir: Arc<std::path::Path>,
+    pub key_encryption_key: Arc<KeyEncryptionKey>,
+    pub public_url: url::Url,
+}
+
+impl JobContext {
+    /// The context of `region`'s jobs, on the server's state.
+    pub fn of_region(
+        state: &super::state::AppState,
+        mailer: Mailer,
+        region: Region,
+    ) -> Result<Self, super::db::DbError> {
+        Ok(Self {
+            pool: state.regions.pool(region)?.clone(),
+            clock: state.clock.clone(),
+            mailer,
+            region,
+            data_dir: state.data_dir.clone(),
+            key_encryption_key: state.key_encryption_key.clone(),
+            public_url: state.public_url.clone(),
+        })
+    }
 }
 
 /// One run of a job.
@@ -44,6 +71,8 @@ pub struct Job {
     pub payload: Value,
     /// This run's number, from 1.
     pub attempt: i32,
+    /// The runner holding the lease.
+    pub holder: String,
 }
 
 /// Why a run failed; the job is tried again later.
@@ -57,6 +86,12 @@ pub enum JobError {
 
 impl From<sqlx::Error> for JobError {
     fn from(error: sqlx::Error) -> Self {
+        Self::Infra(error.into())
+    }
+}
+
+impl From<super::db::DbError> for JobError {
+    fn from(error: super::db::DbError) -> Self {
         Self::Infra(error.into())
     }
 }
@@ -106,6 +141,25 @@ pub async fn enqueue(
     .execute(conn)
     .await
     .map(drop)
+}
+
+/// Extends a long job's lease while it runs; false when the lease was lost (another runner
+/// took the job after it ran out), and the run must stop.
+pub async fn renew_lease(
+    pool: &PgPool,
+    job: &Job,
+    now: OffsetDateTime,
+) -> Result<bool, sqlx::Error> {
+    let renewed = sqlx::query(
+        "UPDATE jobs SET locked_until = $3 WHERE id = $1 AND locked_by = $2 AND attempts = $4",
+    )
+    .bind(job.id)
+    .bind(&job.holder)
+    .bind(now + LEASE)
+    .bind(job.attempt)
+    .execute(pool)
+    .await?;
+    Ok(renewed.rows_affected() == 1)
 }
 
 /// Runs the jobs of the kinds it knows.
@@ -171,6 +225,7 @@ impl Runner {
             kind,
             payload,
             attempt,
+            holder: self.worker.clone(),
         }))
     }
 

@@ -1,6 +1,6 @@
 //! The server-side part of an area's manifest, and the platform's own: plain axum routes,
-//! background jobs, erasing a tenant's rows (account deletion), and seeding a row into each
-//! table the area owns (the isolation tests check every one of them).
+//! background jobs, erasing a tenant's rows (account deletion), seeding a row into each table
+//! the area owns (the isolation tests check every one of them), and what an export holds of them.
 
 use sqlx::PgConnection;
 use time::Duration;
@@ -9,7 +9,9 @@ use super::{
     db::TenantTx,
     ids::OwnerId,
     jobs::{BoxFuture, Job, JobContext, JobError, JobKind},
-    mail, rate_limit, session,
+    mail,
+    portable::{RecordKind, Withheld, PLATFORM_EXPORTS, PLATFORM_WITHHELD},
+    rate_limit, session,
     state::AppState,
 };
 
@@ -25,6 +27,10 @@ pub struct ServerParts {
     pub jobs: &'static [JobKind],
     pub erase: Option<Erase>,
     pub seed: Option<Seed>,
+    /// The kinds of records an export holds of the tables the area owns.
+    pub exports: &'static [RecordKind],
+    /// What those tables hold of a person and never export, with the reason.
+    pub withheld: &'static [Withheld],
 }
 
 impl ServerParts {
@@ -34,6 +40,8 @@ impl ServerParts {
         jobs: &[],
         erase: None,
         seed: None,
+        exports: &[],
+        withheld: &[],
     };
 }
 
@@ -116,4 +124,6 @@ pub const PLATFORM: ServerParts = ServerParts {
     jobs: &[mail::DELIVERY, SWEEP],
     erase: Some(erase),
     seed: Some(seed),
+    exports: PLATFORM_EXPORTS,
+    withheld: PLATFORM_WITHHELD,
 };

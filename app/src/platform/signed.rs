@@ -77,6 +77,17 @@ pub fn sign(key: &KeyEncryptionKey, body_name: &str, body: Value) -> Value {
     })
 }
 
+/// A detached signature of `bytes` exactly as they are (an export's manifest.json):
+/// `{ "alg": "Ed25519", "kid", "value" }`.
+pub fn sign_bytes(key: &KeyEncryptionKey, bytes: &[u8]) -> Value {
+    let signing = signing_key(key);
+    json!({
+        "alg": "Ed25519",
+        "kid": key_id(&signing.verifying_key()),
+        "value": URL_SAFE_NO_PAD.encode(signing.sign(bytes).to_bytes()),
+    })
+}
+
 /// The one kind of document once signed over its body alone.
 const LEGACY_RECEIPT: &str = "receipt";
 

@@ -33,7 +33,7 @@ pub const AREA: Area = Area {
     nav: Some(NavEntry {
         href: "/privacy",
         label: "Privacy",
-        position: 3,
+        position: 4,
     }),
     notices: &[],
     events: model::EVENTS,
@@ -43,5 +43,7 @@ pub const AREA: Area = Area {
         jobs: &[],
         erase: Some(store::erase),
         seed: Some(store::seed),
+        exports: store::export::EXPORTS,
+        withheld: store::export::WITHHELD,
     },
 };

@@ -34,5 +34,7 @@ pub const AREA: Area = Area {
         jobs: &[],
         erase: Some(store::erase),
         seed: Some(store::seed),
+        exports: store::EXPORTS,
+        withheld: store::WITHHELD,
     },
 };

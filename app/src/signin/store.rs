@@ -8,7 +8,13 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::platform::{db::TenantTx, ids::OwnerId, jobs::BoxFuture, server_parts::for_owner};
+use crate::platform::{
+    db::TenantTx,
+    ids::OwnerId,
+    jobs::BoxFuture,
+    portable::{field, FieldType::*, RecordKind, Withheld},
+    server_parts::for_owner,
+};
 
 /// Drops the pending sign-ins that ran out (created at or before `expired`) and adds one.
 pub async fn start_pending(
@@ -114,3 +120,24 @@ pub fn seed(conn: &mut PgConnection, owner: OwnerId) -> BoxFuture<'_, Result<(),
         .await
     })
 }
+
+/// The sign-in area's share of an export (promise P8).
+pub const EXPORTS: &[RecordKind] = &[RecordKind {
+    file: "account/known_devices.json",
+    title: "Known devices",
+    about: "The devices and networks you signed in from, as a keyed digest (a new one gets a mail).",
+    tables: &["known_devices"],
+    from: "FROM known_devices WHERE owner_id = $1",
+    order_by: "first_seen_at",
+    fields: &[
+        field("fingerprint", "encode(fingerprint, 'hex')", Text, "A keyed digest of the device and network: it names neither."),
+        field("first_seen_at", "first_seen_at", Time, "When you first signed in from it."),
+    ],
+    documents: None,
+}];
+
+pub const WITHHELD: &[Withheld] = &[Withheld {
+    table: "pending_sign_ins",
+    what: "Sign-ins waiting for their second step",
+    reason: "Kept for minutes while a sign-in is under way, with no content beyond a count of wrong answers.",
+}];

@@ -5,6 +5,7 @@
 //! Owns: `accounts`, `account_tokens`, `email_directory`, `invites`.
 
 pub mod accounts;
+pub mod export;
 pub mod invites;
 pub mod tokens;
 

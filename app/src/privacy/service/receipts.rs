@@ -6,11 +6,14 @@
 //! So a receipt reformatted by an editor still verifies; any changed value does not.
 
 use serde_json::{json, Value};
+use time::OffsetDateTime;
 
 use super::ledger::Method;
 use crate::{
     platform::{
+        ids::ConsentRecordId,
         keys::{Derived, KeyEncryptionKey},
+        portable::Signing,
         residency,
         signed::{self, Unverified},
         state::AppState,
@@ -42,8 +45,68 @@ fn principal_id(key: &KeyEncryptionKey, subject: &str) -> String {
 
 /// The receipt for one ledger record, signed.
 pub fn build(state: &AppState, record: &LedgerRecord) -> Value {
-    let base = state.public_url.as_str().trim_end_matches('/');
-    let host = state.public_url.host_str().unwrap_or("localhost");
+    signed_receipt(
+        &Signing {
+            key: &state.key_encryption_key,
+            public_url: &state.public_url,
+        },
+        record,
+    )
+}
+
+/// The receipt of a ledger record as an export reads it (`store::export`): the same document,
+/// byte for byte, as the Privacy page hands out, since the signature is deterministic.
+pub fn from_export_row(signing: &Signing, row: Value) -> Value {
+    let texts = |key: &str| -> Vec<String> {
+        row[key]
+            .as_array()
+            .map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    };
+    let record = LedgerRecord {
+        id: row["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| ConsentRecordId::from(uuid::Uuid::nil())),
+        subject: row["subject"].as_str().unwrap_or_default().to_owned(),
+        granted: texts("granted"),
+        denied: texts("denied"),
+        policy_version: row["policy_version"].as_i64().and_then(|v| i32::try_from(v).ok()).unwrap_or_default(),
+        method: row["method"].as_str().unwrap_or_default().to_owned(),
+        gpc: row["gpc"].as_bool().unwrap_or_default(),
+        recorded_at: row["recorded_at_unix"]
+            .as_i64()
+            .and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok())
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        moved_from: None,
+    };
+    signed_receipt(signing, &record)
+}
+
+/// The JSON Schema of one signed receipt, for the export.
+pub fn receipt_schema() -> Value {
+    json!({
+        "type": "object",
+        "description": "A consent receipt as the Privacy page hands it out: the receipt and an Ed25519 signature over its canonical form (keys sorted, no spaces), checkable with the key at /.well-known/consent-receipt-key.json.",
+        "required": ["receipt", "signature"],
+        "properties": {
+            "receipt": { "type": "object", "required": ["consentReceiptID", "consentTimestamp", "policyVersion", "services"] },
+            "signature": {
+                "type": "object",
+                "required": ["alg", "kid", "value"],
+                "properties": {
+                    "alg": { "const": "Ed25519" },
+                    "kid": { "type": "string" },
+                    "value": { "type": "string", "description": "base64url, 64 bytes" },
+                },
+            },
+        },
+    })
+}
+
+fn signed_receipt(signing: &Signing, record: &LedgerRecord) -> Value {
+    let base = signing.public_url.as_str().trim_end_matches('/');
+    let host = signing.public_url.host_str().unwrap_or("localhost");
     let consent_type = if record.method == "gpc" {
         "GPC"
     } else {
@@ -74,7 +137,7 @@ pub fn build(state: &AppState, record: &LedgerRecord) -> Value {
         "consentTimestamp": record.recorded_at.unix_timestamp(),
         "collectionMethod": Method::label(&record.method),
         "language": "en",
-        "piiPrincipalId": principal_id(&state.key_encryption_key, &record.subject),
+        "piiPrincipalId": principal_id(signing.key, &record.subject),
         "piiControllers": [{
             "piiController": "Custodian",
             "contact": "Privacy team",
@@ -88,7 +151,7 @@ pub fn build(state: &AppState, record: &LedgerRecord) -> Value {
         "sensitive": false,
         "spiCat": [],
     });
-    signed::sign(&state.key_encryption_key, "receipt", receipt)
+    signed::sign(signing.key, "receipt", receipt)
 }
 
 fn malformed(why: &str) -> ReceiptVerdict {

@@ -7,6 +7,7 @@
 //! `policy_versions`, `page_views`.
 
 pub mod analytics;
+pub mod export;
 pub mod ledger;
 pub mod policies;
 

@@ -1,0 +1,327 @@
+//! The archive of an export (promise P8): a zip written as it is read, never held whole in
+//! memory. It holds one JSON file per kind of record, a JSON Schema for each, `README.html` (an
+//! offline viewer), `manifest.json` (every file's size, record count and SHA-256, the snapshot
+//! time and what is and is not included) and `manifest.sig` (an Ed25519 signature of the
+//! manifest's exact bytes with the server's published key).
+//!
+//! Everything is read in the caller's transaction, which must be one REPEATABLE READ snapshot:
+//! the archive reflects one moment.
+
+use std::{
+    fs::File,
+    io::{self, BufWriter, Seek, Write},
+    path::Path,
+};
+
+use futures_util::TryStreamExt as _;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+use time::{format_description::well_known::Rfc3339, OffsetDateTime};
+use tokio::sync::watch;
+use zip::{write::SimpleFileOptions, CompressionMethod, ZipWriter};
+
+use super::viewer::{self, Section};
+use crate::{
+    data::store,
+    platform::{
+        ids::OwnerId,
+        portable::{self, RecordKind, Signing, Withheld, FORMAT_VERSION},
+        region::{Region, Tenant},
+        signed,
+    },
+};
+
+/// Records of each kind the viewer shows; the JSON file holds them all.
+pub const VIEWER_ROWS: usize = 500;
+/// Records written between two progress reports.
+const REPORT_EVERY: i64 = 2_000;
+
+/// Where the build is, for the progress bar.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub stage: &'static str,
+    pub files_done: i32,
+    pub records: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("the records could not be read: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("the archive could not be written: {0}")]
+    Write(#[from] io::Error),
+    #[error("the archive could not be written: {0}")]
+    Zip(#[from] zip::result::ZipError),
+}
+
+impl ArchiveError {
+    /// The reason as the person reads it, without the server's internals.
+    pub fn for_person(&self) -> &'static str {
+        match self {
+            Self::Write(error) if error.kind() == io::ErrorKind::StorageFull => {
+                "The server ran out of disk space while writing the archive."
+            }
+            Self::Write(_) | Self::Zip(_) => "The server could not write the archive.",
+            Self::Database(_) => "Your records could not be read from the database.",
+        }
+    }
+}
+
+/// What to put in the archive, and for whom.
+pub struct Contents<'a> {
+    pub owner: OwnerId,
+    pub region: Region,
+    pub kinds: Vec<&'static RecordKind>,
+    pub withheld: Vec<&'static Withheld>,
+    pub signing: Signing<'a>,
+}
+
+impl<'a> Contents<'a> {
+    /// Every kind of record each area declares, and everything withheld, for `tenant`.
+    pub fn everything(tenant: Tenant, signing: Signing<'a>) -> Self {
+        Self {
+            owner: tenant.owner_id,
+            region: tenant.region,
+            kinds: crate::server::exports().collect(),
+            withheld: crate::server::withheld().collect(),
+            signing,
+        }
+    }
+
+    /// Files the progress bar counts: each kind's, the viewer and the manifest.
+    pub fn files_total(&self) -> i32 {
+        i32::try_from(self.kinds.len() + 2).unwrap_or(i32::MAX)
+    }
+}
+
+/// What was written.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub manifest_sha256: String,
+    pub size_bytes: i64,
+    pub records: i64,
+    pub snapshot_at: OffsetDateTime,
+}
+
+/// One file of the archive, as the manifest lists it.
+struct Listed {
+    path: String,
+    bytes: u64,
+    sha256: String,
+    records: Option<i64>,
+    schema: Option<String>,
+}
+
+/// A file being written into the zip, hashed and counted on the way.
+struct Entry<'z, W: Write + Seek> {
+    zip: &'z mut ZipWriter<W>,
+    hash: Sha256,
+    bytes: u64,
+}
+
+impl<'z, W: Write + Seek> Entry<'z, W> {
+    fn start(zip: &'z mut ZipWriter<W>, path: &str) -> Result<Self, ArchiveError> {
+        let options = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Deflated)
+            .compression_level(Some(1))
+            .unix_permissions(0o644);
+        zip.start_file(path, options)?;
+        Ok(Self {
+            zip,
+            hash: Sha256::new(),
+            bytes: 0,
+        })
+    }
+
+    fn done(self, path: &str, records: Option<i64>, schema: Option<String>) -> Listed {
+        Listed {
+            path: path.to_owned(),
+            bytes: self.bytes,
+            sha256: hex(&self.hash.finalize()),
+            records,
+            schema,
+        }
+    }
+}
+
+impl<W: Write + Seek> Write for Entry<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.zip.write(buf)?;
+        self.hash.update(&buf[..written]);
+        self.bytes += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.zip.flush()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+/// Writes the whole archive to `out` (created or truncated), reporting progress on the way.
+pub async fn write(
+    conn: &mut PgConnection,
+    contents: &Contents<'_>,
+    out: &Path,
+    progress: &watch::Sender<Progress>,
+) -> Result<Summary, ArchiveError> {
+    let snapshot_at = store::snapshot_time(conn).await?;
+    let mut zip = ZipWriter::new(BufWriter::new(File::create(out)?));
+    let mut listed = Vec::new();
+    let mut sections = Vec::new();
+    let mut total_records = 0;
+    for (done, kind) in contents.kinds.iter().enumerate() {
+        progress.send_replace(Progress {
+            stage: kind.title,
+            files_done: i32::try_from(done).unwrap_or(i32::MAX),
+            records: total_records,
+        });
+        let (file, section) =
+            write_kind(conn, contents, kind, &mut zip, progress, &mut total_records).await?;
+        listed.push(file);
+        sections.push(section);
+    }
+    for kind in &contents.kinds {
+        let mut entry = Entry::start(&mut zip, &kind.schema_file())?;
+        serde_json::to_writer_pretty(&mut entry, &kind.schema()).map_err(io::Error::from)?;
+        listed.push(entry.done(&kind.schema_file(), None, None));
+    }
+    progress.send_replace(Progress {
+        stage: "Writing the viewer",
+        files_done: contents.files_total() - 2,
+        records: total_records,
+    });
+    let completeness = completeness(contents);
+    let mut entry = Entry::start(&mut zip, "README.html")?;
+    entry.write_all(viewer::render(&sections, &completeness, snapshot_at).as_bytes())?;
+    listed.push(entry.done("README.html", None, None));
+
+    progress.send_replace(Progress {
+        stage: "Signing the manifest",
+        files_done: contents.files_total() - 1,
+        records: total_records,
+    });
+    let manifest = manifest(contents, &listed, &completeness, snapshot_at);
+    let manifest_bytes = serde_json::to_vec_pretty(&manifest).map_err(io::Error::from)?;
+    let mut entry = Entry::start(&mut zip, "manifest.json")?;
+    entry.write_all(&manifest_bytes)?;
+    let manifest_sha256 = entry.done("manifest.json", None, None).sha256;
+    let signature = signed::sign_bytes(contents.signing.key, &manifest_bytes);
+    let mut entry = Entry::start(&mut zip, "manifest.sig")?;
+    serde_json::to_writer_pretty(&mut entry, &signature).map_err(io::Error::from)?;
+    let file = zip.finish()?.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    let size_bytes = i64::try_from(file.metadata()?.len()).unwrap_or(i64::MAX);
+    Ok(Summary {
+        manifest_sha256,
+        size_bytes,
+        records: total_records,
+        snapshot_at,
+    })
+}
+
+/// Writes one kind's file: a JSON array, one record per line, read as it arrives.
+async fn write_kind<W: Write + Seek>(
+    conn: &mut PgConnection,
+    contents: &Contents<'_>,
+    kind: &'static RecordKind,
+    zip: &mut ZipWriter<W>,
+    progress: &watch::Sender<Progress>,
+    total_records: &mut i64,
+) -> Result<(Listed, Section), ArchiveError> {
+    let mut entry = Entry::start(zip, kind.file)?;
+    let select = kind.select();
+    let mut rows = portable::records(conn, &select, contents.owner);
+    let mut records: i64 = 0;
+    let mut preview = Vec::new();
+    entry.write_all(b"[")?;
+    while let Some(row) = rows.try_next().await? {
+        let row = match kind.documents {
+            Some(documents) => {
+                let value: Value = serde_json::from_str(&row).map_err(io::Error::from)?;
+                (documents.reshape)(&contents.signing, value).to_string()
+            }
+            None => row,
+        };
+        entry.write_all(if records == 0 { b"\n" } else { b",\n" })?;
+        entry.write_all(row.as_bytes())?;
+        if preview.len() < VIEWER_ROWS {
+            preview.push(row);
+        }
+        records += 1;
+        *total_records += 1;
+        if records % REPORT_EVERY == 0 {
+            progress.send_modify(|now| now.records = *total_records);
+        }
+    }
+    entry.write_all(if records == 0 { b"]\n" } else { b"\n]\n" })?;
+    let listed = entry.done(kind.file, Some(records), Some(kind.schema_file()));
+    Ok((
+        listed,
+        Section {
+            kind,
+            records,
+            preview,
+        },
+    ))
+}
+
+/// Every kind of personal data Custodian holds: included (in which file) or not, and why.
+fn completeness(contents: &Contents<'_>) -> Vec<Value> {
+    let included = contents.kinds.iter().map(|kind| {
+        json!({
+            "data": kind.title,
+            "status": "included",
+            "file": kind.file,
+            "tables": kind.tables,
+        })
+    });
+    let withheld = contents.withheld.iter().map(|withheld| {
+        json!({
+            "data": withheld.what,
+            "status": "not included",
+            "because": withheld.reason,
+            "tables": [withheld.table],
+        })
+    });
+    included.chain(withheld).collect()
+}
+
+fn manifest(
+    contents: &Contents<'_>,
+    listed: &[Listed],
+    completeness: &[Value],
+    snapshot_at: OffsetDateTime,
+) -> Value {
+    let base = contents.signing.public_url.as_str().trim_end_matches('/');
+    json!({
+        "format": "custodian-export",
+        "format_version": FORMAT_VERSION,
+        "account_id": contents.owner.to_string(),
+        "region": contents.region.as_str(),
+        "snapshot_at": rfc3339(snapshot_at),
+        "snapshot": "Every file was read in one REPEATABLE READ transaction: the archive shows one moment.",
+        "files": listed.iter().map(|file| json!({
+            "path": file.path,
+            "bytes": file.bytes,
+            "records": file.records,
+            "sha256": file.sha256,
+            "schema": file.schema,
+        })).collect::<Vec<_>>(),
+        "completeness": completeness,
+        "signature": {
+            "file": "manifest.sig",
+            "alg": "Ed25519",
+            "covers": "the exact bytes of manifest.json",
+            "public_key": format!("{base}/.well-known/consent-receipt-key.json"),
+        },
+    })
+}

@@ -1,0 +1,360 @@
+//! The export's jobs. `BUILD` writes one export's archive: marked building, written to a part
+//! file from one snapshot while its progress is reported and its lease renewed, renamed, then
+//! marked ready with a mail, in one transaction. Run again (after a crash, a lost lease or a
+//! failure) it starts over and still leaves exactly one archive; after its last try it marks
+//! the export failed with the reason and mails the person. `SWEEP` deletes archives past their
+//! 7 days and every file no live export owns.
+
+use std::{path::Path, time::Duration as StdDuration};
+
+use serde_json::{json, Value};
+use time::Duration;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::{
+    archive::{self, ArchiveError, Contents, Progress, Summary},
+    files,
+};
+use crate::{
+    auth::store::accounts,
+    data::{
+        model::{human_size, ExportState, EXPORT_EXPIRED, EXPORT_FAILED, EXPORT_READY, KEEP_DAYS},
+        store::{self, Finished},
+    },
+    platform::{
+        audit,
+        db::{DbError, TenantTx},
+        error::InfraError,
+        ids::OwnerId,
+        jobs::{renew_lease, BoxFuture, Job, JobContext, JobError, JobKind},
+        mail::{self, Mail},
+        portable::Signing,
+        region::{Region, Tenant},
+    },
+};
+
+/// How often a build writes its progress and renews its lease.
+const REPORT_EVERY: StdDuration = StdDuration::from_secs(1);
+
+pub const BUILD: JobKind = JobKind {
+    name: "build_export",
+    run: build,
+    max_attempts: 3,
+    every: None,
+};
+
+pub const SWEEP: JobKind = JobKind {
+    name: "sweep_exports",
+    run: sweep,
+    max_attempts: 3,
+    every: Some(Duration::hours(1)),
+};
+
+/// What a build job is told: whose export, in which region.
+pub fn payload(tenant: Tenant, id: Uuid) -> Value {
+    json!({ "owner": tenant.owner_id, "region": tenant.region.as_str(), "export": id })
+}
+
+fn parse(payload: &Value) -> Option<(Tenant, Uuid)> {
+    let owner: OwnerId = payload["owner"].as_str()?.parse().ok()?;
+    let region = Region::parse(payload["region"].as_str()?)?;
+    let id = payload["export"].as_str()?.parse().ok()?;
+    Some((Tenant::new(owner, region), id))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    #[error(transparent)]
+    Infra(#[from] InfraError),
+    #[error("another runner took the job over")]
+    LeaseLost,
+}
+
+impl From<sqlx::Error> for BuildError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Infra(error.into())
+    }
+}
+
+impl From<DbError> for BuildError {
+    fn from(error: DbError) -> Self {
+        Self::Infra(error.into())
+    }
+}
+
+impl BuildError {
+    pub fn for_person(&self) -> &'static str {
+        match self {
+            Self::Archive(error) => error.for_person(),
+            Self::Infra(_) | Self::LeaseLost => "The server could not finish it.",
+        }
+    }
+}
+
+fn build<'a>(context: &'a JobContext, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
+    Box::pin(async move {
+        let (tenant, id) = parse(&job.payload)
+            .ok_or_else(|| JobError::Failed("the job names no export".to_owned()))?;
+        let root = files::region_root(&context.data_dir, tenant.region);
+        let signing = Signing {
+            key: &context.key_encryption_key,
+            public_url: &context.public_url,
+        };
+        let contents = Contents::everything(tenant, signing);
+        let mut tx = TenantTx::begin_on(&context.pool, tenant).await?;
+        let wanted = store::start_building(&mut tx, id, contents.files_total()).await?;
+        tx.commit().await?;
+        if !wanted {
+            files::remove_export(&root, tenant.owner_id, id).await;
+            return Ok(());
+        }
+        let outcome = match write(context, job, &contents, tenant, id, &root).await {
+            Ok(summary) => publish(context, tenant, id, &root, &summary).await,
+            Err(error) => Err(error),
+        };
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(error) if BUILD.gives_up_after(job.attempt) => {
+                tracing::warn!(export = %id, %error, "an export failed for good");
+                give_up(context, tenant, id, &root, error.for_person()).await?;
+                Ok(())
+            }
+            Err(error) => Err(JobError::Failed(error.to_string())),
+        }
+    })
+}
+
+/// Writes this attempt's part file from one snapshot, reporting progress meanwhile; the part
+/// is removed when the attempt fails.
+async fn write(
+    context: &JobContext,
+    job: &Job,
+    contents: &Contents<'_>,
+    tenant: Tenant,
+    id: Uuid,
+    root: &Path,
+) -> Result<Summary, BuildError> {
+    let part = files::part(root, tenant.owner_id, id, job.attempt);
+    let (progress, watched) = watch::channel(Progress::default());
+    let writing = async {
+        tokio::fs::create_dir_all(files::owner_dir(root, tenant.owner_id))
+            .await
+            .map_err(ArchiveError::from)?;
+        write_snapshot(&context.pool, contents, &part, &progress).await
+    };
+    let result = tokio::select! {
+        result = writing => result,
+        lost = report(context, job, tenant, id, watched) => Err(lost),
+    };
+    if result.is_err() {
+        files::remove_file(&part).await;
+    }
+    let summary = result?;
+    tokio::fs::rename(&part, files::archive(root, tenant.owner_id, id))
+        .await
+        .map_err(ArchiveError::from)?;
+    Ok(summary)
+}
+
+/// Writes the archive of `contents` to `out` from one snapshot of the tenant's rows, on its
+/// region's pool: the one way an archive is made, by the job and by the operator's command.
+pub async fn write_snapshot(
+    pool: &sqlx::PgPool,
+    contents: &Contents<'_>,
+    out: &Path,
+    progress: &watch::Sender<Progress>,
+) -> Result<Summary, BuildError> {
+    let tenant = Tenant::new(contents.owner, contents.region);
+    let mut snapshot = TenantTx::begin_snapshot(pool, tenant).await?;
+    let summary = archive::write(&mut snapshot, contents, out, progress).await?;
+    snapshot.commit().await?;
+    Ok(summary)
+}
+
+/// Writes the progress to the export's row and renews the job's lease, every second, until the
+/// lease is lost (it never returns otherwise).
+async fn report(
+    context: &JobContext,
+    job: &Job,
+    tenant: Tenant,
+    id: Uuid,
+    mut watched: watch::Receiver<Progress>,
+) -> BuildError {
+    loop {
+        tokio::time::sleep(REPORT_EVERY).await;
+        let now = context.clock.now();
+        match renew_lease(&context.pool, job, now).await {
+            Ok(true) => {}
+            Ok(false) => return BuildError::LeaseLost,
+            Err(error) => tracing::warn!(%error, "could not renew an export's lease"),
+        }
+        let seen = watched.borrow_and_update().clone();
+        let recorded = async {
+            let mut tx = TenantTx::begin_on(&context.pool, tenant).await?;
+            store::record_progress(&mut tx, id, seen.stage, seen.files_done, seen.records).await?;
+            tx.commit().await?;
+            Ok::<_, InfraError>(())
+        };
+        if let Err(error) = recorded.await {
+            tracing::warn!(%error, "could not record an export's progress");
+        }
+    }
+}
+
+fn data_page(context: &JobContext) -> String {
+    format!("{}/data", context.public_url.as_str().trim_end_matches('/'))
+}
+
+/// Marks the export ready, records it and mails the person, in one transaction; an export
+/// deleted meanwhile loses its archive instead.
+async fn publish(
+    context: &JobContext,
+    tenant: Tenant,
+    id: Uuid,
+    root: &Path,
+    summary: &Summary,
+) -> Result<(), BuildError> {
+    let now = context.clock.now();
+    let expires_at = now + Duration::days(KEEP_DAYS);
+    let mut tx = TenantTx::begin_on(&context.pool, tenant).await?;
+    let done = Finished {
+        at: now,
+        expires_at,
+        size_bytes: summary.size_bytes,
+        manifest_sha256: &summary.manifest_sha256,
+        records: summary.records,
+    };
+    if !store::finish(&mut tx, id, &done).await? {
+        tx.commit().await?;
+        files::remove_export(root, tenant.owner_id, id).await;
+        return Ok(());
+    }
+    let detail = format!(
+        "{} records, {}, manifest SHA-256 {}",
+        summary.records,
+        human_size(summary.size_bytes),
+        &summary.manifest_sha256[..16.min(summary.manifest_sha256.len())]
+    );
+    audit::record_unattributed(&mut tx, &context.key_encryption_key, EXPORT_READY, &detail, now)
+        .await
+        .map_err(InfraError::from)?;
+    let account = accounts::account(&mut tx).await?;
+    let body = format!(
+        "The copy of your Custodian data you asked for is ready ({}). Sign in and download it from {}.\n\nIt is kept until {} and then deleted. If you did not ask for it, change your password and delete the export on that page.",
+        human_size(summary.size_bytes),
+        data_page(context),
+        crate::platform::clock::to_minute(expires_at),
+    );
+    let mail = Mail {
+        account: tenant.owner_id,
+        to: &account.email,
+        subject: "Your data export is ready",
+        body,
+    };
+    mail::enqueue(&mut tx, mail, now)
+        .await
+        .map_err(InfraError::from)?;
+    tx.commit().await?;
+    // Attempts before this one may have left their part files (a crash).
+    files::remove_parts(root, tenant.owner_id, id).await;
+    Ok(())
+}
+
+/// After the last try: the export is failed with the reason, the person is told, and nothing of
+/// it stays on disk.
+async fn give_up(
+    context: &JobContext,
+    tenant: Tenant,
+    id: Uuid,
+    root: &Path,
+    reason: &str,
+) -> Result<(), InfraError> {
+    files::remove_export(root, tenant.owner_id, id).await;
+    let now = context.clock.now();
+    let mut tx = TenantTx::begin_on(&context.pool, tenant).await?;
+    if store::fail(&mut tx, id, now, reason).await? {
+        audit::record_unattributed(&mut tx, &context.key_encryption_key, EXPORT_FAILED, reason, now)
+            .await?;
+        let account = accounts::account(&mut tx).await?;
+        let body = format!(
+            "The export of your Custodian data could not be built: {reason}\n\nNothing of it was kept. You can ask for a new one at {}.",
+            data_page(context)
+        );
+        let mail = Mail {
+            account: tenant.owner_id,
+            to: &account.email,
+            subject: "Your data export failed",
+            body,
+        };
+        mail::enqueue(&mut tx, mail, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+fn sweep<'a>(context: &'a JobContext, _: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
+    Box::pin(async move {
+        let root = files::region_root(&context.data_dir, context.region);
+        let Ok(mut owners) = tokio::fs::read_dir(&root).await else {
+            return Ok(());
+        };
+        while let Some(entry) = owners
+            .next_entry()
+            .await
+            .map_err(|e| JobError::Failed(e.to_string()))?
+        {
+            let name = entry.file_name();
+            let Ok(owner) = name.to_string_lossy().parse::<OwnerId>() else {
+                continue;
+            };
+            sweep_owner(context, &root, Tenant::new(owner, context.region)).await?;
+        }
+        Ok(())
+    })
+}
+
+/// Deletes the owner's files that no live export owns: archives past their expiry (recorded in
+/// the log), files of deleted, failed or unknown exports, and stale partial attempts.
+async fn sweep_owner(context: &JobContext, root: &Path, tenant: Tenant) -> Result<(), JobError> {
+    let dir = files::owner_dir(root, tenant.owner_id);
+    let now = context.clock.now();
+    let mut entries = tokio::fs::read_dir(&dir)
+        .await
+        .map_err(|e| JobError::Failed(e.to_string()))?;
+    let mut tx = TenantTx::begin_on(&context.pool, tenant).await?;
+    let mut kept = 0;
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let Some((id, complete)) = files::export_of(&entry.file_name().to_string_lossy()) else {
+            continue;
+        };
+        let state = store::get(&mut tx, id).await?.map(|stored| {
+            let expired = stored.expires_at.is_some_and(|at| at <= now);
+            ExportState::parse(&stored.state, expired)
+        });
+        let keep = match state {
+            Some(ExportState::Queued | ExportState::Building) => true,
+            Some(ExportState::Ready) => complete,
+            Some(ExportState::Expired) if complete => {
+                audit::record_unattributed(&mut tx, &context.key_encryption_key, EXPORT_EXPIRED, "", now)
+                    .await
+                    .map_err(InfraError::from)?;
+                false
+            }
+            _ => false,
+        };
+        if keep {
+            kept += 1;
+        } else {
+            files::remove_file(&entry.path()).await;
+        }
+    }
+    tx.commit().await?;
+    if kept == 0 {
+        // Only when empty; a file written meanwhile keeps it.
+        let _ = tokio::fs::remove_dir(&dir).await;
+    }
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! `custodian export`: an operator answers an access request with the same archive the Your
+//! data page builds (promise P8), by the same code, on the account's region as the app role.
+
+use std::path::Path;
+
+use app::{
+    data::service::{
+        archive::{Contents, Progress},
+        job,
+    },
+    platform::{config::Settings, directory, portable::Signing},
+};
+use tokio::sync::watch;
+
+use super::{app_regions, key_encryption_key, migrated_owner_pools, CliError};
+
+pub async fn export(settings: &Settings, email: &str, out: &Path) -> Result<(), CliError> {
+    let kek = key_encryption_key(settings)?;
+    let public_url = settings.public_url()?;
+    let owners = migrated_owner_pools(settings).await?;
+    let regions = app_regions(settings, &owners, &kek).await?;
+    let email = email.trim().to_lowercase();
+    let outcome = async {
+        let tenant = directory::route_of_address(regions.directory(), &kek, &email)
+            .await?
+            .ok_or_else(|| CliError::NoSuchAccount(email.clone()))?;
+        let signing = Signing {
+            key: &kek,
+            public_url: &public_url,
+        };
+        let contents = Contents::everything(tenant, signing);
+        // Written beside the target and renamed: a failed run leaves no half archive there.
+        let part = out.with_extension("part");
+        let (progress, _) = watch::channel(Progress::default());
+        let written =
+            job::write_snapshot(regions.pool(tenant.region)?, &contents, &part, &progress).await;
+        let summary = match written {
+            Ok(summary) => summary,
+            Err(error) => {
+                let _ = std::fs::remove_file(&part);
+                return Err(CliError::Export(error));
+            }
+        };
+        std::fs::rename(&part, out).map_err(|source| CliError::ExportFile {
+            path: out.display().to_string(),
+            source,
+        })?;
+        Ok(summary)
+    }
+    .await;
+    owners.close().await;
+    for (_, pool) in regions.cells() {
+        pool.close().await;
+    }
+    regions.directory().close().await;
+    let summary = outcome?;
+    println!(
+        "Wrote {} ({} records, {} bytes, manifest SHA-256 {}).",
+        out.display(),
+        summary.records,
+        summary.size_bytes,
+        summary.manifest_sha256
+    );
+    Ok(())
+}
