@@ -60,11 +60,12 @@ test-e2e:
 	E2E_ADDR=$(E2E_ADDR) DATABASE_URL=$(PG)/$(E2E_DATABASE) npx playwright test -c end2end/playwright.config.ts
 	@node -e 'const s = require("./end2end/playwright-report/results.json").stats; console.log(`playwright: $${s.expected} passed, $${s.unexpected} failed, $${s.skipped} skipped`)'
 
-## Throughput and size figures, written to bench/results.md.
+## Throughput and size figures, written to bench/results.md, and the export's, to bench/export.md.
 bench:
 	scripts/setup.sh bench
 	cargo leptos build --release --split
 	bench/run.sh
+	bench/export.sh
 	# The peer comparison drops its directory database only; its region databases go here.
 	for db in custodian_compare_us_east custodian_compare_eu_west; do \
 	  dropdb --if-exists --force -h 127.0.0.1 -U postgres $$db; done

@@ -6,6 +6,7 @@
 # `make bench`, which builds first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 ADDR=127.0.0.1:3200
 DB=custodian_bench
@@ -26,10 +27,7 @@ RUST_LOG=warn target/release/custodian serve --site-addr "$ADDR" --data-dir targ
   --site-root target/site --auth-rate-limit 1000000000 >"$OUT/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 60); do
-  curl -fsS "http://$ADDR/healthz" >/dev/null 2>&1 && break
-  sleep 1
-done
+wait_healthy "$ADDR"
 
 # One account for the signed-in session, and one per sign-in connection: every attempt counts
 # against its account before the password is checked, so one account signed in to twenty times
@@ -120,10 +118,7 @@ REGION_DATABASE_URLS="us-east=postgres://postgres@127.0.0.1:5432/${DB}_single" \
   RUST_LOG=warn target/release/custodian serve --site-addr "$ADDR" --data-dir target/bench-data \
   --site-root target/site --auth-rate-limit 1000000000 >"$OUT/server-single.log" 2>&1 &
 server=$!
-for _ in $(seq 1 60); do
-  curl -fsS "http://$ADDR/healthz" >/dev/null 2>&1 && break
-  sleep 1
-done
+wait_healthy "$ADDR"
 single_cookie=$(DATABASE_URL="postgres://postgres@127.0.0.1:5432/${DB}_single" \
   REGION_DATABASE_URLS="us-east=postgres://postgres@127.0.0.1:5432/${DB}_single" \
   sign_up_in "$ADDR" bench-single@example.com us-east)
