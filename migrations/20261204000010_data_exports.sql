@@ -27,18 +27,18 @@ CREATE INDEX data_exports_recent_idx ON data_exports (owner_id, requested_at);
 SELECT custodian_protect_tenant_table('data_exports', 'SELECT, INSERT, UPDATE');
 
 -- The invites a tenant created (with who used them, as the invites page shows) and the one it
--- signed up with (without its inviter: that is another person's data), for the export. Acts for
--- the transaction's tenant only.
-CREATE FUNCTION custodian_export_invites()
+-- signed up with (without its inviter: that is another person's data), for the export. Answers
+-- only for the transaction's own tenant: `p_owner` must be the tenant the transaction acts for.
+CREATE FUNCTION custodian_export_invites(p_owner uuid)
     RETURNS TABLE (relation text, created_at timestamptz, expires_at timestamptz,
                    used_at timestamptz, used_by_email text)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
     AS $$
     SELECT 'created', created_at, expires_at, used_at, used_by_email FROM invites
-        WHERE invited_by = custodian_current_owner()
+        WHERE invited_by = p_owner AND p_owner = custodian_current_owner()
     UNION ALL
     SELECT 'used to sign up', created_at, expires_at, used_at, NULL FROM invites
-        WHERE used_by = custodian_current_owner()
+        WHERE used_by = p_owner AND p_owner = custodian_current_owner()
 $$;
-REVOKE ALL ON FUNCTION custodian_export_invites() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION custodian_export_invites() TO custodian_app;
+REVOKE ALL ON FUNCTION custodian_export_invites(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION custodian_export_invites(uuid) TO custodian_app;

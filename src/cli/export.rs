@@ -29,8 +29,12 @@ pub async fn export(settings: &Settings, email: &str, out: &Path) -> Result<(), 
             public_url: &public_url,
         };
         let contents = Contents::everything(tenant, signing);
-        // Written beside the target and renamed: a failed run leaves no half archive there.
-        let part = out.with_extension("part");
+        // Written beside the target under a name of its own and renamed: a failed run leaves
+        // no half archive, and no file that was there is overwritten by one.
+        let name = out
+            .file_name()
+            .map_or_else(Default::default, |n| n.to_string_lossy().into_owned());
+        let part = out.with_file_name(format!(".{name}.{}.part", uuid::Uuid::new_v4()));
         let (progress, _) = watch::channel(Progress::default());
         let written =
             job::write_snapshot(regions.pool(tenant.region)?, &contents, &part, &progress).await;
@@ -41,10 +45,13 @@ pub async fn export(settings: &Settings, email: &str, out: &Path) -> Result<(), 
                 return Err(CliError::Export(error));
             }
         };
-        std::fs::rename(&part, out).map_err(|source| CliError::ExportFile {
-            path: out.display().to_string(),
-            source,
-        })?;
+        if let Err(source) = std::fs::rename(&part, out) {
+            let _ = std::fs::remove_file(&part);
+            return Err(CliError::ExportFile {
+                path: out.display().to_string(),
+                source,
+            });
+        }
         Ok(summary)
     }
     .await;

@@ -291,7 +291,18 @@ async fn the_operators_command_writes_the_same_archive(owner: PgPool) {
         from_page["account/profile.json"],
         from_command["account/profile.json"]
     );
-    assert!(!out.path().join("ada.part").exists());
+    // Only the archive is left, readable by its owner alone.
+    let left: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("ada.zip")]);
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 
     let unknown = custodian::cli::export::export(&settings, "nobody@example.com", &file).await;
     assert!(unknown.unwrap_err().to_string().contains("no account"));

@@ -103,6 +103,26 @@ async fn the_owner_downloads_in_sudo_mode_and_can_resume(owner: PgPool) {
         assert!(!body.starts_with(b"PK"), "{other}");
     }
 
+    // A link from another site starts no download, and records none.
+    let request = Request::get(&path)
+        .header("user-agent", FIREFOX)
+        .header("sec-fetch-site", "cross-site")
+        .header("cookie", browser.cookie_header())
+        .body(Body::empty())
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(app.clone(), request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        w.kinds(ada)
+            .await
+            .iter()
+            .filter(|k| k.starts_with(EXPORT_DOWNLOADED.code))
+            .count(),
+        1
+    );
+
     // Out of sudo mode: sent to confirm who it is first.
     w.clock.advance(SUDO_WINDOW + Duration::minutes(1));
     let (status, headers, body) = fetch(&app, &browser, &path, None).await;

@@ -249,3 +249,47 @@ async fn a_deleted_export_loses_its_archive_at_once_and_a_foreign_one_is_not_fou
     assert!(files_of(&w, ada).is_empty());
     assert_eq!(state_of(&w, ada, building).await, ExportState::Deleted);
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_build_run_again_after_it_published_keeps_the_archive(owner: PgPool) {
+    let w = test_app(owner).await;
+    let ada = w.sign_up_verified("ada@example.com").await;
+    let id = exported(&w, ada).await;
+    let archive = std::fs::read(archive_path(&w, ada, id)).unwrap();
+    // The process died after publishing, before its job was done: the job runs again.
+    let mut conn = w.state.pool.acquire().await.unwrap();
+    app::platform::jobs::enqueue(
+        &mut conn,
+        service::job::BUILD.name,
+        service::job::payload(app::platform::region::Tenant::new(ada, Region::DEFAULT), id),
+        Some(&service::job::key(id)),
+        w.clock.now(),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    Worker::new(&w).run().await;
+    assert_eq!(files_of(&w, ada), vec![format!("{id}.zip")]);
+    assert_eq!(std::fs::read(archive_path(&w, ada, id)).unwrap(), archive);
+    assert_eq!(state_of(&w, ada, id).await, ExportState::Ready);
+    assert_eq!(count(&w.kinds(ada).await, EXPORT_READY.code), 1);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn an_export_whose_job_is_gone_ends_as_interrupted_and_blocks_nothing(owner: PgPool) {
+    let w = test_app(owner).await;
+    let ada = w.sign_up_verified("ada@example.com").await;
+    let id = service::request(&w.as_owner(ada)).await.unwrap().id;
+    // Its job gave up after an error its last try could not record (or a move left it behind).
+    sqlx::query("UPDATE jobs SET failed_at = now() WHERE dedupe_key = $1")
+        .bind(service::job::key(id))
+        .execute(&w.owner)
+        .await
+        .unwrap();
+    let overview = service::overview(&w.as_owner(ada)).await.unwrap();
+    assert_eq!(overview.exports[0].state, ExportState::Failed);
+    assert!(!overview.building(), "the page stops waiting");
+    assert_eq!(count(&w.kinds(ada).await, EXPORT_FAILED.code), 1);
+    let next = service::request(&w.as_owner(ada)).await.unwrap();
+    assert_ne!(next.id, id);
+}

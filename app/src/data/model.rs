@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::platform::area::{events, notices};
 
-/// Finished exports allowed per account in any 24 hours.
+/// Exports that may start per account in any 24 hours (those that failed do not count).
 pub const EXPORTS_PER_DAY: i64 = 3;
 /// Days a finished archive is kept before the sweep deletes it.
 pub const KEEP_DAYS: i64 = 7;

@@ -150,9 +150,21 @@ pub struct Finished<'a> {
     pub records: i64,
 }
 
-/// Marks the export ready; false when it was deleted meanwhile.
-pub async fn finish(tx: &mut TenantTx, id: Uuid, done: &Finished<'_>) -> Result<bool, sqlx::Error> {
-    let updated = sqlx::query(
+/// Holds the export's row until the transaction ends, if it is still being built.
+pub async fn hold_building(tx: &mut TenantTx, id: Uuid) -> Result<bool, sqlx::Error> {
+    let held: Option<i32> = sqlx::query_scalar(
+        "SELECT 1 FROM data_exports WHERE owner_id = $1 AND id = $2 AND state = 'building' FOR UPDATE",
+    )
+    .bind(tx.owner_id())
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(held.is_some())
+}
+
+/// Marks the export ready (its row held by `hold_building`).
+pub async fn finish(tx: &mut TenantTx, id: Uuid, done: &Finished<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
         "UPDATE data_exports SET state = 'ready', stage = 'Ready', files_done = files_total, \
          finished_at = $3, expires_at = $4, size_bytes = $5, manifest_sha256 = $6, records_written = $7 \
          WHERE owner_id = $1 AND id = $2 AND state = 'building'",
@@ -165,8 +177,8 @@ pub async fn finish(tx: &mut TenantTx, id: Uuid, done: &Finished<'_>) -> Result<
     .bind(done.manifest_sha256)
     .bind(done.records)
     .execute(&mut **tx)
-    .await?;
-    Ok(updated.rows_affected() == 1)
+    .await
+    .map(drop)
 }
 
 /// Marks the export failed with a reason; false when it was no longer building.
@@ -190,11 +202,12 @@ pub async fn fail(
 }
 
 /// Marks the export deleted (its file goes with it); returns the state it had, None when there
-/// is no such export of this tenant.
+/// is no such export of this tenant (or it failed: it has nothing to delete).
 pub async fn mark_deleted(tx: &mut TenantTx, id: Uuid) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar(
         "UPDATE data_exports AS e SET state = 'deleted', stage = 'Deleted' \
-         FROM (SELECT id, state FROM data_exports WHERE owner_id = $1 AND id = $2 FOR UPDATE) AS before \
+         FROM (SELECT id, state FROM data_exports WHERE owner_id = $1 AND id = $2 \
+               AND state IN ('queued', 'building', 'ready', 'deleted') FOR UPDATE) AS before \
          WHERE e.owner_id = $1 AND e.id = before.id RETURNING before.state",
     )
     .bind(tx.owner_id())

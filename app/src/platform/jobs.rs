@@ -143,6 +143,17 @@ pub async fn enqueue(
     .map(drop)
 }
 
+/// Whether a job queued with `dedupe_key` is still to run (pending, running or retrying), as
+/// opposed to done, given up on, or never queued.
+pub async fn is_pending(conn: &mut PgConnection, dedupe_key: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM jobs WHERE dedupe_key = $1 AND failed_at IS NULL)",
+    )
+    .bind(dedupe_key)
+    .fetch_one(conn)
+    .await
+}
+
 /// Extends a long job's lease while it runs; false when the lease was lost (another runner
 /// took the job after it ran out), and the run must stop.
 pub async fn renew_lease(

@@ -79,8 +79,9 @@ pub const fn field(
     }
 }
 
-/// Turns a row, as its fields read it, into the document the file holds (a signed receipt).
-pub type Reshape = fn(&Signing, Value) -> Value;
+/// Turns a row, as its fields read it, into the document the file holds (a signed receipt);
+/// None for a row it cannot read.
+pub type Reshape = fn(&Signing, Value) -> Option<Value>;
 
 /// What reshaping a row may need: the server's key and address.
 pub struct Signing<'a> {

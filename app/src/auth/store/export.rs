@@ -63,7 +63,7 @@ pub const EXPORTS: &[RecordKind] = &[
         title: "Invites",
         about: "The invite codes you created (with who used them, as your invites page shows) and the one you signed up with.",
         tables: &["invites"],
-        from: "FROM custodian_export_invites() WHERE $1::uuid IS NOT NULL",
+        from: "FROM custodian_export_invites($1)",
         order_by: "created_at, relation",
         fields: &[
             field("relation", "relation", Text, "created (by you) or used to sign up (by you)."),
@@ -95,6 +95,6 @@ pub const WITHHELD: &[Withheld] = &[
     Withheld {
         table: "invites",
         what: "Who invited you",
-        reason: "The inviter's identity is another person's personal data.",
+        reason: "The inviter's account is another person's data, and no page shows it to you either (the addresses that used your invites are in account/invites.json, as your invites page shows them).",
     },
 ];

@@ -53,6 +53,8 @@ pub enum ArchiveError {
     Write(#[from] io::Error),
     #[error("the archive could not be written: {0}")]
     Zip(#[from] zip::result::ZipError),
+    #[error("a record of {0} could not be read")]
+    Unreadable(&'static str),
 }
 
 impl ArchiveError {
@@ -63,7 +65,9 @@ impl ArchiveError {
                 "The server ran out of disk space while writing the archive."
             }
             Self::Write(_) | Self::Zip(_) => "The server could not write the archive.",
-            Self::Database(_) => "Your records could not be read from the database.",
+            Self::Database(_) | Self::Unreadable(_) => {
+                "Your records could not be read from the database."
+            }
         }
     }
 }
@@ -158,6 +162,17 @@ impl<W: Write + Seek> Write for Entry<'_, W> {
     }
 }
 
+/// A new file (or an old one emptied) only the server's user may read: it holds a person's data.
+fn private_file(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -174,7 +189,7 @@ pub async fn write(
     progress: &watch::Sender<Progress>,
 ) -> Result<Summary, ArchiveError> {
     let snapshot_at = store::snapshot_time(conn).await?;
-    let mut zip = ZipWriter::new(BufWriter::new(File::create(out)?));
+    let mut zip = ZipWriter::new(BufWriter::new(private_file(out)?));
     let mut listed = Vec::new();
     let mut sections = Vec::new();
     let mut total_records = 0;
@@ -247,7 +262,9 @@ async fn write_kind<W: Write + Seek>(
         let row = match kind.documents {
             Some(documents) => {
                 let value: Value = serde_json::from_str(&row).map_err(io::Error::from)?;
-                (documents.reshape)(&contents.signing, value).to_string()
+                (documents.reshape)(&contents.signing, value)
+                    .ok_or(ArchiveError::Unreadable(kind.file))?
+                    .to_string()
             }
             None => row,
         };

@@ -3,7 +3,7 @@
 //! marked ready with a mail, in one transaction. Run again (after a crash, a lost lease or a
 //! failure) it starts over and still leaves exactly one archive; after its last try it marks
 //! the export failed with the reason and mails the person. `SWEEP` deletes archives past their
-//! 7 days and every file no live export owns.
+//! 7 days and every file no live export owns (an export still being built keeps its parts).
 
 use std::{path::Path, time::Duration as StdDuration};
 
@@ -50,6 +50,11 @@ pub const SWEEP: JobKind = JobKind {
     max_attempts: 3,
     every: Some(Duration::hours(1)),
 };
+
+/// The build job's key: one job per export.
+pub fn key(id: Uuid) -> String {
+    format!("export:{id}")
+}
 
 /// What a build job is told: whose export, in which region.
 pub fn payload(tenant: Tenant, id: Uuid) -> Value {
@@ -99,23 +104,7 @@ fn build<'a>(context: &'a JobContext, job: &'a Job) -> BoxFuture<'a, Result<(), 
         let (tenant, id) = parse(&job.payload)
             .ok_or_else(|| JobError::Failed("the job names no export".to_owned()))?;
         let root = files::region_root(&context.data_dir, tenant.region);
-        let signing = Signing {
-            key: &context.key_encryption_key,
-            public_url: &context.public_url,
-        };
-        let contents = Contents::everything(tenant, signing);
-        let mut tx = TenantTx::begin_on(&context.pool, tenant).await?;
-        let wanted = store::start_building(&mut tx, id, contents.files_total()).await?;
-        tx.commit().await?;
-        if !wanted {
-            files::remove_export(&root, tenant.owner_id, id).await;
-            return Ok(());
-        }
-        let outcome = match write(context, job, &contents, tenant, id, &root).await {
-            Ok(summary) => publish(context, tenant, id, &root, &summary).await,
-            Err(error) => Err(error),
-        };
-        match outcome {
+        match run_build(context, job, tenant, id, &root).await {
             Ok(()) => Ok(()),
             Err(error) if BUILD.gives_up_after(job.attempt) => {
                 tracing::warn!(export = %id, %error, "an export failed for good");
@@ -127,36 +116,76 @@ fn build<'a>(context: &'a JobContext, job: &'a Job) -> BoxFuture<'a, Result<(), 
     })
 }
 
+async fn run_build(
+    context: &JobContext,
+    job: &Job,
+    tenant: Tenant,
+    id: Uuid,
+    root: &Path,
+) -> Result<(), BuildError> {
+    let signing = Signing {
+        key: &context.key_encryption_key,
+        public_url: &context.public_url,
+    };
+    let contents = Contents::everything(tenant, signing);
+    let mut tx = TenantTx::begin_on(&context.pool, tenant).await?;
+    let wanted = store::start_building(&mut tx, id, contents.files_total()).await?;
+    tx.commit().await?;
+    if !wanted {
+        // Deleted meanwhile, or finished by an earlier run whose job outlived it.
+        return settle(context, tenant, id, root).await;
+    }
+    let part = files::part(root, tenant.owner_id, id, job.attempt);
+    let summary = write(context, job, &contents, id, &part).await?;
+    publish(context, tenant, id, root, &part, &summary).await
+}
+
+/// Leaves on disk what the export's row says it has: its archive while it is ready, nothing
+/// otherwise.
+async fn settle(
+    context: &JobContext,
+    tenant: Tenant,
+    id: Uuid,
+    root: &Path,
+) -> Result<(), BuildError> {
+    let mut tx = TenantTx::begin_on(&context.pool, tenant).await?;
+    let state = store::get(&mut tx, id).await?.map(|stored| stored.state);
+    tx.commit().await?;
+    if state.as_deref() == Some("ready") {
+        files::remove_parts(root, tenant.owner_id, id).await;
+    } else {
+        files::remove_export(root, tenant.owner_id, id).await;
+    }
+    Ok(())
+}
+
 /// Writes this attempt's part file from one snapshot, reporting progress meanwhile; the part
 /// is removed when the attempt fails.
 async fn write(
     context: &JobContext,
     job: &Job,
     contents: &Contents<'_>,
-    tenant: Tenant,
     id: Uuid,
-    root: &Path,
+    part: &Path,
 ) -> Result<Summary, BuildError> {
-    let part = files::part(root, tenant.owner_id, id, job.attempt);
+    let tenant = Tenant::new(contents.owner, contents.region);
     let (progress, watched) = watch::channel(Progress::default());
     let writing = async {
-        tokio::fs::create_dir_all(files::owner_dir(root, tenant.owner_id))
-            .await
-            .map_err(ArchiveError::from)?;
-        write_snapshot(&context.pool, contents, &part, &progress).await
+        if let Some(folder) = part.parent() {
+            tokio::fs::create_dir_all(folder)
+                .await
+                .map_err(ArchiveError::from)?;
+        }
+        write_snapshot(&context.pool, contents, part, &progress).await
     };
     let result = tokio::select! {
         result = writing => result,
         lost = report(context, job, tenant, id, watched) => Err(lost),
     };
     if result.is_err() {
-        files::remove_file(&part).await;
+        files::remove_file(part).await;
     }
-    let summary = result?;
-    tokio::fs::rename(&part, files::archive(root, tenant.owner_id, id))
-        .await
-        .map_err(ArchiveError::from)?;
-    Ok(summary)
+    result
 }
 
 /// Writes the archive of `contents` to `out` from one snapshot of the tenant's rows, on its
@@ -208,18 +237,29 @@ fn data_page(context: &JobContext) -> String {
     format!("{}/data", context.public_url.as_str().trim_end_matches('/'))
 }
 
-/// Marks the export ready, records it and mails the person, in one transaction; an export
-/// deleted meanwhile loses its archive instead.
+/// Names the archive and marks the export ready, records it and mails the person, in one
+/// transaction that holds the export's row: two runs never both publish, and an export deleted
+/// meanwhile keeps nothing.
 async fn publish(
     context: &JobContext,
     tenant: Tenant,
     id: Uuid,
     root: &Path,
+    part: &Path,
     summary: &Summary,
 ) -> Result<(), BuildError> {
     let now = context.clock.now();
     let expires_at = now + Duration::days(KEEP_DAYS);
     let mut tx = TenantTx::begin_on(&context.pool, tenant).await?;
+    if !store::hold_building(&mut tx, id).await? {
+        tx.commit().await?;
+        files::remove_file(part).await;
+        return settle(context, tenant, id, root).await;
+    }
+    if let Err(error) = tokio::fs::rename(part, files::archive(root, tenant.owner_id, id)).await {
+        files::remove_file(part).await;
+        return Err(ArchiveError::from(error).into());
+    }
     let done = Finished {
         at: now,
         expires_at,
@@ -227,11 +267,7 @@ async fn publish(
         manifest_sha256: &summary.manifest_sha256,
         records: summary.records,
     };
-    if !store::finish(&mut tx, id, &done).await? {
-        tx.commit().await?;
-        files::remove_export(root, tenant.owner_id, id).await;
-        return Ok(());
-    }
+    store::finish(&mut tx, id, &done).await?;
     let detail = format!(
         "{} records, {}, manifest SHA-256 {}",
         summary.records,
@@ -257,6 +293,8 @@ async fn publish(
     mail::enqueue(&mut tx, mail, now)
         .await
         .map_err(InfraError::from)?;
+    // A commit that fails leaves the row building with the archive named: the next run writes
+    // it again.
     tx.commit().await?;
     // Attempts before this one may have left their part files (a crash).
     files::remove_parts(root, tenant.owner_id, id).await;
@@ -310,7 +348,10 @@ fn sweep<'a>(context: &'a JobContext, _: &'a Job) -> BoxFuture<'a, Result<(), Jo
             let Ok(owner) = name.to_string_lossy().parse::<OwnerId>() else {
                 continue;
             };
-            sweep_owner(context, &root, Tenant::new(owner, context.region)).await?;
+            // One account's folder that cannot be swept does not stop the others'.
+            if let Err(error) = sweep_owner(context, &root, Tenant::new(owner, context.region)).await {
+                tracing::warn!(%error, "could not sweep an account's exports");
+            }
         }
         Ok(())
     })

@@ -14,13 +14,14 @@ use crate::{
     data::{
         model::{
             human_size, DataOverview, ExportRow, ExportState, EXPORTS_PER_DAY, EXPORT_DELETED,
-            EXPORT_DOWNLOADED, EXPORT_REQUESTED,
+            EXPORT_DOWNLOADED, EXPORT_FAILED, EXPORT_REQUESTED,
         },
         store::{self, StoredExport},
     },
     platform::{
         clock::to_minute,
         context::{SignedIn, Sudo},
+        db::TenantTx,
         error::{infra_conversions, InfraError},
         jobs,
     },
@@ -36,7 +37,9 @@ pub enum DataError {
     DailyLimit(String),
     #[error("That export does not exist or is not yours.")]
     NoSuchExport,
-    #[error("That export is not ready to download: {0}.")]
+    #[error("That export is still being built; it downloads once it is ready.")]
+    Building,
+    #[error("That export can no longer be downloaded: {0}.")]
     NotReady(&'static str),
     #[error(transparent)]
     Infra(#[from] InfraError),
@@ -77,10 +80,29 @@ fn next_allowed(counted: &[OffsetDateTime]) -> Option<OffsetDateTime> {
     reached.then(|| counted[window_start] + Duration::days(1))
 }
 
+/// Why an export whose job is gone (given up on after an error its last try could not record,
+/// or left behind by a move between regions) ended.
+const INTERRUPTED: &str = "The export was interrupted; ask for a new one.";
+
+/// Fails the export still marked as under way whose job is gone, so that it neither blocks the
+/// next request nor keeps the page waiting.
+async fn settle_interrupted(me: &SignedIn, tx: &mut TenantTx) -> Result<(), DataError> {
+    let Some(active) = store::active(tx).await? else {
+        return Ok(());
+    };
+    if !jobs::is_pending(tx, &job::key(active.id)).await?
+        && store::fail(tx, active.id, me.now(), INTERRUPTED).await?
+    {
+        me.audit(tx, EXPORT_FAILED, INTERRUPTED).await?;
+    }
+    Ok(())
+}
+
 /// The person's exports and whether another may start.
 pub async fn overview(me: &SignedIn) -> Result<DataOverview, DataError> {
     let now = me.now();
     let mut tx = me.begin_own().await?;
+    settle_interrupted(me, &mut tx).await?;
     let exports = store::list(&mut tx, LISTED).await?;
     let counted = store::counted_since(&mut tx, now - Duration::days(1)).await?;
     tx.commit().await?;
@@ -95,6 +117,7 @@ pub async fn request(me: &Sudo) -> Result<ExportRow, DataError> {
     let now = me.now();
     let mut tx = me.begin_own().await?;
     store::lock_requests(&mut tx).await?;
+    settle_interrupted(me, &mut tx).await?;
     if let Some(running) = store::active(&mut tx).await? {
         tx.commit().await?;
         return Ok(row(running, now));
@@ -109,7 +132,7 @@ pub async fn request(me: &Sudo) -> Result<ExportRow, DataError> {
         &mut tx,
         job::BUILD.name,
         job::payload(me.tenant(), id),
-        Some(&format!("export:{id}")),
+        Some(&job::key(id)),
         now,
     )
     .await?;
@@ -142,22 +165,24 @@ pub struct Archive {
 }
 
 /// The archive to send, when it is ready and the person may have it; records the download
-/// when it starts from the beginning (not when a download resumes).
+/// when it sends the start of the file (not when a download resumes).
 pub async fn download(me: &Sudo, id: Uuid, from_start: bool) -> Result<Archive, DataError> {
     let now = me.now();
     let mut tx = me.begin_own().await?;
     let stored = store::get(&mut tx, id).await?.ok_or(DataError::NoSuchExport)?;
     let made_on = stored.finished_at.unwrap_or(stored.requested_at).date();
     let state = row(stored, now).state;
-    if state != ExportState::Ready {
-        return Err(DataError::NotReady(match state {
-            ExportState::Expired => "it expired and was deleted",
-            ExportState::Deleted => "it was deleted",
-            ExportState::Failed => "it failed",
-            _ => "it is still being built",
-        }));
+    match state {
+        ExportState::Ready => {}
+        ExportState::Queued | ExportState::Building => return Err(DataError::Building),
+        ExportState::Expired => return Err(DataError::NotReady("it expired and was deleted")),
+        ExportState::Deleted => return Err(DataError::NotReady("it was deleted")),
+        ExportState::Failed => return Err(DataError::NotReady("it failed")),
     }
     let path = files::archive(&files::root(me.state(), me.tenant().region), me.owner_id(), id);
+    if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        return Err(DataError::NotReady("it is no longer on the server"));
+    }
     if from_start {
         me.audit(&mut tx, EXPORT_DOWNLOADED, "").await?;
     }

@@ -55,32 +55,28 @@ pub fn build(state: &AppState, record: &LedgerRecord) -> Value {
 }
 
 /// The receipt of a ledger record as an export reads it (`store::export`): the same document,
-/// byte for byte, as the Privacy page hands out, since the signature is deterministic.
-pub fn from_export_row(signing: &Signing, row: Value) -> Value {
-    let texts = |key: &str| -> Vec<String> {
+/// byte for byte, as the Privacy page hands out, since the signature is deterministic. None for
+/// a row that does not read as a record.
+pub fn from_export_row(signing: &Signing, row: Value) -> Option<Value> {
+    let texts = |key: &str| -> Option<Vec<String>> {
         row[key]
-            .as_array()
-            .map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-            .unwrap_or_default()
+            .as_array()?
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect()
     };
     let record = LedgerRecord {
-        id: row["id"]
-            .as_str()
-            .and_then(|id| id.parse().ok())
-            .unwrap_or_else(|| ConsentRecordId::from(uuid::Uuid::nil())),
-        subject: row["subject"].as_str().unwrap_or_default().to_owned(),
-        granted: texts("granted"),
-        denied: texts("denied"),
-        policy_version: row["policy_version"].as_i64().and_then(|v| i32::try_from(v).ok()).unwrap_or_default(),
-        method: row["method"].as_str().unwrap_or_default().to_owned(),
-        gpc: row["gpc"].as_bool().unwrap_or_default(),
-        recorded_at: row["recorded_at_unix"]
-            .as_i64()
-            .and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok())
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        id: row["id"].as_str()?.parse::<ConsentRecordId>().ok()?,
+        subject: row["subject"].as_str()?.to_owned(),
+        granted: texts("granted")?,
+        denied: texts("denied")?,
+        policy_version: i32::try_from(row["policy_version"].as_i64()?).ok()?,
+        method: row["method"].as_str()?.to_owned(),
+        gpc: row["gpc"].as_bool()?,
+        recorded_at: OffsetDateTime::from_unix_timestamp(row["recorded_at_unix"].as_i64()?).ok()?,
         moved_from: None,
     };
-    signed_receipt(signing, &record)
+    Some(signed_receipt(signing, &record))
 }
 
 /// The JSON Schema of one signed receipt, for the export.

@@ -70,7 +70,7 @@ pub const EXPORTS: &[RecordKind] = &[
             field("policy_version", "policy_version", Integer, "The policy version."),
             field("method", "method", Text, "How it was given."),
             field("gpc", "gpc", Boolean, "Global Privacy Control."),
-            field("recorded_at_unix", "extract(epoch FROM recorded_at)::bigint", Integer, "When, in seconds."),
+            field("recorded_at_unix", "floor(extract(epoch FROM recorded_at))::bigint", Integer, "When, in whole seconds."),
         ],
         documents: Some(Documents {
             reshape: receipts::from_export_row,
