@@ -93,3 +93,26 @@ test("export everything: sudo, live progress, mail, download, a manifest that ma
   await expect(page.getByRole("link", { name: /Download the export of/ })).toHaveCount(0);
   expect(problems).toEqual([]);
 });
+
+test("a download after the sudo window asks who it is, then starts", async ({ page, problems }) => {
+  test.setTimeout(150_000);
+  const email = `export-later-${Date.now()}@example.com`;
+  await signUpVerified(page, email);
+  await signIn(page, email);
+  await page.goto("/data");
+  await hydrated(page);
+  // Just signed in: no prompt for the request.
+  await page.getByRole("button", { name: "Export all my data" }).click();
+  await expect(page).toHaveURL(/notice=export-started/);
+  await expect(page.getByText("Status: Ready")).toBeVisible({ timeout: 30_000 });
+
+  await page.waitForTimeout(61_000);
+  await page.getByRole("link", { name: /Download the export of/ }).click();
+  await expect(page).toHaveURL(/notice=confirm-to-download&download=/);
+  await hydrated(page);
+  await expect(page.getByText("Confirm it is you, then download the archive.")).toBeVisible();
+  const download = page.waitForEvent("download");
+  await confirmWithPassword(page);
+  expect((await download).suggestedFilename()).toMatch(/^custodian-export-.*\.zip$/);
+  expect(problems).toEqual([]);
+});

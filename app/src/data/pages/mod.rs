@@ -71,12 +71,19 @@ pub fn DataPage() -> impl IntoView {
 fn DownloadConfirmation() -> impl IntoView {
     let query = use_query_map();
     let wanted = move || query.read().get("download").filter(|id| id.parse::<uuid::Uuid>().is_ok());
+    // Once confirmed, the prompt goes and the download starts (the page stays).
+    let confirmed = RwSignal::new(false);
     let start_download = Callback::new(move |()| {
+        confirmed.set(true);
         if let Some(id) = wanted() {
             let _ = window().location().set_href(&format!("/data/exports/{id}/archive"));
         }
     });
-    let asked = Signal::derive(move || wanted().map(|_| FormError::SudoRequired));
+    let asked = Signal::derive(move || {
+        wanted()
+            .filter(|_| !confirmed.get())
+            .map(|_| FormError::SudoRequired)
+    });
     view! { <SudoPrompt error=asked then=start_download /> }
 }
 
@@ -193,6 +200,7 @@ fn ExportItem(row: ExportRow, delete: ServerAction<DeleteExport>) -> impl IntoVi
             <a
                 class=format!("mt-2 inline-block {}", ButtonKind::Primary.class())
                 href=row.download_path()
+                rel="external"
                 aria-label=label
             >
                 "Download"

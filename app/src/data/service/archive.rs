@@ -342,3 +342,19 @@ fn manifest(
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_named_as_such_and_no_failure_shows_internals() {
+        let full = ArchiveError::Write(io::Error::from(io::ErrorKind::StorageFull));
+        assert_eq!(
+            full.for_person(),
+            "The server ran out of disk space while writing the archive."
+        );
+        let other = ArchiveError::Write(io::Error::other("/srv/data/exports/secret/path"));
+        assert!(!other.for_person().contains('/'));
+    }
+}
