@@ -307,12 +307,13 @@ impl TenantTx {
     }
 
     /// A read-only REPEATABLE READ transaction for `tenant`: every statement in it sees the same
-    /// snapshot, taken at its first statement (an export reads one consistent moment).
+    /// snapshot, taken at its first statement (an export reads one consistent moment), and
+    /// writes instants in UTC.
     pub async fn begin_snapshot(pool: &PgPool, tenant: Tenant) -> Result<Self, DbError> {
         let owner_id = tenant.owner_id;
         let tx = pool
             .begin_with(format!(
-                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; \
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL TimeZone = 'UTC'; \
                  SELECT set_config('app.owner_id', '{owner_id}', true)"
             ))
             .await?;

@@ -27,7 +27,7 @@ pub enum FieldType {
     /// A number that may be absent (null).
     OptionalInteger,
     Boolean,
-    /// An instant, RFC 3339 in UTC.
+    /// An instant, ISO 8601 (RFC 3339) in UTC.
     Time,
     /// An instant that may be absent (null).
     OptionalTime,
@@ -47,10 +47,6 @@ impl FieldType {
             Self::OptionalTime => json!({ "type": ["string", "null"], "format": "date-time" }),
             Self::TextList => json!({ "type": "array", "items": { "type": "string" } }),
         }
-    }
-
-    fn is_time(self) -> bool {
-        matches!(self, Self::Time | Self::OptionalTime)
     }
 }
 
@@ -83,10 +79,22 @@ pub const fn field(
 /// None for a row it cannot read.
 pub type Reshape = fn(&Signing, Value) -> Option<Value>;
 
-/// What reshaping a row may need: the server's key and address.
+/// What reshaping a row may need: the server's key (and its signing key, derived once) and
+/// address.
 pub struct Signing<'a> {
     pub key: &'a super::keys::KeyEncryptionKey,
+    pub signer: super::signed::DocumentSigner,
     pub public_url: &'a url::Url,
+}
+
+impl<'a> Signing<'a> {
+    pub fn new(key: &'a super::keys::KeyEncryptionKey, public_url: &'a url::Url) -> Self {
+        Self {
+            key,
+            signer: super::signed::DocumentSigner::new(key),
+            public_url,
+        }
+    }
 }
 
 /// A row reshaped into another document, and that document's schema.
@@ -114,22 +122,13 @@ pub struct RecordKind {
 }
 
 impl RecordKind {
-    /// The query: one row per record, each the record's JSON text.
+    /// The query: one row per record, each the record's JSON text. Instants come out as JSON
+    /// does them, ISO 8601 in the session's time zone: the export's snapshot sets UTC.
     pub fn select(&self) -> String {
         let fields: Vec<String> = self
             .fields
             .iter()
-            .map(|field| {
-                let value = if field.ty.is_time() {
-                    format!(
-                        "to_char(({}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-                        field.sql
-                    )
-                } else {
-                    field.sql.to_owned()
-                };
-                format!("'{}', {value}", field.name)
-            })
+            .map(|field| format!("'{}', {}", field.name, field.sql))
             .collect();
         format!(
             "SELECT json_build_object({})::text {} ORDER BY {}",
@@ -367,9 +366,11 @@ mod tests {
     };
 
     #[test]
-    fn the_query_reads_every_field_as_json_and_times_in_utc() {
+    fn the_query_reads_every_field_as_json() {
         let sql = KIND.select();
-        assert!(sql.starts_with("SELECT json_build_object('email', email, 'created_at', to_char((created_at) AT TIME ZONE 'UTC'"));
+        assert!(sql.starts_with(
+            "SELECT json_build_object('email', email, 'created_at', created_at)::text"
+        ));
         assert!(sql.ends_with("FROM accounts WHERE owner_id = $1 ORDER BY created_at"));
     }
 

@@ -9,7 +9,7 @@
 //! `/.well-known/consent-receipt-key.json`.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -65,16 +65,36 @@ fn canonical(value: &Value) -> String {
 
 /// The document `{ body_name: body, "signature": … }`.
 pub fn sign(key: &KeyEncryptionKey, body_name: &str, body: Value) -> Value {
-    let signing = signing_key(key);
-    let signature = signing.sign(canonical(&json!({ body_name: &body })).as_bytes());
-    json!({
-        body_name: body,
-        "signature": {
-            "alg": "Ed25519",
-            "kid": key_id(&signing.verifying_key()),
-            "value": URL_SAFE_NO_PAD.encode(signature.to_bytes()),
-        }
-    })
+    DocumentSigner::new(key).sign(body_name, body)
+}
+
+/// The signing key, derived once for many documents (an export signs a receipt per record).
+pub struct DocumentSigner {
+    key: SigningKey,
+    kid: String,
+}
+
+impl DocumentSigner {
+    pub fn new(key: &KeyEncryptionKey) -> Self {
+        let key = signing_key(key);
+        let kid = key_id(&key.verifying_key());
+        Self { key, kid }
+    }
+
+    /// The document `{ body_name: body, "signature": … }`.
+    pub fn sign(&self, body_name: &str, body: Value) -> Value {
+        let signature = self
+            .key
+            .sign(canonical(&json!({ body_name: &body })).as_bytes());
+        json!({
+            body_name: body,
+            "signature": {
+                "alg": "Ed25519",
+                "kid": self.kid,
+                "value": URL_SAFE_NO_PAD.encode(signature.to_bytes()),
+            }
+        })
+    }
 }
 
 /// A detached signature of `bytes` exactly as they are (an export's manifest.json):

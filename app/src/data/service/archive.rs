@@ -8,20 +8,20 @@
 //! the archive reflects one moment.
 
 use std::{
-    fs::File,
-    io::{self, BufWriter, Seek, Write},
+    io::{self, Write as _},
     path::Path,
 };
 
 use futures_util::TryStreamExt as _;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 use tokio::sync::watch;
-use zip::{write::SimpleFileOptions, CompressionMethod, ZipWriter};
 
-use super::viewer::{self, Section};
+use super::{
+    sink::{Entry, Listed, Sink, Written, CHUNK},
+    viewer::{self, Section},
+};
 use crate::{
     data::store,
     platform::{
@@ -55,6 +55,8 @@ pub enum ArchiveError {
     Zip(#[from] zip::result::ZipError),
     #[error("a record of {0} could not be read")]
     Unreadable(&'static str),
+    #[error("the archive's writer stopped")]
+    WriterStopped,
 }
 
 impl ArchiveError {
@@ -64,7 +66,9 @@ impl ArchiveError {
             Self::Write(error) if error.kind() == io::ErrorKind::StorageFull => {
                 "The server ran out of disk space while writing the archive."
             }
-            Self::Write(_) | Self::Zip(_) => "The server could not write the archive.",
+            Self::Write(_) | Self::Zip(_) | Self::WriterStopped => {
+                "The server could not write the archive."
+            }
             Self::Database(_) | Self::Unreadable(_) => {
                 "Your records could not be read from the database."
             }
@@ -108,80 +112,11 @@ pub struct Summary {
     pub snapshot_at: OffsetDateTime,
 }
 
-/// One file of the archive, as the manifest lists it.
-struct Listed {
-    path: String,
-    bytes: u64,
-    sha256: String,
-    records: Option<i64>,
-    schema: Option<String>,
-}
-
-/// A file being written into the zip, hashed and counted on the way.
-struct Entry<'z, W: Write + Seek> {
-    zip: &'z mut ZipWriter<W>,
-    hash: Sha256,
-    bytes: u64,
-}
-
-impl<'z, W: Write + Seek> Entry<'z, W> {
-    fn start(zip: &'z mut ZipWriter<W>, path: &str) -> Result<Self, ArchiveError> {
-        let options = SimpleFileOptions::default()
-            .compression_method(CompressionMethod::Deflated)
-            .compression_level(Some(1))
-            .unix_permissions(0o644);
-        zip.start_file(path, options)?;
-        Ok(Self {
-            zip,
-            hash: Sha256::new(),
-            bytes: 0,
-        })
-    }
-
-    fn done(self, path: &str, records: Option<i64>, schema: Option<String>) -> Listed {
-        Listed {
-            path: path.to_owned(),
-            bytes: self.bytes,
-            sha256: hex(&self.hash.finalize()),
-            records,
-            schema,
-        }
-    }
-}
-
-impl<W: Write + Seek> Write for Entry<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let written = self.zip.write(buf)?;
-        self.hash.update(&buf[..written]);
-        self.bytes += written as u64;
-        Ok(written)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.zip.flush()
-    }
-}
-
-/// A new file (or an old one emptied) only the server's user may read: it holds a person's data.
-fn private_file(path: &Path) -> io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
 }
 
-/// Writes the whole archive to `out` (created or truncated), reporting progress on the way.
+/// Writes the whole archive to `out` (created or emptied), reporting progress on the way.
 pub async fn write(
     conn: &mut PgConnection,
     contents: &Contents<'_>,
@@ -189,21 +124,30 @@ pub async fn write(
     progress: &watch::Sender<Progress>,
 ) -> Result<Summary, ArchiveError> {
     let snapshot_at = store::snapshot_time(conn).await?;
-    let mut zip = ZipWriter::new(BufWriter::new(private_file(out)?));
-    let mut listed = Vec::new();
+    let sink = Sink::open(out)?;
     let mut sections = Vec::new();
     let mut total_records = 0;
+    let mut read = Ok(());
     for (done, kind) in contents.kinds.iter().enumerate() {
         progress.send_replace(Progress {
             stage: kind.title,
             files_done: i32::try_from(done).unwrap_or(i32::MAX),
             records: total_records,
         });
-        let (file, section) =
-            write_kind(conn, contents, kind, &mut zip, progress, &mut total_records).await?;
-        listed.push(file);
-        sections.push(section);
+        match write_kind(conn, contents, kind, &sink, progress, &mut total_records).await {
+            Ok(section) => sections.push(section),
+            Err(error) => {
+                read = Err(error);
+                break;
+            }
+        }
     }
+    // The writer's own failure, if it stopped, says more than the closed channel.
+    let Written { mut zip, mut listed } = match (read, sink.close().await) {
+        (Err(ArchiveError::WriterStopped), Err(writer)) => return Err(writer),
+        (Err(reading), _) => return Err(reading),
+        (Ok(()), written) => written?,
+    };
     for kind in &contents.kinds {
         let mut entry = Entry::start(&mut zip, &kind.schema_file())?;
         serde_json::to_writer_pretty(&mut entry, &kind.schema()).map_err(io::Error::from)?;
@@ -232,32 +176,39 @@ pub async fn write(
     let signature = signed::sign_bytes(contents.signing.key, &manifest_bytes);
     let mut entry = Entry::start(&mut zip, "manifest.sig")?;
     serde_json::to_writer_pretty(&mut entry, &signature).map_err(io::Error::from)?;
-    let file = zip.finish()?.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
-    let size_bytes = i64::try_from(file.metadata()?.len()).unwrap_or(i64::MAX);
+    // Finishing and syncing the file are the last blocking steps: off the async runtime too.
+    let size_bytes = tokio::task::spawn_blocking(move || -> Result<u64, ArchiveError> {
+        let file = zip.finish()?.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok(file.metadata()?.len())
+    })
+    .await
+    .map_err(|_| ArchiveError::WriterStopped)??;
     Ok(Summary {
         manifest_sha256,
-        size_bytes,
+        size_bytes: i64::try_from(size_bytes).unwrap_or(i64::MAX),
         records: total_records,
         snapshot_at,
     })
 }
 
-/// Writes one kind's file: a JSON array, one record per line, read as it arrives.
-async fn write_kind<W: Write + Seek>(
+/// Writes one kind's file: a JSON array, one record per line, read as it arrives and sent to
+/// the writer in chunks.
+async fn write_kind(
     conn: &mut PgConnection,
     contents: &Contents<'_>,
     kind: &'static RecordKind,
-    zip: &mut ZipWriter<W>,
+    sink: &Sink,
     progress: &watch::Sender<Progress>,
     total_records: &mut i64,
-) -> Result<(Listed, Section), ArchiveError> {
-    let mut entry = Entry::start(zip, kind.file)?;
+) -> Result<Section, ArchiveError> {
+    sink.start(kind.file).await?;
     let select = kind.select();
     let mut rows = portable::records(conn, &select, contents.owner);
     let mut records: i64 = 0;
     let mut preview = Vec::new();
-    entry.write_all(b"[")?;
+    let mut chunk = Vec::with_capacity(CHUNK);
+    chunk.push(b'[');
     while let Some(row) = rows.try_next().await? {
         let row = match kind.documents {
             Some(documents) => {
@@ -268,27 +219,29 @@ async fn write_kind<W: Write + Seek>(
             }
             None => row,
         };
-        entry.write_all(if records == 0 { b"\n" } else { b",\n" })?;
-        entry.write_all(row.as_bytes())?;
+        chunk.extend_from_slice(if records == 0 { b"\n" } else { b",\n" });
+        chunk.extend_from_slice(row.as_bytes());
         if preview.len() < VIEWER_ROWS {
             preview.push(row);
         }
         records += 1;
         *total_records += 1;
+        if chunk.len() >= CHUNK {
+            sink.data(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))
+                .await?;
+        }
         if records % REPORT_EVERY == 0 {
             progress.send_modify(|now| now.records = *total_records);
         }
     }
-    entry.write_all(if records == 0 { b"]\n" } else { b"\n]\n" })?;
-    let listed = entry.done(kind.file, Some(records), Some(kind.schema_file()));
-    Ok((
-        listed,
-        Section {
-            kind,
-            records,
-            preview,
-        },
-    ))
+    chunk.extend_from_slice(if records == 0 { b"]\n" } else { b"\n]\n" });
+    sink.data(chunk).await?;
+    sink.end(Some(records), Some(kind.schema_file())).await?;
+    Ok(Section {
+        kind,
+        records,
+        preview,
+    })
 }
 
 /// Every kind of personal data Custodian holds: included (in which file) or not, and why.

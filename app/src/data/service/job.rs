@@ -123,10 +123,7 @@ async fn run_build(
     id: Uuid,
     root: &Path,
 ) -> Result<(), BuildError> {
-    let signing = Signing {
-        key: &context.key_encryption_key,
-        public_url: &context.public_url,
-    };
+    let signing = Signing::new(&context.key_encryption_key, &context.public_url);
     let contents = Contents::everything(tenant, signing);
     let mut tx = TenantTx::begin_on(&context.pool, tenant).await?;
     let wanted = store::start_building(&mut tx, id, contents.files_total()).await?;

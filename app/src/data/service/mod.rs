@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod files;
 pub mod job;
+pub mod sink;
 pub mod viewer;
 
 use thiserror::Error;

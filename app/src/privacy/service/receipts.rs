@@ -46,10 +46,7 @@ fn principal_id(key: &KeyEncryptionKey, subject: &str) -> String {
 /// The receipt for one ledger record, signed.
 pub fn build(state: &AppState, record: &LedgerRecord) -> Value {
     signed_receipt(
-        &Signing {
-            key: &state.key_encryption_key,
-            public_url: &state.public_url,
-        },
+        &Signing::new(&state.key_encryption_key, &state.public_url),
         record,
     )
 }
@@ -147,7 +144,7 @@ fn signed_receipt(signing: &Signing, record: &LedgerRecord) -> Value {
         "sensitive": false,
         "spiCat": [],
     });
-    signed::sign(signing.key, "receipt", receipt)
+    signing.signer.sign("receipt", receipt)
 }
 
 fn malformed(why: &str) -> ReceiptVerdict {
