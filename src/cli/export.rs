@@ -24,10 +24,7 @@ pub async fn export(settings: &Settings, email: &str, out: &Path) -> Result<(), 
         let tenant = directory::route_of_address(regions.directory(), &kek, &email)
             .await?
             .ok_or_else(|| CliError::NoSuchAccount(email.clone()))?;
-        let signing = Signing {
-            key: &kek,
-            public_url: &public_url,
-        };
+        let signing = Signing::new(&kek, &public_url);
         let contents = Contents::everything(tenant, signing);
         // Written beside the target under a name of its own and renamed: a failed run leaves
         // no half archive, and no file that was there is overwritten by one.
