@@ -77,7 +77,7 @@ async fn the_owner_downloads_in_sudo_mode_and_can_resume(owner: PgPool) {
     );
     assert_eq!(headers["cache-control"], "private, no-store");
 
-    // A download resumed from byte 100 gets the rest, and is not recorded again.
+    // A download resumed from byte 100 gets the rest, and is recorded as resumed.
     let (status, headers, body) = fetch(&app, &browser, &path, Some("bytes=100-")).await;
     assert_eq!(status, StatusCode::PARTIAL_CONTENT);
     assert_eq!(body, archive[100..]);
@@ -85,12 +85,19 @@ async fn the_owner_downloads_in_sudo_mode_and_can_resume(owner: PgPool) {
         .to_str()
         .unwrap()
         .starts_with("bytes 100-"));
-    let kinds = w.kinds(ada).await;
-    let downloads = kinds
-        .iter()
+    let downloads: Vec<String> = w
+        .kinds(ada)
+        .await
+        .into_iter()
         .filter(|k| k.starts_with(EXPORT_DOWNLOADED.code))
-        .count();
-    assert_eq!(downloads, 1);
+        .collect();
+    assert_eq!(
+        downloads,
+        vec![
+            format!("{}:resumed at byte 100", EXPORT_DOWNLOADED.code),
+            format!("{}:", EXPORT_DOWNLOADED.code)
+        ]
+    );
 
     // Another's export, an unknown one and a malformed id are all simply not found.
     for other in [
@@ -120,7 +127,7 @@ async fn the_owner_downloads_in_sudo_mode_and_can_resume(owner: PgPool) {
             .iter()
             .filter(|k| k.starts_with(EXPORT_DOWNLOADED.code))
             .count(),
-        1
+        2
     );
 
     // Out of sudo mode: sent to confirm who it is first.

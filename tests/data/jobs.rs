@@ -176,7 +176,7 @@ async fn the_sweep_deletes_archives_after_seven_days_and_every_orphan(owner: PgP
     assert!(files_of(&w, ada).is_empty());
     assert_eq!(state_of(&w, ada, id).await, ExportState::Expired);
     assert_eq!(count(&w.kinds(ada).await, EXPORT_EXPIRED.code), 1);
-    let download = service::download(&w.as_owner(ada), id, true).await;
+    let download = service::download(&w.as_owner(ada), id, Some("")).await;
     assert!(matches!(download, Err(DataError::NotReady(_))));
 }
 
@@ -286,6 +286,14 @@ async fn an_export_whose_job_is_gone_ends_as_interrupted_and_blocks_nothing(owne
         .execute(&w.owner)
         .await
         .unwrap();
+    // The attempt that died left its part file; the sweep ends the export and removes it.
+    let root = files::root(&w.state, Region::DEFAULT);
+    std::fs::create_dir_all(files::owner_dir(&root, ada)).unwrap();
+    std::fs::write(files::part(&root, ada, id, 3), b"half").unwrap();
+    let worker = Worker::new(&w);
+    worker.runner.schedule_recurring().await.unwrap();
+    worker.run().await;
+    assert!(files_of(&w, ada).is_empty());
     let overview = service::overview(&w.as_owner(ada)).await.unwrap();
     assert_eq!(overview.exports[0].state, ExportState::Failed);
     assert!(!overview.building(), "the page stops waiting");

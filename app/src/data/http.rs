@@ -23,29 +23,36 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/data/exports/{id}/archive", get(download))
 }
 
-/// Whether the answer sends the file's first byte: anything but a GET resuming from a later
-/// byte (`bytes=N-`, N > 0) counts as a download. A HEAD sends nothing.
-fn sends_the_start(request: &Request) -> bool {
+/// How the download is recorded: every GET that sends bytes is, a resumed one saying where it
+/// resumed (`bytes=N-`, N > 0); a HEAD sends nothing and is not.
+fn record_as(request: &Request) -> Option<String> {
     if request.method() == Method::HEAD {
-        return false;
+        return None;
     }
-    let resumed_from = request
+    let resumed_at = request
         .headers()
         .get(header::RANGE)
         .and_then(|range| range.to_str().ok())
         .and_then(|range| range.trim().strip_prefix("bytes="))
         .filter(|ranges| !ranges.contains(','))
         .and_then(|range| range.split_once('-'))
-        .and_then(|(start, _)| start.trim().parse::<u64>().ok());
-    resumed_from.is_none_or(|start| start == 0)
+        .and_then(|(start, _)| start.trim().parse::<u64>().ok())
+        .filter(|start| *start > 0);
+    Some(resumed_at.map_or_else(String::new, |at| format!("resumed at byte {at}")))
 }
 
-/// A link from another site may not start a download (it would be recorded as the person's).
-fn from_another_site(request: &Request) -> bool {
-    request
-        .headers()
-        .get("sec-fetch-site")
-        .is_some_and(|site| site != "same-origin" && site != "none")
+/// A link from another site may not start a download (it would be recorded as the person's):
+/// by Sec-Fetch-Site, or by the Referer where a browser sends no Sec-Fetch-Site.
+fn from_another_site(request: &Request, site: &url::Url) -> bool {
+    let headers = request.headers();
+    match headers.get("sec-fetch-site") {
+        Some(fetch_site) => fetch_site != "same-origin" && fetch_site != "none",
+        None => headers
+            .get(header::REFERER)
+            .and_then(|referer| referer.to_str().ok())
+            .and_then(|referer| url::Url::parse(referer).ok())
+            .is_some_and(|referer| referer.origin() != site.origin()),
+    }
 }
 
 async fn download(visitor: Visitor, Path(id): Path<String>, request: Request) -> Response {
@@ -55,14 +62,14 @@ async fn download(visitor: Visitor, Path(id): Path<String>, request: Request) ->
     let Ok(id) = id.parse::<Uuid>() else {
         return (StatusCode::NOT_FOUND, DataError::NoSuchExport.to_string()).into_response();
     };
-    if from_another_site(&request) {
+    if from_another_site(&request, &me.state().public_url) {
         return (StatusCode::FORBIDDEN, "Download your export from the Your data page.").into_response();
     }
     let Ok(me) = me.sudo() else {
         let back = format!("{}&download={id}", DataNotice::ConfirmToDownload.at("/data"));
         return Redirect::to(&back).into_response();
     };
-    let archive = match service::download(&me, id, sends_the_start(&request)).await {
+    let archive = match service::download(&me, id, record_as(&request).as_deref()).await {
         Ok(archive) => archive,
         Err(refusal @ DataError::NoSuchExport) => {
             return (StatusCode::NOT_FOUND, refusal.to_string()).into_response()
@@ -112,14 +119,35 @@ mod tests {
     }
 
     #[test]
-    fn only_a_resumed_download_goes_unrecorded() {
-        assert!(sends_the_start(&request(Method::GET, None)));
-        assert!(sends_the_start(&request(Method::GET, Some("bytes=0-"))));
-        // A suffix range can ask for the whole file; several ranges can start anywhere.
-        assert!(sends_the_start(&request(Method::GET, Some("bytes=-999999"))));
-        assert!(sends_the_start(&request(Method::GET, Some("bytes=5-9, 0-4"))));
-        assert!(sends_the_start(&request(Method::GET, Some("nonsense"))));
-        assert!(!sends_the_start(&request(Method::GET, Some("bytes=100-"))));
-        assert!(!sends_the_start(&request(Method::HEAD, None)));
+    fn every_download_is_recorded_and_a_resumed_one_says_where() {
+        let recorded = |method, range| record_as(&request(method, range));
+        assert_eq!(recorded(Method::GET, None).as_deref(), Some(""));
+        assert_eq!(recorded(Method::GET, Some("bytes=0-")).as_deref(), Some(""));
+        assert_eq!(recorded(Method::GET, Some("bytes=-999999")).as_deref(), Some(""));
+        assert_eq!(recorded(Method::GET, Some("bytes=5-9, 0-4")).as_deref(), Some(""));
+        assert_eq!(
+            recorded(Method::GET, Some("bytes=1-")).as_deref(),
+            Some("resumed at byte 1")
+        );
+        assert_eq!(recorded(Method::HEAD, None), None);
+    }
+
+    #[test]
+    fn another_sites_link_is_told_apart_with_or_without_sec_fetch_site() {
+        let site = url::Url::parse("https://custodian.example").unwrap();
+        let with = |name: &str, value: &str| {
+            let mut request = request(Method::GET, None);
+            request
+                .headers_mut()
+                .insert(header::HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(value).unwrap());
+            from_another_site(&request, &site)
+        };
+        assert!(with("sec-fetch-site", "cross-site"));
+        assert!(with("sec-fetch-site", "same-site"));
+        assert!(!with("sec-fetch-site", "same-origin"));
+        assert!(!with("sec-fetch-site", "none"));
+        assert!(with("referer", "https://evil.example/page"));
+        assert!(!with("referer", "https://custodian.example/data"));
+        assert!(!from_another_site(&request(Method::GET, None), &site));
     }
 }

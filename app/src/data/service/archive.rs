@@ -145,7 +145,11 @@ pub async fn write(
     // The writer's own failure, if it stopped, says more than the closed channel.
     let Written { mut zip, mut listed } = match (read, sink.close().await) {
         (Err(ArchiveError::WriterStopped), Err(writer)) => return Err(writer),
-        (Err(reading), _) => return Err(reading),
+        (Err(reading), written) => {
+            // Dropping the zip finishes and flushes it: blocking work, off the runtime.
+            tokio::task::spawn_blocking(move || drop(written));
+            return Err(reading);
+        }
         (Ok(()), written) => written?,
     };
     for kind in &contents.kinds {

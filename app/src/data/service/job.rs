@@ -27,7 +27,7 @@ use crate::{
         db::{DbError, TenantTx},
         error::InfraError,
         ids::OwnerId,
-        jobs::{renew_lease, BoxFuture, Job, JobContext, JobError, JobKind},
+        jobs::{self, renew_lease, BoxFuture, Job, JobContext, JobError, JobKind},
         mail::{self, Mail},
         portable::Signing,
         region::{Region, Tenant},
@@ -50,6 +50,10 @@ pub const SWEEP: JobKind = JobKind {
     max_attempts: 3,
     every: Some(Duration::hours(1)),
 };
+
+/// Why an export whose job is gone (given up on after an error its last try could not record,
+/// or left behind by a move between regions) ended.
+pub const INTERRUPTED: &str = "The export was interrupted; ask for a new one.";
 
 /// The build job's key: one job per export.
 pub fn key(id: Uuid) -> String {
@@ -106,9 +110,13 @@ fn build<'a>(context: &'a JobContext, job: &'a Job) -> BoxFuture<'a, Result<(), 
         let root = files::region_root(&context.data_dir, tenant.region);
         match run_build(context, job, tenant, id, &root).await {
             Ok(()) => Ok(()),
+            // Another runner has the job now: its outcome is the export's.
+            Err(BuildError::LeaseLost) => Err(JobError::Failed(BuildError::LeaseLost.to_string())),
             Err(error) if BUILD.gives_up_after(job.attempt) => {
                 tracing::warn!(export = %id, %error, "an export failed for good");
-                give_up(context, tenant, id, &root, error.for_person()).await?;
+                give_up(context, tenant, id, &root, error.for_person())
+                    .await
+                    .map_err(|error| JobError::Failed(error.to_string()))?;
                 Ok(())
             }
             Err(error) => Err(JobError::Failed(error.to_string())),
@@ -306,13 +314,18 @@ async fn give_up(
     id: Uuid,
     root: &Path,
     reason: &str,
-) -> Result<(), InfraError> {
-    files::remove_export(root, tenant.owner_id, id).await;
+) -> Result<(), BuildError> {
     let now = context.clock.now();
     let mut tx = TenantTx::begin_on(&context.pool, tenant).await?;
-    if store::fail(&mut tx, id, now, reason).await? {
+    if !store::fail(&mut tx, id, now, reason).await? {
+        // Published (or deleted) by another run after all: its files are as its row says.
+        tx.commit().await?;
+        return settle(context, tenant, id, root).await;
+    }
+    {
         audit::record_unattributed(&mut tx, &context.key_encryption_key, EXPORT_FAILED, reason, now)
-            .await?;
+            .await
+            .map_err(InfraError::from)?;
         let account = accounts::account(&mut tx).await?;
         let body = format!(
             "The export of your Custodian data could not be built: {reason}\n\nNothing of it was kept. You can ask for a new one at {}.",
@@ -324,9 +337,23 @@ async fn give_up(
             subject: "Your data export failed",
             body,
         };
-        mail::enqueue(&mut tx, mail, now).await?;
+        mail::enqueue(&mut tx, mail, now)
+            .await
+            .map_err(InfraError::from)?;
     }
     tx.commit().await?;
+    files::remove_export(root, tenant.owner_id, id).await;
+    Ok(())
+}
+
+/// Fails an export whose job is gone (its last try could not record its failure).
+async fn interrupted(context: &JobContext, tx: &mut TenantTx, id: Uuid) -> Result<(), JobError> {
+    let now = context.clock.now();
+    if store::fail(tx, id, now, INTERRUPTED).await? {
+        audit::record_unattributed(tx, &context.key_encryption_key, EXPORT_FAILED, INTERRUPTED, now)
+            .await
+            .map_err(InfraError::from)?;
+    }
     Ok(())
 }
 
@@ -373,7 +400,14 @@ async fn sweep_owner(context: &JobContext, root: &Path, tenant: Tenant) -> Resul
             ExportState::parse(&stored.state, expired)
         });
         let keep = match state {
-            Some(ExportState::Queued | ExportState::Building) => true,
+            Some(ExportState::Queued | ExportState::Building) => {
+                if jobs::is_pending(&mut tx, &key(id)).await? {
+                    true
+                } else {
+                    interrupted(context, &mut tx, id).await?;
+                    false
+                }
+            }
             Some(ExportState::Ready) => complete,
             Some(ExportState::Expired) if complete => {
                 audit::record_unattributed(&mut tx, &context.key_encryption_key, EXPORT_EXPIRED, "", now)
@@ -389,8 +423,9 @@ async fn sweep_owner(context: &JobContext, root: &Path, tenant: Tenant) -> Resul
             files::remove_file(&entry.path()).await;
         }
     }
+    let building = store::active(&mut tx).await?.is_some();
     tx.commit().await?;
-    if kept == 0 {
+    if kept == 0 && !building {
         // Only when empty; a file written meanwhile keeps it.
         let _ = tokio::fs::remove_dir(&dir).await;
     }

@@ -81,10 +81,6 @@ fn next_allowed(counted: &[OffsetDateTime]) -> Option<OffsetDateTime> {
     reached.then(|| counted[window_start] + Duration::days(1))
 }
 
-/// Why an export whose job is gone (given up on after an error its last try could not record,
-/// or left behind by a move between regions) ended.
-const INTERRUPTED: &str = "The export was interrupted; ask for a new one.";
-
 /// Fails the export still marked as under way whose job is gone, so that it neither blocks the
 /// next request nor keeps the page waiting.
 async fn settle_interrupted(me: &SignedIn, tx: &mut TenantTx) -> Result<(), DataError> {
@@ -92,9 +88,9 @@ async fn settle_interrupted(me: &SignedIn, tx: &mut TenantTx) -> Result<(), Data
         return Ok(());
     };
     if !jobs::is_pending(tx, &job::key(active.id)).await?
-        && store::fail(tx, active.id, me.now(), INTERRUPTED).await?
+        && store::fail(tx, active.id, me.now(), job::INTERRUPTED).await?
     {
-        me.audit(tx, EXPORT_FAILED, INTERRUPTED).await?;
+        me.audit(tx, EXPORT_FAILED, job::INTERRUPTED).await?;
     }
     Ok(())
 }
@@ -165,9 +161,13 @@ pub struct Archive {
     pub made_on: time::Date,
 }
 
-/// The archive to send, when it is ready and the person may have it; records the download
-/// when it sends the start of the file (not when a download resumes).
-pub async fn download(me: &Sudo, id: Uuid, from_start: bool) -> Result<Archive, DataError> {
+/// The archive to send, when it is ready and the person may have it; records the download with
+/// `recorded_as` as its detail (None: nothing is sent, nothing recorded).
+pub async fn download(
+    me: &Sudo,
+    id: Uuid,
+    recorded_as: Option<&str>,
+) -> Result<Archive, DataError> {
     let now = me.now();
     let mut tx = me.begin_own().await?;
     let stored = store::get(&mut tx, id).await?.ok_or(DataError::NoSuchExport)?;
@@ -184,8 +184,8 @@ pub async fn download(me: &Sudo, id: Uuid, from_start: bool) -> Result<Archive, 
     if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
         return Err(DataError::NotReady("it is no longer on the server"));
     }
-    if from_start {
-        me.audit(&mut tx, EXPORT_DOWNLOADED, "").await?;
+    if let Some(detail) = recorded_as {
+        me.audit(&mut tx, EXPORT_DOWNLOADED, detail).await?;
     }
     tx.commit().await?;
     Ok(Archive { path, made_on })

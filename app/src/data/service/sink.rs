@@ -153,7 +153,10 @@ impl Sink {
     /// `start`, `data` or `end` (the thread stopped), this returns the thread's own error.
     pub async fn close(self) -> Result<Written, ArchiveError> {
         drop(self.commands);
-        self.writer.await.map_err(|_| ArchiveError::WriterStopped)?
+        self.writer.await.map_err(|error| {
+            tracing::error!(%error, "the archive's writer thread ended abnormally");
+            ArchiveError::WriterStopped
+        })?
     }
 }
 
