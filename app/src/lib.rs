@@ -206,6 +206,8 @@ mod tests {
             "/security",
             "/security/sessions",
             "/security/factors",
+            "/data",
+            "/data/exports/0e5f3e6a-0000-4000-8000-000000000000/archive",
         ] {
             assert!(is_protected(path), "{path}");
         }
