@@ -134,10 +134,7 @@ impl KeyEncryptionKey {
         let mut hash = sha2::Sha256::new();
         hash.update(b"custodian key id v1\n");
         hash.update(self.region_wrapping_key(region));
-        hash.finalize()[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex(&hash.finalize()[..8])
     }
 
     /// The key itself, as data keys were wrapped with it before keys were separated by purpose:
@@ -154,6 +151,11 @@ impl KeyEncryptionKey {
         mac.update(message);
         mac.finalize().into_bytes().into()
     }
+}
+
+/// Bytes as lower-case hexadecimal: how digests and key ids are written for people.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Loads the key file, creating it with a fresh random key when it does not exist.

@@ -92,8 +92,7 @@ pub fn network_of(ip: IpAddr) -> IpNet {
 
 fn bucket(kek: &KeyEncryptionKey, kind: &str, subject: &str) -> String {
     let digest = kek.mac(Derived::RateLimitBuckets, subject.as_bytes());
-    let short: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{kind}:{short}")
+    format!("{kind}:{}", super::keys::hex(&digest[..12]))
 }
 
 fn window_start(now: OffsetDateTime, window: Duration) -> OffsetDateTime {

@@ -13,17 +13,14 @@ use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::keys::{Derived, KeyEncryptionKey};
+use super::keys::{hex, Derived, KeyEncryptionKey};
 
 fn signing_key(key: &KeyEncryptionKey) -> SigningKey {
     SigningKey::from_bytes(&key.derive(Derived::ReceiptSigning))
 }
 
 fn key_id(verifying: &VerifyingKey) -> String {
-    Sha256::digest(verifying.as_bytes())[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(verifying.as_bytes())[..8])
 }
 
 /// The public key as a JSON Web Key set (RFC 8037), for anyone who wants to verify.

@@ -15,6 +15,7 @@ use tokio::{sync::mpsc, task::JoinHandle};
 use zip::{write::SimpleFileOptions, CompressionMethod, ZipWriter};
 
 use super::archive::ArchiveError;
+use crate::platform::keys::hex;
 
 /// The archive file, buffered.
 pub type Zip = ZipWriter<BufWriter<File>>;
@@ -31,10 +32,6 @@ pub struct Listed {
     pub sha256: String,
     pub records: Option<i64>,
     pub schema: Option<String>,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn options() -> SimpleFileOptions {

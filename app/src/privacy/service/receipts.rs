@@ -12,7 +12,7 @@ use super::ledger::Method;
 use crate::{
     platform::{
         ids::ConsentRecordId,
-        keys::{Derived, KeyEncryptionKey},
+        keys::{self, Derived, KeyEncryptionKey},
         portable::Signing,
         residency,
         signed::{self, Unverified},
@@ -39,8 +39,7 @@ fn purpose(category: &str) -> &'static str {
 fn principal_id(key: &KeyEncryptionKey, subject: &str) -> String {
     let (kind, id) = subject.split_once(':').unwrap_or(("subject", subject));
     let digest = key.mac(Derived::ReceiptSubjects, id.as_bytes());
-    let short: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{kind}:{short}")
+    format!("{kind}:{}", keys::hex(&digest[..16]))
 }
 
 /// The receipt for one ledger record, signed.
