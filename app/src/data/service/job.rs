@@ -8,7 +8,7 @@
 use std::{path::Path, time::Duration as StdDuration};
 
 use serde_json::{json, Value};
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -23,6 +23,7 @@ use crate::{
         store::{self, Finished},
     },
     platform::{
+        area::EventKind,
         audit,
         db::{DbError, TenantTx},
         error::InfraError,
@@ -242,6 +243,34 @@ fn data_page(context: &JobContext) -> String {
     format!("{}/data", context.public_url.as_str().trim_end_matches('/'))
 }
 
+/// What the person is told of an export's outcome: in the security log and by mail.
+struct Told<'a> {
+    event: EventKind,
+    detail: &'a str,
+    subject: &'a str,
+    body: String,
+}
+
+/// Records the outcome in the tenant's log and mails it to the account's address, in `tx`.
+async fn tell(
+    context: &JobContext,
+    tx: &mut TenantTx,
+    told: Told<'_>,
+    now: OffsetDateTime,
+) -> Result<(), InfraError> {
+    audit::record_unattributed(tx, &context.key_encryption_key, told.event, told.detail, now)
+        .await?;
+    let account = accounts::account(tx).await?;
+    let mail = Mail {
+        account: tx.owner_id(),
+        to: &account.email,
+        subject: told.subject,
+        body: told.body,
+    };
+    mail::enqueue(tx, mail, now).await?;
+    Ok(())
+}
+
 /// Names the archive and marks the export ready, records it and mails the person, in one
 /// transaction that holds the export's row: two runs never both publish, and an export deleted
 /// meanwhile keeps nothing.
@@ -279,25 +308,19 @@ async fn publish(
         human_size(summary.size_bytes),
         &summary.manifest_sha256[..16.min(summary.manifest_sha256.len())]
     );
-    audit::record_unattributed(&mut tx, &context.key_encryption_key, EXPORT_READY, &detail, now)
-        .await
-        .map_err(InfraError::from)?;
-    let account = accounts::account(&mut tx).await?;
     let body = format!(
         "The copy of your Custodian data you asked for is ready ({}). Sign in and download it from {}.\n\nIt is kept until {} and then deleted. If you did not ask for it, change your password and delete the export on that page.",
         human_size(summary.size_bytes),
         data_page(context),
         crate::platform::clock::to_minute(expires_at),
     );
-    let mail = Mail {
-        account: tenant.owner_id,
-        to: &account.email,
+    let told = Told {
+        event: EXPORT_READY,
+        detail: &detail,
         subject: "Your data export is ready",
         body,
     };
-    mail::enqueue(&mut tx, mail, now)
-        .await
-        .map_err(InfraError::from)?;
+    tell(context, &mut tx, told, now).await?;
     // A commit that fails leaves the row building with the archive named: the next run writes
     // it again.
     tx.commit().await?;
@@ -323,23 +346,17 @@ async fn give_up(
         return settle(context, tenant, id, root).await;
     }
     {
-        audit::record_unattributed(&mut tx, &context.key_encryption_key, EXPORT_FAILED, reason, now)
-            .await
-            .map_err(InfraError::from)?;
-        let account = accounts::account(&mut tx).await?;
         let body = format!(
             "The export of your Custodian data could not be built: {reason}\n\nNothing of it was kept. You can ask for a new one at {}.",
             data_page(context)
         );
-        let mail = Mail {
-            account: tenant.owner_id,
-            to: &account.email,
+        let told = Told {
+            event: EXPORT_FAILED,
+            detail: reason,
             subject: "Your data export failed",
             body,
         };
-        mail::enqueue(&mut tx, mail, now)
-            .await
-            .map_err(InfraError::from)?;
+        tell(context, &mut tx, told, now).await?;
     }
     tx.commit().await?;
     files::remove_export(root, tenant.owner_id, id).await;
