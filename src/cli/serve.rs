@@ -102,6 +102,7 @@ pub async fn serve(settings: Settings) -> Result<(), CliError> {
         },
         hashing: HashingSlots::per_core(),
         sudo_window: settings.sudo_window(),
+        retention: settings.retention()?,
         trusted_proxies: trusted_proxies.into(),
         mail_origin: transport.origin().into(),
         data_dir: settings.data_dir.clone().into(),

@@ -20,7 +20,7 @@ use app::{
         audit,
         client::ClientInfo,
         clock::{Clock, ManualClock},
-        config::Settings,
+        config::{Retention, Settings},
         context::{Reauthenticated, SignedIn, Visitor},
         db::{self, TenantTx},
         hashing::HashingSlots,
@@ -98,6 +98,7 @@ pub(crate) fn state(
         // Tests send bursts on purpose; they wait for hashing rather than being told to retry.
         hashing: HashingSlots::new(2, std::time::Duration::from_secs(300)),
         sudo_window: SUDO_WINDOW,
+        retention: Retention::default(),
         trusted_proxies: Arc::from([]),
         mail_origin: Arc::from("this server (tests)"),
         data_dir: Arc::from(dir.path()),

@@ -27,6 +27,48 @@ pub enum ConfigError {
          like us-east=postgres://user@host/custodian_us_east,eu-west=postgres://…"
     )]
     RegionDatabaseUrls(String),
+    #[error(
+        "DELETION_GRACE_DAYS ({0}) plus BACKUP_RETENTION_DAYS ({1}) is over 30: a deleted account \
+         must be gone from every backup within 30 days of the request"
+    )]
+    Retention(u8, u8),
+}
+
+/// The promise's figures (P8): days from a deletion request to the hard delete, and days a
+/// backup is kept; together at most 30, so no copy outlives the promise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub deletion_grace_days: u8,
+    pub backup_days: u8,
+}
+
+impl Retention {
+    /// The longest time, in days, from a deletion request until no copy is left.
+    pub const PROMISED_DAYS: u8 = 30;
+
+    pub fn new(deletion_grace_days: u8, backup_days: u8) -> Result<Self, ConfigError> {
+        if u16::from(deletion_grace_days) + u16::from(backup_days) > u16::from(Self::PROMISED_DAYS)
+        {
+            return Err(ConfigError::Retention(deletion_grace_days, backup_days));
+        }
+        Ok(Self {
+            deletion_grace_days,
+            backup_days,
+        })
+    }
+
+    pub fn deletion_grace(self) -> time::Duration {
+        time::Duration::days(self.deletion_grace_days.into())
+    }
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            deletion_grace_days: 14,
+            backup_days: 14,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -114,6 +156,14 @@ pub struct Settings {
     #[arg(long, global = true, env = "SUDO_MINUTES", default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=10))]
     pub sudo_minutes: u8,
 
+    /// Days from an account deletion request to the hard delete (1 to 30).
+    #[arg(long, global = true, env = "DELETION_GRACE_DAYS", default_value_t = 14, value_parser = clap::value_parser!(u8).range(1..=30))]
+    pub deletion_grace_days: u8,
+
+    /// Days a backup is kept before `backup prune` deletes it; with DELETION_GRACE_DAYS at most 30.
+    #[arg(long, global = true, env = "BACKUP_RETENTION_DAYS", default_value_t = 14, value_parser = clap::value_parser!(u8).range(1..=30))]
+    pub backup_retention_days: u8,
+
     /// Directory with the compiled site (WASM, CSS, static files).
     #[arg(
         long,
@@ -179,6 +229,10 @@ impl Settings {
 
     pub fn region_urls(&self) -> Result<Vec<(Region, String)>, ConfigError> {
         super::regions::region_urls(&self.database_url, self.region_database_urls.as_deref())
+    }
+
+    pub fn retention(&self) -> Result<Retention, ConfigError> {
+        Retention::new(self.deletion_grace_days, self.backup_retention_days)
     }
 
     pub fn sudo_window(&self) -> time::Duration {

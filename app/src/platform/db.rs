@@ -367,6 +367,49 @@ impl TenantTx {
             .await?)
     }
 
+    /// The tenant's deletion schedule (requested, due), locking its row until the transaction
+    /// ends: a request, a cancellation and the purge each see the others' outcome.
+    pub async fn lock_deletion_schedule(
+        &mut self,
+    ) -> Result<Option<(OffsetDateTime, OffsetDateTime)>, DbError> {
+        let row: Option<(Option<OffsetDateTime>, Option<OffsetDateTime>)> = sqlx::query_as(
+            "SELECT deletion_requested_at, deletion_due_at FROM tenants WHERE owner_id = $1 FOR UPDATE",
+        )
+        .bind(self.tenant.owner_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(row.and_then(|(requested, due)| requested.zip(due)))
+    }
+
+    /// Schedules the tenant's deletion (which locks the account) for `due`.
+    pub async fn schedule_deletion(
+        &mut self,
+        requested: OffsetDateTime,
+        due: OffsetDateTime,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "UPDATE tenants SET deletion_requested_at = $2, deletion_due_at = $3 WHERE owner_id = $1",
+        )
+        .bind(self.tenant.owner_id)
+        .bind(requested)
+        .bind(due)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Clears the tenant's deletion schedule (which unlocks the account).
+    pub async fn clear_deletion(&mut self) -> Result<(), DbError> {
+        sqlx::query(
+            "UPDATE tenants SET deletion_requested_at = NULL, deletion_due_at = NULL \
+             WHERE owner_id = $1",
+        )
+        .bind(self.tenant.owner_id)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
     /// Acts for another tenant of the same region from here on, in the same transaction: for
     /// the rare change that belongs to two tenants at once (an invite used records an event for
     /// its inviter). Call it last, after everything written for the first tenant.

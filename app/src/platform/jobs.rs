@@ -38,6 +38,8 @@ pub struct JobContext {
     pub mailer: Mailer,
     /// The region whose database `pool` is.
     pub region: Region,
+    /// The directory's database (routes), as the app role.
+    pub directory: PgPool,
     /// Where the server keeps files (export archives), each region's in a folder of its own.
     pub data_dir: Arc<std::path::Path>,
     pub key_encryption_key: Arc<KeyEncryptionKey>,
@@ -56,6 +58,7 @@ impl JobContext {
             clock: state.clock.clone(),
             mailer,
             region,
+            directory: state.regions.directory().clone(),
             data_dir: state.data_dir.clone(),
             key_encryption_key: state.key_encryption_key.clone(),
             public_url: state.public_url.clone(),
@@ -129,18 +132,42 @@ pub async fn enqueue(
     dedupe_key: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
+    enqueue_at(conn, kind, payload, dedupe_key, now, now).await
+}
+
+/// `enqueue`, for a job that is not to run before `run_at`.
+pub async fn enqueue_at(
+    conn: &mut PgConnection,
+    kind: &str,
+    payload: Value,
+    dedupe_key: Option<&str>,
+    run_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO jobs (id, kind, payload, dedupe_key, run_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (dedupe_key) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING",
     )
     .bind(Uuid::new_v4())
     .bind(kind)
     .bind(payload)
     .bind(dedupe_key)
+    .bind(run_at)
     .bind(now)
     .execute(conn)
     .await
     .map(drop)
+}
+
+/// Removes the pending jobs whose dedupe key starts with `prefix` (work that was called off).
+pub async fn cancel_prefixed(conn: &mut PgConnection, prefix: &str) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM jobs WHERE starts_with(dedupe_key, $1) AND locked_until IS NULL")
+            .bind(prefix)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
 }
 
 /// Whether a job queued with `dedupe_key` is still to run (pending, running or retrying), as

@@ -60,10 +60,14 @@ pub enum Derived {
     AppDatabasePassword,
     /// Names addresses in the directory without storing them (HMAC).
     DirectoryAddresses,
+    /// Names erased tenants in the erasure ledger without keeping their ids (HMAC).
+    ErasureLedger,
+    /// Encrypts database backups (AES-256-GCM).
+    Backups,
 }
 
 impl Derived {
-    pub const ALL: [Derived; 11] = [
+    pub const ALL: [Derived; 13] = [
         Derived::DataKeyWrapping,
         Derived::ConsentCookieMac,
         Derived::ReceiptSigning,
@@ -75,6 +79,8 @@ impl Derived {
         Derived::RateLimitBuckets,
         Derived::AppDatabasePassword,
         Derived::DirectoryAddresses,
+        Derived::ErasureLedger,
+        Derived::Backups,
     ];
 
     fn label(self) -> &'static str {
@@ -92,6 +98,8 @@ impl Derived {
             Self::RateLimitBuckets => "custodian rate-limit buckets v1",
             Self::AppDatabasePassword => "custodian app database password v1",
             Self::DirectoryAddresses => "custodian directory addresses v1",
+            Self::ErasureLedger => "custodian erasure ledger v1",
+            Self::Backups => "custodian backups v1",
         }
     }
 }

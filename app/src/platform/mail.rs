@@ -188,15 +188,22 @@ fn build(id: Uuid, pending: &Pending) -> Result<Message, MailError> {
         .map_err(|e| MailError::Build(e.to_string()))
 }
 
-/// Marks a message delivered and erases its body (which may hold a single-use link).
+/// Marks a message delivered and erases its body (which may hold a single-use link); a
+/// message to an account erased since (its deletion receipt) is forgotten altogether.
 async fn mark_sent(pool: &PgPool, id: Uuid, now: OffsetDateTime) -> Result<(), MailError> {
+    let mut tx = pool.begin().await?;
     sqlx::query(
         "UPDATE mail_outbox SET sent_at = $2, body = NULL, last_error = NULL WHERE id = $1",
     )
     .bind(id)
     .bind(now)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    sqlx::query("SELECT custodian_forget_mail_of_erased($1)")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
     Ok(())
 }
 

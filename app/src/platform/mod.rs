@@ -14,6 +14,8 @@ pub mod session;
 #[cfg(feature = "ssr")]
 pub mod audit;
 #[cfg(feature = "ssr")]
+pub mod backup;
+#[cfg(feature = "ssr")]
 pub mod client;
 #[cfg(feature = "ssr")]
 pub mod clock;
@@ -27,6 +29,8 @@ pub mod crypto;
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod directory;
+#[cfg(feature = "ssr")]
+pub mod erasure;
 #[cfg(feature = "ssr")]
 pub mod error;
 #[cfg(feature = "ssr")]

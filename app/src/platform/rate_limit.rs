@@ -190,6 +190,22 @@ pub async fn allow_for_account(
     hit(conn, &bucket, limit, LONGEST_WINDOW, now).await
 }
 
+/// The kinds of mail counted per recipient, and the actions counted per account, as their
+/// callers name them: the buckets an erased account leaves are found from these.
+const MAIL_KINDS: [&str; 4] = ["signup", "verify", "change", "reset"];
+const ACCOUNT_ACTIONS: [&str; 1] = ["email change"];
+
+/// Every bucket that counts something of the account `owner_id` or its address.
+pub fn buckets_naming(kek: &KeyEncryptionKey, owner_id: OwnerId, email: &str) -> Vec<String> {
+    let mail = MAIL_KINDS
+        .iter()
+        .map(|kind| bucket(kek, "mail", &format!("{kind} {}", email.to_lowercase())));
+    let account = ACCOUNT_ACTIONS
+        .iter()
+        .map(|action| bucket(kek, "account", &format!("{action} {owner_id}")));
+    mail.chain(account).collect()
+}
+
 /// Drops windows that can no longer matter.
 pub async fn sweep(pool: &PgPool, now: OffsetDateTime) -> Result<u64, sqlx::Error> {
     Ok(

@@ -37,6 +37,8 @@ pub struct AppState {
     pub hashing: HashingSlots,
     /// How long a re-authentication opens sensitive actions (sudo mode).
     pub sudo_window: time::Duration,
+    /// How long a deleted account waits, and how long backups are kept.
+    pub retention: super::config::Retention,
     /// Where the server keeps files (export archives), each region's in a folder of its own.
     pub data_dir: Arc<std::path::Path>,
     /// Where mail leaves from, as the Privacy page tells it.

@@ -55,16 +55,20 @@ pub async fn authenticate(
             let listed =
                 listing::still_listed(&mut tx, record.account_session, &store_id, activity).await?;
             tx.commit().await?;
-            if !listed {
+            let Some(deletion_due) = listed else {
                 return ended(SessionEnd::Revoked).await;
-            }
+            };
             if record_activity {
                 record.last_active_at = now.unix_timestamp();
                 if let Err(error) = write(session, &record).await {
                     tracing::warn!(%error, "could not record session activity");
                 }
             }
-            Ok(Authentication::SignedIn(CurrentUser { record, store_id }))
+            Ok(Authentication::SignedIn(CurrentUser {
+                record,
+                store_id,
+                deletion_due,
+            }))
         }
     }
 }

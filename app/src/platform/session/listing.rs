@@ -76,36 +76,31 @@ pub async fn delete_all(
     .rows_affected())
 }
 
-/// Whether the listing row `id` exists and names `store_id`; records activity in it when
-/// `activity` is given. False means the session was ended.
+/// Whether the listing row `id` exists and names `store_id` (None: the session was ended), and
+/// if so when the account is to be deleted (Some(None): it is not scheduled); records activity
+/// in the row when `activity` is given. One statement: the schedule lives on the tenant's row.
 pub async fn still_listed(
     tx: &mut TenantTx,
     id: AccountSessionId,
     store_id: &str,
     activity: Option<OffsetDateTime>,
-) -> Result<bool, sqlx::Error> {
-    match activity {
-        Some(now) => Ok(sqlx::query!(
-            "UPDATE account_sessions SET last_seen_at = $3 WHERE id = $1 AND store_id = $2",
-            id.as_uuid(),
-            store_id,
-            now
-        )
-        .execute(&mut **tx)
-        .await?
-        .rows_affected()
-            == 1),
-        None => {
-            sqlx::query_scalar!(
-                r#"SELECT EXISTS (SELECT 1 FROM account_sessions WHERE id = $1 AND store_id = $2)
-                   AS "listed!""#,
-                id.as_uuid(),
-                store_id
-            )
-            .fetch_one(&mut **tx)
-            .await
-        }
-    }
+) -> Result<Option<Option<OffsetDateTime>>, sqlx::Error> {
+    const DELETION_DUE: &str = "(SELECT deletion_due_at FROM tenants WHERE owner_id = s.owner_id)";
+    let statement = match activity {
+        Some(_) => format!(
+            "UPDATE account_sessions AS s SET last_seen_at = $3 WHERE id = $1 AND store_id = $2 \
+             RETURNING {DELETION_DUE}"
+        ),
+        None => format!(
+            "SELECT {DELETION_DUE} FROM account_sessions AS s WHERE id = $1 AND store_id = $2"
+        ),
+    };
+    sqlx::query_scalar(&statement)
+        .bind(id.as_uuid())
+        .bind(store_id)
+        .bind(activity)
+        .fetch_optional(&mut **tx)
+        .await
 }
 
 /// Counts a re-authentication attempt of a listed session; None when the session is no longer

@@ -139,13 +139,25 @@ pub struct CurrentUser {
     pub(crate) record: SessionRecord,
     /// The tower-sessions id of this request's session.
     pub(crate) store_id: String,
+    /// When the account is to be deleted, if it is scheduled: until then it is locked, and this
+    /// session reaches only the page that cancels.
+    pub(crate) deletion_due: Option<time::OffsetDateTime>,
 }
 
 impl CurrentUser {
     /// A signed-in person for an integration test, without a listed session behind them.
     #[cfg(feature = "testing")]
     pub fn for_tests(record: SessionRecord, store_id: String) -> Self {
-        Self { record, store_id }
+        Self {
+            record,
+            store_id,
+            deletion_due: None,
+        }
+    }
+
+    /// When the account is to be deleted, if it is scheduled (and so locked).
+    pub fn deletion_due(&self) -> Option<time::OffsetDateTime> {
+        self.deletion_due
     }
 
     pub fn record(&self) -> &SessionRecord {
