@@ -58,10 +58,54 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: std::path::PathBuf,
     },
+    /// Encrypted backups of every database, kept no longer than the deletion promise allows.
+    Backup {
+        #[command(subcommand)]
+        action: BackupAction,
+    },
+    /// Account deletions: the jobs that remind and purge.
+    Deletion {
+        #[command(subcommand)]
+        action: DeletionAction,
+    },
     /// Operate on one account's data as a whole.
     Tenant {
         #[command(subcommand)]
         action: TenantAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeletionAction {
+    /// Run the reminders and purges due at a time (and the mail they send), as the server does
+    /// when that time comes: an earlier time purges accounts before their grace period ends.
+    RunDue {
+        /// The time, like 2026-12-31T00:00:00Z.
+        #[arg(long, value_parser = parse_time)]
+        as_of: time::OffsetDateTime,
+    },
+}
+
+fn parse_time(value: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| format!("{value:?} is not a time like 2026-12-31T00:00:00Z"))
+}
+
+#[derive(Subcommand)]
+enum BackupAction {
+    /// Write an encrypted pg_dump of each database into DATA_DIR/backups.
+    Create,
+    /// Delete backups older than BACKUP_RETENTION_DAYS.
+    Prune,
+    /// Restore a backup over its database, after purging again every account deleted since it
+    /// was taken. Stop the server first.
+    Restore {
+        /// The backup file.
+        #[arg(value_name = "FILE")]
+        file: std::path::PathBuf,
+        /// Restore into this database instead of the one the backup was taken from.
+        #[arg(long, value_name = "URL")]
+        into: Option<String>,
     },
 }
 
@@ -166,6 +210,16 @@ async fn main() -> ExitCode {
             };
             cli::tenant::move_tenant(&cli.settings, whom, to).await
         }
+        Command::Deletion {
+            action: DeletionAction::RunDue { as_of },
+        } => cli::deletion::run_due(&cli.settings, as_of).await,
+        Command::Backup { action } => match action {
+            BackupAction::Create => cli::backup::create(&cli.settings).await,
+            BackupAction::Prune => cli::backup::prune(&cli.settings).await,
+            BackupAction::Restore { file, into } => {
+                cli::backup::restore(&cli.settings, &file, into.as_deref()).await
+            }
+        },
         Command::Export { email, out } => cli::export::export(&cli.settings, &email, &out).await,
         Command::Tenant {
             action: TenantAction::Requests,

@@ -112,6 +112,13 @@ pub async fn identify(
         }
     }
 
+    let scheduled = request
+        .extensions()
+        .get::<CurrentUser>()
+        .is_some_and(|user| user.deletion_due().is_some());
+    if scheduled && !app::reachable_while_deletion_is_scheduled(request.uri().path()) {
+        return locked_for_deletion(&request);
+    }
     let signed_out = request.extensions().get::<CurrentUser>().is_none();
     let is_page_view = matches!(*request.method(), Method::GET | Method::HEAD);
     if signed_out && is_page_view && is_protected(request.uri().path()) {
@@ -132,6 +139,20 @@ pub async fn identify(
         keep_cookie_lifetime(&session).await;
     }
     response
+}
+
+/// The answer to an account scheduled for deletion asking for anything but the page that
+/// cancels it: pages lead there, everything else is refused.
+fn locked_for_deletion(request: &Request) -> Response {
+    if is_page_request(request) {
+        return Redirect::to(app::DELETION_PAGE).into_response();
+    }
+    (
+        StatusCode::FORBIDDEN,
+        "Your account is scheduled for deletion: only cancelling the deletion and signing out \
+         are possible.",
+    )
+        .into_response()
 }
 
 pub fn content_security_policy(nonce: &str) -> String {

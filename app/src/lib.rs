@@ -37,6 +37,16 @@ pub fn is_protected(path: &str) -> bool {
         .any(|page| page.access == Access::SignedIn && page.covers(path))
 }
 
+/// Where a signed-in person whose account is scheduled for deletion is sent: the page that
+/// cancels it.
+pub const DELETION_PAGE: &str = data::model::DELETION_PAGE;
+
+/// Whether a signed-in person whose account is scheduled for deletion may reach `path`: only
+/// what cancelling the deletion and signing out need.
+pub fn reachable_while_deletion_is_scheduled(path: &str) -> bool {
+    data::model::REACHABLE_WHILE_SCHEDULED.contains(&path)
+}
+
 /// The HTML document around the app. Every inline or external script carries the response's
 /// CSP nonce.
 pub fn shell(options: LeptosOptions) -> impl IntoView {

@@ -2,6 +2,8 @@
 //! line saying what is wrong and what to do.
 
 pub mod audit;
+pub mod backup;
+pub mod deletion;
 pub mod export;
 pub mod invite;
 pub mod policy;
@@ -91,6 +93,8 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+    #[error("backup: {0}")]
+    Backup(#[from] backup::BackupFailure),
     #[error(transparent)]
     Infra(#[from] InfraError),
 }

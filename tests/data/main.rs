@@ -4,8 +4,11 @@
 mod support;
 
 mod archive;
+mod backups;
+mod deletion;
 mod delivery;
 mod jobs;
+mod locked;
 
 use std::{
     collections::BTreeMap,

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use super::model::{DataOverview, ExportRow};
+use super::model::{DataOverview, DeletionPlan, DeletionStatus, ExportRow};
 use crate::ui::FormError;
 
 #[server(endpoint = "data/overview")]
@@ -33,5 +33,44 @@ pub async fn delete_export(id: Uuid) -> Result<(), FormError> {
 
     super::service::delete(&Sudo::current()?, id).await?;
     leptos_axum::redirect(&DataNotice::ExportDeleted.at("/data"));
+    Ok(())
+}
+
+/// What asking for deletion now would do, and when.
+#[server(endpoint = "data/deletion/plan")]
+pub async fn what_deletion_does() -> Result<DeletionPlan, FormError> {
+    use crate::platform::context::SignedIn;
+
+    Ok(super::service::deletion::plan(&SignedIn::current()?).await?)
+}
+
+/// Whether the account is scheduled for deletion, and when.
+#[server(endpoint = "data/deletion")]
+pub async fn scheduled_deletion() -> Result<DeletionStatus, FormError> {
+    use crate::platform::context::SignedIn;
+
+    Ok(super::service::deletion::status(&SignedIn::current()?).await?)
+}
+
+/// Schedules the account's deletion (sudo, and the account's address typed to confirm); the
+/// person is signed out and lands on the page that says when and how to cancel.
+#[server(endpoint = "data/deletion/request")]
+pub async fn request_deletion(email: String) -> Result<(), FormError> {
+    use super::model::SCHEDULED_PAGE;
+    use crate::platform::context::Sudo;
+
+    let due = super::service::deletion::request(&Sudo::current()?, &email).await?;
+    leptos_axum::redirect(&format!("{SCHEDULED_PAGE}?on={}", due.date()));
+    Ok(())
+}
+
+/// Cancels the scheduled deletion (sudo), within the grace period.
+#[server(endpoint = "data/deletion/cancel")]
+pub async fn cancel_deletion() -> Result<(), FormError> {
+    use super::model::DataNotice;
+    use crate::platform::context::Sudo;
+
+    super::service::deletion::cancel(&Sudo::current()?).await?;
+    leptos_axum::redirect(&DataNotice::DeletionCancelled.at("/data"));
     Ok(())
 }

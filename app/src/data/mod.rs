@@ -1,5 +1,6 @@
 //! Your data (promise P8): export everything as a signed, verifiable archive built in the
-//! background. The deletion and rights-request issues extend this area.
+//! background, and delete the account: locked at once, purged after a grace period, with a
+//! signed deletion receipt. The rights-request issue extends this area.
 
 pub mod api;
 #[cfg(feature = "ssr")]
@@ -16,6 +17,9 @@ use crate::platform::area::{pages, Area, NavEntry};
 pages! {
     // In order: signed-in pages arrive complete, so they read right without JS.
     SignedIn "data" => DataRoute(pages::DataPage), InOrder;
+    SignedIn "data/delete" => DeleteAccountRoute(pages::DeleteAccountPage), InOrder;
+    SignedIn "data/deletion" => DeletionRoute(pages::DeletionPage), InOrder;
+    Anyone "deletion-scheduled" => DeletionScheduledRoute(pages::DeletionScheduledPage);
 }
 
 pub const AREA: Area = Area {
@@ -32,7 +36,12 @@ pub const AREA: Area = Area {
     #[cfg(feature = "ssr")]
     server: crate::platform::server_parts::ServerParts {
         routes: Some(http::routes),
-        jobs: &[service::job::BUILD, service::job::SWEEP],
+        jobs: &[
+            service::job::BUILD,
+            service::job::SWEEP,
+            service::purge::REMIND,
+            service::purge::PURGE,
+        ],
         erase: Some(store::erase),
         seed: Some(store::seed),
         exports: store::EXPORTS,

@@ -16,6 +16,7 @@ notices! {
         ExportStarted = "export-started" => "Your export has started. You can leave this page: we mail you when it is ready.",
         ExportDeleted = "export-deleted" => "The export was deleted.",
         ConfirmToDownload = "confirm-to-download" => "Confirm it is you, then download the archive.",
+        DeletionCancelled = "deletion-cancelled" => "The deletion is cancelled: your account is as it was.",
     }
 }
 
@@ -26,6 +27,60 @@ events! {
     EXPORT_DELETED = "export_deleted" => "Data export deleted",
     EXPORT_EXPIRED = "export_expired" => "Data export expired and deleted",
     EXPORT_FAILED = "export_failed" => "Data export failed",
+    DELETION_REQUESTED = "deletion_requested" => "Account deletion requested",
+    DELETION_CANCELLED = "deletion_cancelled" => "Account deletion cancelled",
+}
+
+/// The page that explains account deletion and asks for it.
+pub const DELETE_PAGE: &str = "/data/delete";
+/// The one page a signed-in person whose account is scheduled for deletion reaches: the date,
+/// "Cancel deletion" and "Sign out".
+pub const DELETION_PAGE: &str = "/data/deletion";
+/// Where a person lands, signed out, right after asking for deletion.
+pub const SCHEDULED_PAGE: &str = "/deletion-scheduled";
+
+/// What a signed-in person whose account is scheduled for deletion may still reach: the
+/// deletion page and its server functions, proving who they are (sudo) and signing out.
+pub const REACHABLE_WHILE_SCHEDULED: &[&str] = &[
+    DELETION_PAGE,
+    SCHEDULED_PAGE,
+    "/api/data/deletion",
+    "/api/data/deletion/cancel",
+    "/api/account/viewer",
+    "/api/signout",
+    "/api/sudo",
+    "/api/mfa/sudo-options",
+    "/api/mfa/sudo-code",
+    "/api/mfa/passkey-challenge",
+    "/api/mfa/passkey-answer",
+];
+
+/// Days before the hard delete that reminders are mailed.
+pub const REMINDER_DAYS: [i64; 2] = [7, 1];
+
+/// What asking for deletion will do, and when, for the page that asks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletionPlan {
+    /// The address the person types to confirm.
+    pub email: String,
+    pub grace_days: u8,
+    /// The day of the hard delete if asked now.
+    pub hard_delete_on: String,
+    /// The days reminders would be mailed.
+    pub reminders_on: Vec<String>,
+    pub backup_days: u8,
+    /// Sessions that end at once, this one included.
+    pub sessions: i64,
+    /// Whether an export is under way (the request cancels it).
+    pub export_under_way: bool,
+}
+
+/// Whether the account is scheduled for deletion, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletionStatus {
+    pub requested: Option<String>,
+    /// The time of the hard delete, to the minute in UTC.
+    pub hard_delete_at: Option<String>,
 }
 
 /// Where an export is in its life.

@@ -78,6 +78,8 @@ pub async fn where_data_lives() -> Result<DataLocations, FormError> {
             .collect(),
         yours: visitor.user().map(|user| user.tenant().region.label().to_owned()),
         mail_origin: state.mail_origin.to_string(),
+        deletion_grace_days: state.retention.deletion_grace_days,
+        backup_days: state.retention.backup_days,
     })
 }
 

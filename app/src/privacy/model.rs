@@ -201,6 +201,10 @@ pub struct DataLocations {
     /// The signed-in person's region, if any.
     pub yours: Option<String>,
     pub mail_origin: String,
+    /// Days from a deletion request to the hard delete (DELETION_GRACE_DAYS).
+    pub deletion_grace_days: u8,
+    /// Days a backup is kept (BACKUP_RETENTION_DAYS).
+    pub backup_days: u8,
 }
 
 /// A policy version, rendered.
@@ -250,6 +254,14 @@ pub enum ReceiptVerdict {
         database: String,
         key_id: String,
         generated: String,
+    },
+    /// A deletion receipt signed by this server's key and unchanged since (promise P8).
+    Deletion {
+        ledger_entry: String,
+        requested: String,
+        purged: String,
+        rows_removed: i64,
+        data_key_destroyed: bool,
     },
     /// Well-formed, but the signature does not match its contents.
     Tampered,

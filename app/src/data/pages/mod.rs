@@ -1,6 +1,10 @@
-//! `/data`: export everything (promise P8). The page asks for an export (sudo), shows its
+//! `/data`: export everything and delete the account (promise P8). The page asks for an export (sudo), shows its
 //! stage and a progress bar that updates live with JavaScript (and on reload without it), and
 //! lists finished exports with their size, dates, download and delete.
+
+pub mod deletion;
+
+pub use deletion::{DeleteAccountPage, DeletionPage, DeletionScheduledPage};
 
 use leptos::{html, prelude::*};
 use leptos_router::hooks::use_query_map;
@@ -8,7 +12,7 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     data::{
         api::{export_overview, DeleteExport, RequestExport},
-        model::{DataOverview, ExportRow, ExportState, KEEP_DAYS},
+        model::{DataOverview, ExportRow, ExportState, DELETE_PAGE, KEEP_DAYS},
     },
     ui::{
         action_error, besides_sudo,
@@ -136,6 +140,14 @@ fn Exports(overview: DataOverview) -> impl IntoView {
         </Section>
         <Section id="exports" heading="Your exports">
             <ExportList rows=overview.exports />
+        </Section>
+        <Section id="delete" heading="Delete my account">
+            <p class=QUIET_TEXT>
+                "Lock your account now and delete everything of it for good after a grace period in which you can still cancel. The next page says exactly what happens, and when."
+            </p>
+            <a href=DELETE_PAGE class=format!("mt-3 inline-block {}", ButtonKind::Danger.class())>
+                "Delete my account"
+            </a>
         </Section>
     }
 }

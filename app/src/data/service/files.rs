@@ -48,6 +48,15 @@ pub async fn remove_export(root: &Path, owner: OwnerId, id: Uuid) {
     remove_files_of(root, owner, id, true).await;
 }
 
+/// Removes every file of an account (an erased one): its whole folder. An error other than
+/// "not there" is returned, for the purge to try again.
+pub async fn remove_all_of(root: &Path, owner: OwnerId) -> std::io::Result<()> {
+    match tokio::fs::remove_dir_all(owner_dir(root, owner)).await {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
+        _ => Ok(()),
+    }
+}
+
 /// Removes the partial attempts of an export, keeping its archive.
 pub async fn remove_parts(root: &Path, owner: OwnerId, id: Uuid) {
     remove_files_of(root, owner, id, false).await;

@@ -2,8 +2,10 @@
 //! downloading it (sudo) and deleting it. The archive itself is built by a job (`job`).
 
 pub mod archive;
+pub mod deletion;
 pub mod files;
 pub mod job;
+pub mod purge;
 pub mod sink;
 pub mod viewer;
 

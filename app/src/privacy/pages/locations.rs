@@ -74,5 +74,12 @@ fn LocationsTable(locations: DataLocations) -> impl IntoView {
                 .collect_view()}
             {row(&MAIL, format!("Sent from {}", locations.mail_origin))}
         </DataTable>
+        <p class="mt-4 max-w-prose" id="account-deletion">
+            {format!(
+                "Account deletion: hard delete {} days after your request; backups kept at most {} days; deleted accounts are removed from restored backups before they are used.",
+                locations.deletion_grace_days,
+                locations.backup_days,
+            )}
+        </p>
     }
 }

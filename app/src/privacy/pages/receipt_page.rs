@@ -58,6 +58,25 @@ pub fn VerifyReceiptPage() -> impl IntoView {
                 </dl>
             </div>
         }.into_any(),
+        Some(Ok(ReceiptVerdict::Deletion { ledger_entry, requested, purged, rows_removed, data_key_destroyed })) => view! {
+            <div class="rounded border border-emerald-700 bg-emerald-50 p-4 dark:bg-emerald-950">
+                <p class="font-bold">
+                    "Genuine: Custodian signed this deletion receipt and nothing in it has changed."
+                </p>
+                <dl class="mt-2 grid grid-cols-[auto_1fr] gap-x-4 text-sm">
+                    <dt>"Deletion requested"</dt>
+                    <dd>{requested}</dd>
+                    <dt>"Purged"</dt>
+                    <dd>{purged}</dd>
+                    <dt>"Rows removed"</dt>
+                    <dd>{rows_removed.to_string()}</dd>
+                    <dt>"Data key destroyed"</dt>
+                    <dd>{if data_key_destroyed { "yes" } else { "no" }}</dd>
+                    <dt>"Erasure ledger entry"</dt>
+                    <dd>{ledger_entry}</dd>
+                </dl>
+            </div>
+        }.into_any(),
         Some(Ok(ReceiptVerdict::Tampered)) => view! {
             <p class="rounded border border-red-700 bg-red-50 p-4 font-bold text-red-800 dark:bg-red-950 dark:text-red-200">
                 "Not genuine: this document was changed after it was signed, or Custodian did not sign it."

@@ -14,7 +14,7 @@ use crate::{
         ids::ConsentRecordId,
         keys::{self, Derived, KeyEncryptionKey},
         portable::Signing,
-        residency,
+        erasure, residency,
         signed::{self, Unverified},
         state::AppState,
     },
@@ -178,6 +178,19 @@ pub fn verify(state: &AppState, text: &str) -> ReceiptVerdict {
                 database: attested.database,
                 key_id: attested.key_id,
                 generated: crate::platform::clock::to_minute(attested.generated_at),
+            },
+            Err(Unverified::Tampered) => ReceiptVerdict::Tampered,
+            Err(Unverified::Malformed(why)) => malformed(why),
+        };
+    }
+    if document.get(erasure::RECEIPT).is_some() {
+        return match erasure::verify_receipt(&state.key_encryption_key, &document) {
+            Ok(deletion) => ReceiptVerdict::Deletion {
+                ledger_entry: deletion.ledger_entry,
+                requested: deletion.requested,
+                purged: deletion.purged,
+                rows_removed: deletion.rows_removed,
+                data_key_destroyed: deletion.data_key_destroyed,
             },
             Err(Unverified::Tampered) => ReceiptVerdict::Tampered,
             Err(Unverified::Malformed(why)) => malformed(why),
