@@ -47,16 +47,20 @@ BEGIN
     GET DIAGNOSTICS n = ROW_COUNT;
     removed := removed || jsonb_build_object('public.invite_routes', n);
     DELETE FROM move_requests WHERE tenant_id = p_tenant;
-    DELETE FROM tenant_moves WHERE tenant_id = p_tenant;
-    DELETE FROM erasures WHERE tenant_id = p_tenant;
+    -- Earlier moves' entries name the tenant by id; the deletion ledger replaces them. A move
+    -- under way is never touched (a scheduled tenant is not moved).
+    DELETE FROM erasures WHERE tenant_id = p_tenant
+        AND NOT EXISTS (SELECT 1 FROM tenant_moves WHERE tenant_id = p_tenant);
     RETURN removed;
 END
 $$;
 REVOKE ALL ON FUNCTION custodian_forget_routes(uuid, bytea[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION custodian_forget_routes(uuid, bytea[]) TO custodian_app;
 
--- Every row that names the tenant, in this database: the tenant tables (every table with an
--- owner_id, found from the catalog; most go with the tenant row by cascade) and the shared
+-- Every row that names the tenant, in this database: the tenant tables (every permanent table
+-- of the schema with an owner_id under the tenant policy, found from the catalog, so that no
+-- table the app role made, such as a temporary one, is ever touched with the owner's rights;
+-- most go with the tenant row by cascade) and the shared
 -- tables that name it or its address. Returns the rows removed per table. For the purge below
 -- and for an operator replaying the ledger on a restored backup; the app role cannot call it.
 CREATE FUNCTION custodian_erase_tenant_everywhere(p_owner uuid, p_buckets text[], p_keep_job uuid)
@@ -76,7 +80,9 @@ BEGIN
         FROM pg_class c
         JOIN pg_namespace ns ON ns.oid = c.relnamespace
         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'owner_id' AND NOT a.attisdropped
-        WHERE c.relkind IN ('r', 'p') AND ns.nspname NOT IN ('pg_catalog', 'information_schema')
+        WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p' AND ns.nspname = 'public'
+          AND EXISTS (SELECT 1 FROM pg_policy p
+                      WHERE p.polrelid = c.oid AND p.polname = 'tenant_isolation')
     LOOP
         EXECUTE format('SELECT count(*) FROM %s WHERE owner_id = $1', tenant_table.name)
             INTO n USING p_owner;
@@ -90,14 +96,11 @@ BEGIN
         WHERE id IN (SELECT store_id FROM account_sessions WHERE owner_id = p_owner);
     GET DIAGNOSTICS n = ROW_COUNT;
     removed := removed || jsonb_build_object('tower_sessions.session', n);
-    DELETE FROM anonymous_consents
-        WHERE consent_id IN (SELECT consent_id FROM consent_links WHERE owner_id = p_owner)
-          AND consent_id NOT IN (SELECT consent_id FROM consent_links WHERE owner_id <> p_owner);
-    GET DIAGNOSTICS n = ROW_COUNT;
-    removed := removed || jsonb_build_object('public.anonymous_consents', n);
+    -- A browser's anonymous consent records name no account and may be another person's too:
+    -- they stay; the links that tied them to this account go with its tenant tables.
     DELETE FROM jobs
         WHERE id IS DISTINCT FROM p_keep_job
-          AND (payload::text LIKE '%' || p_owner::text || '%'
+          AND (payload->>'owner' = p_owner::text
                OR payload->>'message' IN (SELECT id::text FROM mail_outbox WHERE account = p_owner));
     GET DIAGNOSTICS n = ROW_COUNT;
     removed := removed || jsonb_build_object('public.jobs', n);
@@ -107,9 +110,13 @@ BEGIN
     DELETE FROM email_directory WHERE account = p_owner;
     GET DIAGNOSTICS n = ROW_COUNT;
     removed := removed || jsonb_build_object('public.email_directory', n);
-    DELETE FROM invites WHERE invited_by = p_owner OR used_by = p_owner;
+    -- The invites it made go; one it used stays used (its inviter's count must not change) but
+    -- no longer says by whom.
+    DELETE FROM invites WHERE invited_by = p_owner;
     GET DIAGNOSTICS n = ROW_COUNT;
     removed := removed || jsonb_build_object('public.invites', n);
+    UPDATE invites SET used_by = '00000000-0000-0000-0000-000000000000', used_by_email = NULL
+        WHERE used_by = p_owner;
     DELETE FROM rate_limits WHERE bucket = ANY (p_buckets);
     GET DIAGNOSTICS n = ROW_COUNT;
     removed := removed || jsonb_build_object('public.rate_limits', n);
@@ -123,7 +130,9 @@ BEGIN
         FROM pg_class c
         JOIN pg_namespace ns ON ns.oid = c.relnamespace
         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'owner_id' AND NOT a.attisdropped
-        WHERE c.relkind IN ('r', 'p') AND ns.nspname NOT IN ('pg_catalog', 'information_schema')
+        WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p' AND ns.nspname = 'public'
+          AND EXISTS (SELECT 1 FROM pg_policy p
+                      WHERE p.polrelid = c.oid AND p.polname = 'tenant_isolation')
     LOOP
         EXECUTE format('DELETE FROM %s WHERE owner_id = $1', tenant_table.name) USING p_owner;
     END LOOP;
@@ -151,7 +160,7 @@ REVOKE ALL ON FUNCTION custodian_purge_tenant(timestamptz, text[], uuid) FROM PU
 GRANT EXECUTE ON FUNCTION custodian_purge_tenant(timestamptz, text[], uuid) TO custodian_app;
 
 -- Mail to an account that no longer exists (the deletion receipt, the last mail an erased
--- account gets) is forgotten once delivered rather than kept as sent.
+-- account gets) is forgotten once delivered or given up on, rather than kept.
 CREATE FUNCTION custodian_forget_mail_of_erased(p_message uuid) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
     AS $$
@@ -160,7 +169,8 @@ DECLARE
     gone boolean;
     previous_owner text := current_setting('app.owner_id', true);
 BEGIN
-    SELECT account INTO addressee FROM mail_outbox WHERE id = p_message AND sent_at IS NOT NULL;
+    SELECT account INTO addressee FROM mail_outbox
+        WHERE id = p_message AND (sent_at IS NOT NULL OR failed_at IS NOT NULL);
     IF addressee IS NULL THEN
         RETURN false;
     END IF;
@@ -186,3 +196,11 @@ CREATE FUNCTION custodian_invite_codes_of_current() RETURNS bytea[]
 $$;
 REVOKE ALL ON FUNCTION custodian_invite_codes_of_current() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION custodian_invite_codes_of_current() TO custodian_app;
+
+-- No role but the owner's may create temporary tables here: a function running with the owner's
+-- rights must never meet a table (or a trigger on one) another role made.
+DO $$
+BEGIN
+    EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+END
+$$;

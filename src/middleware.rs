@@ -10,7 +10,7 @@ use app::{
     platform::{
         client::{cookie_value, ClientInfo},
         http::{is_html, is_page_request, RequestKind},
-        keys::Derived,
+        keys::{constant_time_eq, Derived},
         session::{authenticate, keep_cookie_lifetime, Authentication, CurrentUser},
         state::AppState,
     },
@@ -241,14 +241,8 @@ fn form_error_is_ours(state: &AppState, query: &str) -> bool {
         (None, None) => true,
         (Some(error), Some(path)) => {
             let expected = form_error_mac(state, path, error);
-            value("__errmac").is_some_and(|mac| {
-                mac.len() == expected.len()
-                    && mac
-                        .bytes()
-                        .zip(expected.bytes())
-                        .fold(0u8, |diff, (a, b)| diff | (a ^ b))
-                        == 0
-            })
+            value("__errmac")
+                .is_some_and(|mac| constant_time_eq(mac.as_bytes(), expected.as_bytes()))
         }
         _ => false,
     }

@@ -12,13 +12,18 @@
 
 use std::{collections::HashMap, path::Path, process::Stdio};
 
-use app::platform::{
-    backup::{self, BackupError, Header},
-    clock::{Clock, SystemClock},
-    config::Settings,
-    db,
-    erasure::{self, FileLine},
-    keys::KeyEncryptionKey,
+use app::{
+    data::service::purge,
+    platform::{
+        backup::{self, BackupError, Header},
+        clock::{Clock, SystemClock},
+        config::Settings,
+        db::{self, TenantTx},
+        erasure::{self, FileLine, Schedule},
+        jobs,
+        keys::KeyEncryptionKey,
+        region::{Region, Tenant},
+    },
 };
 use sqlx::{Connection as _, PgConnection};
 use thiserror::Error;
@@ -198,7 +203,8 @@ pub async fn restore(settings: &Settings, file: &Path, into: Option<&str>) -> Re
             })?,
     };
     let ledger = ledger(settings).await?;
-    let purged = restore_into(&key, file, &target, &ledger).await?;
+    let live = live_schedules(&target).await;
+    let purged = restore_into(&key, file, &target, &ledger, &live).await?;
     println!(
         "Restored the {} database from {} ({}); {purged} account(s) deleted since were removed again.",
         header.database,
@@ -208,7 +214,8 @@ pub async fn restore(settings: &Settings, file: &Path, into: Option<&str>) -> Re
     Ok(())
 }
 
-/// Every purge known: the data directory's file and every live database's ledger.
+/// Every purge known: the data directory's file (which must read whole) and every live
+/// database's ledger (a database that is gone, the reason to restore, adds none).
 async fn ledger(settings: &Settings) -> Result<Vec<FileLine>, CliError> {
     let mut lines: HashMap<uuid::Uuid, FileLine> = erasure::read_file(&settings.data_dir)
         .await
@@ -216,28 +223,40 @@ async fn ledger(settings: &Settings) -> Result<Vec<FileLine>, CliError> {
         .into_iter()
         .map(|line| (line.id, line))
         .collect();
-    for (_, url) in databases(settings)? {
-        // A database that is gone (the reason to restore) has no ledger to add.
+    for (name, url) in databases(settings)? {
         let Ok(pool) = db::connect_owner(&url).await else {
+            eprintln!("note: the {name} database cannot be reached; its ledger is not read");
             continue;
         };
-        if let Ok(entries) = erasure::entries(&pool).await {
-            for line in entries.iter().filter_map(FileLine::of) {
-                lines.entry(line.id).or_insert(line);
-            }
-        }
+        let entries = erasure::entries(&pool).await;
         pool.close().await;
+        for line in entries?.iter().filter_map(FileLine::of) {
+            lines.entry(line.id).or_insert(line);
+        }
     }
     Ok(lines.into_values().collect())
 }
 
-/// Restores `file` into a new database next to `target`, replays `ledger` there, then gives it
-/// `target`'s name. Returns how many tenants were purged again.
+/// The deletion schedules of the database a restore replaces, when it can still be read: the
+/// requests and cancellations made since the backup are kept.
+async fn live_schedules(target: &str) -> Vec<Schedule> {
+    let Ok(pool) = db::connect_owner(target).await else {
+        return Vec::new();
+    };
+    let schedules = erasure::schedules(&pool).await.unwrap_or_default();
+    pool.close().await;
+    schedules
+}
+
+/// Restores `file` into a new database next to `target`, replays `ledger` there and applies the
+/// `live` deletion schedules, then gives it `target`'s name. Returns how many tenants were
+/// purged again.
 pub async fn restore_into(
     key: &KeyEncryptionKey,
     file: &Path,
     target: &str,
     ledger: &[FileLine],
+    live: &[Schedule],
 ) -> Result<usize, CliError> {
     let mut target_url = url::Url::parse(target)
         .map_err(|_| CliError::Backup(BackupFailure::BadUrl(target.to_owned())))?;
@@ -260,7 +279,9 @@ pub async fn restore_into(
     backup::create_database(&mut maintenance, &staging).await?;
     let restored = async {
         pg_restore(key, file, target_url.as_str()).await?;
-        replay(target_url.as_str(), key, ledger).await
+        let purged = replay(target_url.as_str(), key, ledger).await?;
+        keep_schedules(target_url.as_str(), live).await?;
+        Ok(purged)
     }
     .await;
     let purged = match restored {
@@ -330,4 +351,38 @@ async fn replay(url: &str, key: &KeyEncryptionKey, ledger: &[FileLine]) -> Resul
     tx.commit().await?;
     conn.close().await?;
     Ok(purged)
+}
+
+/// Gives each tenant of the restored database the deletion schedule the live one had: a request
+/// made since the backup is scheduled again (with its purge and reminders), a cancellation made
+/// since is kept.
+async fn keep_schedules(url: &str, live: &[Schedule]) -> Result<(), CliError> {
+    let pool = db::connect_owner(url).await?;
+    let now = SystemClock.now();
+    let outcome = async {
+        for (owner_id, region, requested, due) in live {
+            let Some(region) = Region::parse(region) else {
+                continue;
+            };
+            let mut tx = TenantTx::begin_on(&pool, Tenant::new(*owner_id, region)).await?;
+            if !tx.tenant_row_exists().await? {
+                continue;
+            }
+            match requested.zip(*due) {
+                Some((requested, due)) => {
+                    tx.schedule_deletion(requested, due).await?;
+                    purge::schedule(&mut tx, due, now).await?;
+                }
+                None => {
+                    tx.clear_deletion().await?;
+                    jobs::cancel_prefixed(&mut tx, &purge::key_prefix(*owner_id)).await?;
+                }
+            }
+            tx.commit().await?;
+        }
+        Ok::<(), CliError>(())
+    }
+    .await;
+    pool.close().await;
+    outcome
 }

@@ -79,6 +79,8 @@ pub enum CliError {
     MoveMismatch(String),
     #[error("another run is moving that account right now; wait for it to end")]
     MoveRunning,
+    #[error("that account is scheduled for deletion; it is not moved (cancelling the deletion makes it movable)")]
+    DeletionScheduled,
     #[error("both regions are one database here; there is nothing to move")]
     SameDatabase,
     #[error("{0} security log(s) failed to verify")]

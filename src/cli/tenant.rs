@@ -129,7 +129,7 @@ async fn run_locked(
     to: Region,
     stop: StopAfter,
 ) -> Result<Option<Move>, CliError> {
-    let the_move = begin(&owners.directory, owner_id, to).await?;
+    let the_move = begin(&owners.directory, regions, owner_id, to).await?;
     let source = owners.region(the_move.from.region)?;
     let target = owners.region(the_move.to.region)?;
     if database_identity(source).await? == database_identity(target).await? {
@@ -217,8 +217,21 @@ pub async fn list_requests(settings: &Settings) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Whether the tenant's deletion is scheduled: its purge runs in its region, so it is not moved.
+async fn scheduled_for_deletion(regions: &Regions, tenant: Tenant) -> Result<bool, CliError> {
+    let mut tx = TenantTx::begin(regions, tenant).await?;
+    let scheduled = tx.lock_deletion_schedule().await?.is_some();
+    tx.commit().await?;
+    Ok(scheduled)
+}
+
 /// The move of `owner_id` to `to`: the one under way, or a new one recorded now.
-async fn begin(directory: &PgPool, owner_id: OwnerId, to: Region) -> Result<Move, CliError> {
+async fn begin(
+    directory: &PgPool,
+    regions: &Regions,
+    owner_id: OwnerId,
+    to: Region,
+) -> Result<Move, CliError> {
     let route = directory::route_and_move(directory, owner_id).await?;
     let Some((region, under_way)) = route else {
         return Err(CliError::NoSuchAccount(owner_id.to_string()));
@@ -235,6 +248,9 @@ async fn begin(directory: &PgPool, owner_id: OwnerId, to: Region) -> Result<Move
     }
     if region == to {
         return Err(CliError::AlreadyInRegion(to.label()));
+    }
+    if scheduled_for_deletion(regions, Tenant::new(owner_id, region)).await? {
+        return Err(CliError::DeletionScheduled);
     }
     directory::record_move(directory, owner_id, region, to, SystemClock.now()).await?;
     Ok(Move {

@@ -89,7 +89,7 @@ async fn a_backup_restored_after_a_purge_holds_no_trace_of_the_account(owner: Pg
 
     // Without the ledger, the backup would bring Ada back: what the replay prevents.
     let control = sibling(&w, "control");
-    cli::backup::restore_into(&key, &files[0], &control, &[])
+    cli::backup::restore_into(&key, &files[0], &control, &[], &[])
         .await
         .unwrap();
     let restored = pool_of(&control).await;
@@ -127,7 +127,7 @@ async fn a_backup_restored_after_a_purge_holds_no_trace_of_the_account(owner: Pg
     let refused = cli::backup::restore(&settings, &damaged_file, Some(&copy)).await;
     assert!(matches!(refused, Err(CliError::Backup(_))), "{refused:?}");
     let other_key = keys::from_setting("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").unwrap();
-    let foreign = cli::backup::restore_into(&other_key, &files[0], &copy, &[]).await;
+    let foreign = cli::backup::restore_into(&other_key, &files[0], &copy, &[], &[]).await;
     let message = foreign.unwrap_err().to_string();
     assert!(message.contains("another server"), "{message}");
     assert!(
@@ -207,7 +207,7 @@ async fn a_restore_into_a_database_that_is_gone_still_replays_the_file_ledger(ow
         .await
         .unwrap();
     let fresh = sibling(&w, "fresh");
-    cli::backup::restore_into(&key, &files[0], &fresh, &lines)
+    cli::backup::restore_into(&key, &files[0], &fresh, &lines, &[])
         .await
         .unwrap();
     let mut conn = PgConnection::connect(&fresh).await.unwrap();
@@ -219,4 +219,56 @@ async fn a_restore_into_a_database_that_is_gone_still_replays_the_file_ledger(ow
     assert_eq!(tenants, 0);
     conn.close().await.unwrap();
     drop_database(&w, &fresh).await;
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn requests_and_cancellations_made_since_the_backup_hold_after_a_restore(owner: PgPool) {
+    let w = test_app(owner).await;
+    let ada = w.sign_up_verified(ADA).await;
+    let bob = w.sign_up_verified("bob@example.com").await;
+    deletion::request(&w.as_owner(ada), ADA).await.unwrap();
+    let settings = settings(&w);
+    let key = keys::load_or_create(&w.key_file()).unwrap();
+    let folder = backup::folder(&w.state.data_dir);
+    let files = cli::backup::create_at(&settings, &key, &folder, w.clock.now())
+        .await
+        .unwrap();
+    // Since the backup: Ada cancelled, Bob asked.
+    deletion::cancel(&w.as_owner(ada)).await.unwrap();
+    let bobs_due = deletion::request(&w.as_owner(bob), "bob@example.com")
+        .await
+        .unwrap();
+    let live = app::platform::erasure::schedules(&w.owner).await.unwrap();
+    let copy = sibling(&w, "since");
+    cli::backup::restore_into(&key, &files[0], &copy, &[], &live)
+        .await
+        .unwrap();
+    let restored = pool_of(&copy).await;
+    let due_of = |owner_id: app::platform::ids::OwnerId| {
+        let restored = restored.clone();
+        async move {
+            sqlx::query_scalar::<_, Option<time::OffsetDateTime>>(
+                "SELECT deletion_due_at FROM tenants WHERE owner_id = $1",
+            )
+            .bind(owner_id.as_uuid())
+            .fetch_one(&restored)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(due_of(ada).await, None, "the cancellation holds");
+    assert_eq!(due_of(bob).await, Some(bobs_due), "the request holds");
+    let jobs: Vec<String> = sqlx::query_scalar(
+        "SELECT dedupe_key FROM jobs WHERE dedupe_key LIKE 'deletion:%' ORDER BY dedupe_key",
+    )
+    .fetch_all(&restored)
+    .await
+    .unwrap();
+    assert!(
+        jobs.iter().all(|key| key.contains(&bob.to_string())),
+        "{jobs:?}"
+    );
+    assert!(jobs.iter().any(|key| key.ends_with(":purge")), "{jobs:?}");
+    restored.close().await;
+    drop_database(&w, &copy).await;
 }

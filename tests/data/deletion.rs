@@ -179,7 +179,19 @@ async fn cancel_restores_the_account_within_the_grace_period_only(owner: PgPool)
     Worker::new(&w).run().await;
     assert!(w.signed_in_as(ADA).await.user().deletion_due().is_none());
 
-    request_deletion(&w, ada).await;
+    let due = request_deletion(&w, ada).await;
+    // An operator runs the purge early (`deletion run-due`): once it has begun, cancelling is
+    // too late, even within the grace period.
+    let mut early = w.job_context(Mailer::Directory(tempfile::tempdir().unwrap().keep()));
+    let operator_clock = app::platform::clock::ManualClock::starting_now();
+    operator_clock.advance(due - operator_clock.now());
+    early.clock = std::sync::Arc::new(operator_clock);
+    let tenant = Tenant::new(ada, Region::DEFAULT);
+    purge::purge(&early, uuid::Uuid::new_v4(), tenant, due, Step::Ledger)
+        .await
+        .unwrap();
+    let begun = deletion::cancel(&w.as_owner(ada)).await;
+    assert!(matches!(begun, Err(DeletionError::TooLate)), "{begun:?}");
     w.clock.advance(GRACE);
     let late = deletion::cancel(&w.as_owner(ada)).await;
     assert!(matches!(late, Err(DeletionError::TooLate)));

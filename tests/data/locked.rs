@@ -4,10 +4,11 @@
 
 use app::{
     data::model::{DELETION_PAGE, REACHABLE_WHILE_SCHEDULED},
-    platform::db::MIGRATOR,
+    platform::{db::MIGRATOR, session::SUDO_WINDOW},
 };
 use axum::http::StatusCode;
 use sqlx::PgPool;
+use time::Duration;
 
 use crate::support::{
     browser::{router, Browser},
@@ -34,6 +35,20 @@ async fn a_scheduled_account_reaches_only_the_page_that_cancels(owner: PgPool) {
     let app = router(&w.state);
     let mut browser = Browser::default();
     browser.join_as_ada(&app, &owner, false).await;
+
+    // Past the sudo window, the request is refused until the person proves who they are.
+    w.clock.advance(SUDO_WINDOW + Duration::seconds(1));
+    let (response, body) = browser
+        .post_json(
+            &app,
+            "/api/data/deletion/request",
+            "email=ada%40example.com",
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("SudoRequired"), "{body}");
+    assert!(browser.is_signed_in(&app).await, "nothing was scheduled");
+    browser.sign_in(&app, "ada@example.com", false).await;
 
     let (response, _) = browser
         .post(

@@ -59,8 +59,10 @@ pub async fn request_deletion(email: String) -> Result<(), FormError> {
     use super::model::SCHEDULED_PAGE;
     use crate::platform::context::Sudo;
 
-    let due = super::service::deletion::request(&Sudo::current()?, &email).await?;
-    leptos_axum::redirect(&format!("{SCHEDULED_PAGE}?on={}", due.date()));
+    let me = Sudo::current()?;
+    let due = super::service::deletion::request(&me, &email).await?;
+    let (on, seal) = super::service::deletion::landing(me.state(), due);
+    leptos_axum::redirect(&format!("{SCHEDULED_PAGE}?on={on}&seal={seal}"));
     Ok(())
 }
 
@@ -73,4 +75,14 @@ pub async fn cancel_deletion() -> Result<(), FormError> {
     super::service::deletion::cancel(&Sudo::current()?).await?;
     leptos_axum::redirect(&DataNotice::DeletionCancelled.at("/data"));
     Ok(())
+}
+
+/// The day of the hard delete the landing page's address names, when this server sealed it
+/// there (anyone could write a date into a link; only ours are shown).
+#[server(endpoint = "data/deletion/landing")]
+pub async fn sealed_deletion_day(on: String, seal: String) -> Result<Option<String>, FormError> {
+    use crate::platform::context::Visitor;
+
+    let visitor = Visitor::current()?;
+    Ok(super::service::deletion::landing_day(visitor.state(), &on, &seal))
 }

@@ -46,6 +46,7 @@ pub const REACHABLE_WHILE_SCHEDULED: &[&str] = &[
     SCHEDULED_PAGE,
     "/api/data/deletion",
     "/api/data/deletion/cancel",
+    "/api/data/deletion/landing",
     "/api/account/viewer",
     "/api/signout",
     "/api/sudo",

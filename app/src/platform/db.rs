@@ -360,6 +360,16 @@ impl TenantTx {
             .await?)
     }
 
+    /// Whether the tenant's row exists, on any pool (the migration role's included).
+    pub async fn tenant_row_exists(&mut self) -> Result<bool, DbError> {
+        Ok(
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants WHERE owner_id = $1)")
+                .bind(self.tenant.owner_id)
+                .fetch_one(&mut *self.tx)
+                .await?,
+        )
+    }
+
     /// When the tenant was created.
     pub async fn created_at(&mut self) -> Result<OffsetDateTime, DbError> {
         Ok(sqlx::query_scalar("SELECT created_at FROM tenants")

@@ -145,7 +145,8 @@ pub async fn record_routes_forgotten(
     id: Uuid,
     removed: &Value,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE deletion_ledger SET rows_removed = rows_removed || $2 WHERE id = $1")
+    // A repeated step finds nothing left: the first count stays.
+    sqlx::query("UPDATE deletion_ledger SET rows_removed = $2 || rows_removed WHERE id = $1")
         .bind(id)
         .bind(removed)
         .execute(pool)
@@ -175,8 +176,9 @@ pub async fn purge_rows(
         .unwrap_or(0);
     sqlx::query_as(&format!(
         "UPDATE deletion_ledger SET purged_at = $2, database_rows = 'deleted', \
-         data_key = 'destroyed', mail_outbox = 'erased', rows_removed = rows_removed || $3, \
-         data_keys_destroyed = $4 WHERE id = $1 RETURNING {ENTRY_COLUMNS}"
+         data_key = 'destroyed', mail_outbox = 'erased', rows_removed = $3 || rows_removed, \
+         data_keys_destroyed = $4 WHERE id = $1 AND database_rows = 'pending' \
+         RETURNING {ENTRY_COLUMNS}"
     ))
     .bind(entry.id)
     .bind(now)
@@ -245,6 +247,22 @@ pub async fn tenant_ids_named(owner: &mut PgConnection) -> Result<Vec<OwnerId>, 
     .await
 }
 
+/// A tenant's deletion schedule as a database holds it: (tenant, region, requested, due).
+pub type Schedule = (
+    OwnerId,
+    String,
+    Option<OffsetDateTime>,
+    Option<OffsetDateTime>,
+);
+
+/// Every tenant's deletion schedule in a database the migration role reaches (the live one, read
+/// before a restore replaces it, so that requests and cancellations made since the backup hold).
+pub async fn schedules(owner: &PgPool) -> Result<Vec<Schedule>, sqlx::Error> {
+    sqlx::query_as("SELECT owner_id, region, deletion_requested_at, deletion_due_at FROM tenants")
+        .fetch_all(owner)
+        .await
+}
+
 /// A line of the file ledger: what a restore needs, and nothing personal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileLine {
@@ -291,20 +309,27 @@ pub fn file_path(data_dir: &Path) -> std::path::PathBuf {
     data_dir.join("erasures").join("ledger.jsonl")
 }
 
-/// Appends an entry to the file ledger, unless it is there already.
+/// Appends an entry to the file ledger, unless it is there already. A line cut short by a crash
+/// is ended first, so it cannot swallow this one.
 pub async fn append_to_file(data_dir: &Path, line: &FileLine) -> std::io::Result<()> {
-    if read_file(data_dir)
-        .await?
-        .iter()
-        .any(|known| known.id == line.id)
-    {
+    let path = file_path(data_dir);
+    let known = match tokio::fs::read_to_string(&path).await {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(error) => return Err(error),
+    };
+    if known.contains(&line.id.to_string()) {
         return Ok(());
     }
-    let path = file_path(data_dir);
     if let Some(folder) = path.parent() {
         tokio::fs::create_dir_all(folder).await?;
     }
-    let mut text = serde_json::to_string(line).map_err(std::io::Error::other)?;
+    let mut text = if known.is_empty() || known.ends_with('\n') {
+        String::new()
+    } else {
+        "\n".to_owned()
+    };
+    text.push_str(&serde_json::to_string(line).map_err(std::io::Error::other)?);
     text.push('\n');
     let mut file = tokio::fs::OpenOptions::new()
         .create(true)
@@ -315,25 +340,26 @@ pub async fn append_to_file(data_dir: &Path, line: &FileLine) -> std::io::Result
     file.sync_all().await
 }
 
-/// Every line of the file ledger (none when there is no file yet); damaged lines are skipped
-/// with a warning rather than stopping a restore.
+/// Every line of the file ledger (none when there is no file yet). A damaged line is an error:
+/// a restore that cannot read the whole ledger must not go on.
 pub async fn read_file(data_dir: &Path) -> std::io::Result<Vec<FileLine>> {
     let text = match tokio::fs::read_to_string(file_path(data_dir)).await {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(error) => return Err(error),
     };
-    Ok(text
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .filter_map(|line| match serde_json::from_str(line) {
-            Ok(parsed) => Some(parsed),
-            Err(error) => {
-                tracing::warn!(%error, "skipped a damaged line of the erasure ledger file");
-                None
-            }
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(n, line)| {
+            serde_json::from_str(line).map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("line {} of the erasure ledger file is damaged", n + 1),
+                )
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// The signed deletion receipt of a completed purge.

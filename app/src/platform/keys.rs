@@ -161,6 +161,12 @@ impl KeyEncryptionKey {
     }
 }
 
+/// Whether `a` and `b` are equal, in a time that does not depend on where they differ (for
+/// comparing a secret or a MAC with what a request brought).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Bytes as lower-case hexadecimal: how digests and key ids are written for people.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -199,15 +199,22 @@ async fn mark_sent(pool: &PgPool, id: Uuid, now: OffsetDateTime) -> Result<(), M
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("SELECT custodian_forget_mail_of_erased($1)")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    forget_if_erased(&mut tx, id).await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// Records a failed attempt; the last one gives the message up and erases its body.
+/// Forgets a message that is done with (sent or given up) when its account was erased since.
+async fn forget_if_erased(conn: &mut PgConnection, id: Uuid) -> Result<(), MailError> {
+    sqlx::query("SELECT custodian_forget_mail_of_erased($1)")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records a failed attempt; the last one gives the message up and erases its body (or the
+/// whole message, when its account was erased since).
 async fn mark_failed(
     pool: &PgPool,
     id: Uuid,
@@ -215,6 +222,7 @@ async fn mark_failed(
     give_up: bool,
     now: OffsetDateTime,
 ) -> Result<(), MailError> {
+    let mut tx = pool.begin().await?;
     sqlx::query(
         "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2, \
          failed_at = CASE WHEN $3 THEN $4 END, body = CASE WHEN $3 THEN NULL ELSE body END \
@@ -224,8 +232,10 @@ async fn mark_failed(
     .bind(error.to_string())
     .bind(give_up)
     .bind(now)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    forget_if_erased(&mut tx, id).await?;
+    tx.commit().await?;
     Ok(())
 }
 

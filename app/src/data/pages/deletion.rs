@@ -7,7 +7,10 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{
     data::{
-        api::{scheduled_deletion, what_deletion_does, CancelDeletion, RequestDeletion},
+        api::{
+            scheduled_deletion, sealed_deletion_day, what_deletion_does, CancelDeletion,
+            RequestDeletion,
+        },
         model::{DeletionPlan, DELETE_PAGE},
     },
     signin::pages::SignOutButton,
@@ -123,16 +126,21 @@ fn DeletionRequest(plan: DeletionPlan) -> impl IntoView {
     }
 }
 
-/// Where a person lands right after asking: signed out, told the date and how to cancel.
+/// Where a person lands right after asking: signed out, told the date and how to cancel. The
+/// date comes from the address only when the server sealed it there.
 #[component]
 pub fn DeletionScheduledPage() -> impl IntoView {
     let query = use_query_map();
-    // Only a date is shown from the address: anything else reads as no date.
-    let on = move || {
-        query
-            .read()
-            .get("on")
-            .filter(|day| day.len() == 10 && day.chars().all(|c| c.is_ascii_digit() || c == '-'))
+    let day = Resource::new(
+        move || {
+            let query = query.read();
+            (query.get("on").unwrap_or_default(), query.get("seal").unwrap_or_default())
+        },
+        |(on, seal)| sealed_deletion_day(on, seal),
+    );
+    let said = move || match day.get().and_then(Result::ok).flatten() {
+        Some(day) => format!("Your account will be deleted for good on {day}."),
+        None => "Your account will be deleted for good at the end of the grace period.".to_owned(),
     };
     view! {
         <PageHeader
@@ -140,15 +148,9 @@ pub fn DeletionScheduledPage() -> impl IntoView {
             lead="You are signed out, everywhere."
         />
         <div class=format!("mt-6 max-w-2xl {CARD}")>
-            <p role="status">
-                {move || match on() {
-                    Some(day) => format!("Your account will be deleted for good on {day}."),
-                    None => {
-                        "Your account will be deleted for good at the end of the grace period."
-                            .to_owned()
-                    }
-                }}
-            </p>
+            <Transition fallback=|| ()>
+                <p role="status">{said}</p>
+            </Transition>
             <p class="mt-2">
                 "Changed your mind? Sign in before then and choose “Cancel deletion”. We also mailed you the date and how to cancel."
             </p>

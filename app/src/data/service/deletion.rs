@@ -3,14 +3,15 @@
 //! the grace period with reminders before it; cancelling (sudo) within the grace period undoes
 //! the lock. The purge itself is a job (`purge`).
 
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use thiserror::Error;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::{
-    auth::service::accounts,
+    auth::service::{accounts, tokens},
     data::{
         model::{
-            DeletionPlan, DeletionStatus, DELETION_CANCELLED, DELETION_REQUESTED, REMINDER_DAYS,
+            DeletionPlan, DeletionStatus, DELETION_CANCELLED, DELETION_REQUESTED,
         },
         service::{files, job, purge},
         store,
@@ -19,10 +20,13 @@ use crate::{
         clock::to_minute,
         context::{SignedIn, Sudo},
         db::TenantTx,
+        erasure,
         error::{infra_conversions, InfraError},
         jobs,
+        keys::{self, Derived},
         mail::{self, Mail},
         session::listing,
+        state::AppState,
     },
     signin::service::session::end_sessions,
     ui::FormError,
@@ -54,6 +58,26 @@ impl From<DeletionError> for FormError {
     }
 }
 
+/// The landing page's address for a deletion due at `due`: the day, and a seal over it.
+pub fn landing(state: &AppState, due: OffsetDateTime) -> (String, String) {
+    let on = day(due);
+    let seal = landing_seal(state, &on);
+    (on, seal)
+}
+
+/// The day a landing page's address names, if `seal` is ours over it.
+pub fn landing_day(state: &AppState, on: &str, seal: &str) -> Option<String> {
+    let expected = landing_seal(state, on);
+    keys::constant_time_eq(expected.as_bytes(), seal.as_bytes()).then(|| on.to_owned())
+}
+
+fn landing_seal(state: &AppState, on: &str) -> String {
+    let mac = state
+        .key_encryption_key
+        .mac(Derived::FormErrorMac, format!("deletion day\0{on}").as_bytes());
+    URL_SAFE_NO_PAD.encode(&mac[..16])
+}
+
 /// A day for people: "2026-12-14".
 fn day(at: OffsetDateTime) -> String {
     at.date().to_string()
@@ -75,22 +99,11 @@ pub async fn plan(me: &SignedIn) -> Result<DeletionPlan, DeletionError> {
         email,
         grace_days: retention.deletion_grace_days,
         hard_delete_on: day(due),
-        reminders_on: reminders(now, due).map(|(_, at)| day(at)).collect(),
+        reminders_on: purge::reminders(now, due).map(|(_, at)| day(at)).collect(),
         backup_days: retention.backup_days,
         sessions,
         export_under_way,
     })
-}
-
-/// The reminders a deletion due at `due` gets (days before, when), those still ahead of `now`.
-fn reminders(
-    now: OffsetDateTime,
-    due: OffsetDateTime,
-) -> impl Iterator<Item = (i64, OffsetDateTime)> {
-    REMINDER_DAYS
-        .into_iter()
-        .map(move |days| (days, due - Duration::days(days)))
-        .filter(move |(_, at)| *at > now)
 }
 
 /// Whether the account is scheduled, and when.
@@ -121,27 +134,10 @@ pub async fn request(me: &Sudo, typed_email: &str) -> Result<OffsetDateTime, Del
     tx.schedule_deletion(now, due).await?;
     let cancelled_export = cancel_export(&mut tx).await?;
     end_sessions(&mut tx, None).await?;
+    // A mailed link (an address change under way) must not carry the account off meanwhile.
+    tokens::revoke_outstanding(&mut tx).await?;
     let tenant = me.tenant();
-    for (days, at) in reminders(now, due) {
-        jobs::enqueue_at(
-            &mut tx,
-            purge::REMIND.name,
-            purge::payload(tenant, due, Some(days)),
-            Some(&purge::key(tenant.owner_id, due, Some(days))),
-            at,
-            now,
-        )
-        .await?;
-    }
-    jobs::enqueue_at(
-        &mut tx,
-        purge::PURGE.name,
-        purge::payload(tenant, due, None),
-        Some(&purge::key(tenant.owner_id, due, None)),
-        due,
-        now,
-    )
-    .await?;
+    purge::schedule(&mut tx, due, now).await?;
     me.audit(&mut tx, DELETION_REQUESTED, &format!("hard delete {}", to_minute(due)))
         .await?;
     let body = format!(
@@ -194,7 +190,13 @@ pub async fn cancel(me: &Sudo) -> Result<(), DeletionError> {
     let Some((_, due)) = tx.lock_deletion_schedule().await? else {
         return Err(DeletionError::NotScheduled);
     };
-    if due <= now {
+    // Too late once the grace period is over, or once a purge has begun (an operator may run
+    // it early, at the person's request): the purge writes its ledger entry under the same
+    // row lock this transaction holds.
+    let purge_begun = erasure::entry_of(&mut tx, &me.state().key_encryption_key, me.owner_id())
+        .await?
+        .is_some();
+    if due <= now || purge_begun {
         return Err(DeletionError::TooLate);
     }
     tx.clear_deletion().await?;
@@ -218,22 +220,4 @@ pub async fn cancel(me: &Sudo) -> Result<(), DeletionError> {
     .await?;
     tx.commit().await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reminders_come_seven_days_and_one_day_before_and_only_ahead() {
-        let now = OffsetDateTime::UNIX_EPOCH;
-        let due = now + Duration::days(14);
-        let at: Vec<_> = reminders(now, due).collect();
-        assert_eq!(
-            at,
-            vec![(7, now + Duration::days(7)), (1, now + Duration::days(13))]
-        );
-        let short: Vec<_> = reminders(now, now + Duration::days(3)).collect();
-        assert_eq!(short, vec![(1, now + Duration::days(2))]);
-    }
 }

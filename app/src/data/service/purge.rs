@@ -13,23 +13,64 @@
 //! 5. The entry is appended to the file ledger, which restores of older backups replay.
 
 use serde_json::{json, Value};
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::{
     auth::service::accounts,
-    data::service::files,
+    data::{model::REMINDER_DAYS, service::files},
     platform::{
         clock::to_minute,
         db::TenantTx,
         error::InfraError,
         erasure::{self, Entry},
         ids::OwnerId,
-        jobs::{BoxFuture, Job, JobContext, JobError, JobKind},
+        jobs::{self, BoxFuture, Job, JobContext, JobError, JobKind},
         mail::{self, Mail},
         rate_limit,
         region::{Region, Tenant},
     },
 };
+
+/// The reminders a deletion due at `due` gets (days before, when), those still ahead of `now`.
+pub fn reminders(
+    now: OffsetDateTime,
+    due: OffsetDateTime,
+) -> impl Iterator<Item = (i64, OffsetDateTime)> {
+    REMINDER_DAYS
+        .into_iter()
+        .map(move |days| (days, due - Duration::days(days)))
+        .filter(move |(_, at)| *at > now)
+}
+
+/// Queues the purge of the transaction's tenant at `due` and its reminders (those still ahead),
+/// each under a key naming the day, so a schedule written twice queues them once.
+pub async fn schedule(
+    tx: &mut TenantTx,
+    due: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    let tenant = tx.tenant();
+    for (days, at) in reminders(now, due) {
+        jobs::enqueue_at(
+            tx,
+            REMIND.name,
+            payload(tenant, due, Some(days)),
+            Some(&key(tenant.owner_id, due, Some(days))),
+            at,
+            now,
+        )
+        .await?;
+    }
+    jobs::enqueue_at(
+        tx,
+        PURGE.name,
+        payload(tenant, due, None),
+        Some(&key(tenant.owner_id, due, None)),
+        due,
+        now,
+    )
+    .await
+}
 
 /// Where a purge run stops: at the end, or (for tests of an interrupted run) right after a step,
 /// as if the process had been killed there.
@@ -209,6 +250,13 @@ async fn purge_rows(
 ) -> Result<Entry, JobError> {
     let key = &context.key_encryption_key;
     let mut tx = TenantTx::begin_on(&context.pool, tenant).await?;
+    // Under the tenant row's lock: a run that lost the race to another (two runners) finds the
+    // tenant gone and takes the ledger's word for what was done.
+    if tx.lock_deletion_schedule().await?.map(|(_, due)| due) != Some(entry.grace_ends_at) {
+        let done = erasure::entry_of(&mut tx, key, tenant.owner_id).await?;
+        tx.commit().await?;
+        return done.ok_or_else(|| JobError::Failed("the ledger entry is gone".to_owned()));
+    }
     let email = accounts::profile(&mut tx).await?.email;
     let buckets = rate_limit::buckets_naming(key, tenant.owner_id, &email);
     let entry = erasure::purge_rows(&mut tx, entry, &buckets, job, now).await?;
@@ -238,4 +286,22 @@ async fn purge_rows(
     .map_err(InfraError::from)?;
     tx.commit().await?;
     Ok(entry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reminders_come_seven_days_and_one_day_before_and_only_ahead() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let due = now + Duration::days(14);
+        let at: Vec<_> = reminders(now, due).collect();
+        assert_eq!(
+            at,
+            vec![(7, now + Duration::days(7)), (1, now + Duration::days(13))]
+        );
+        let short: Vec<_> = reminders(now, now + Duration::days(3)).collect();
+        assert_eq!(short, vec![(1, now + Duration::days(2))]);
+    }
 }

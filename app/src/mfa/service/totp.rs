@@ -5,6 +5,8 @@ use qrcode::{render::svg, QrCode};
 use rand::RngCore as _;
 use totp_rs::{Algorithm, TOTP};
 
+use crate::platform::keys;
+
 const SECRET_LEN: usize = 20;
 const STEP_SECONDS: u64 = 30;
 const DIGITS: usize = 6;
@@ -83,12 +85,8 @@ pub fn accepted_step(secret: &[u8], code: &str, now_unix: i64, last_used_step: i
         .filter(|step| *step > last_used_step && *step >= 0)
         .find(|step| {
             let expected = totp.generate(*step as u64 * STEP_SECONDS);
-            constant_time_eq(expected.as_bytes(), code.as_bytes())
+            keys::constant_time_eq(expected.as_bytes(), code.as_bytes())
         })
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The code an authenticator shows at `unix` (for tests that play the app).
