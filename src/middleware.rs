@@ -147,10 +147,11 @@ fn locked_for_deletion(request: &Request) -> Response {
     if is_page_request(request) {
         return Redirect::to(app::DELETION_PAGE).into_response();
     }
+    // The error a server function would give, so that a page shows it where it shows others.
     (
         StatusCode::FORBIDDEN,
-        "Your account is scheduled for deletion: only cancelling the deletion and signing out \
-         are possible.",
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"Page":"Your account is scheduled for deletion: only cancelling the deletion and signing out are possible."}"#,
     )
         .into_response()
 }

@@ -78,8 +78,9 @@ async fn a_scheduled_account_reaches_only_the_page_that_cancels(owner: PgPool) {
     assert_eq!(response.status(), StatusCode::OK);
     assert!(body.contains("2026-12-14"));
 
-    // Signing in still works, for one purpose.
-    browser.sign_in(&app, "ada@example.com", false).await;
+    // Signing in still works, for one purpose: it leads to the one page.
+    let landing = browser.sign_in(&app, "ada@example.com", false).await;
+    assert_eq!(landing, DELETION_PAGE);
     for path in every_page() {
         let (response, _) = browser.page(&app, &path).await;
         if REACHABLE_WHILE_SCHEDULED.contains(&path.as_str()) {
@@ -98,8 +99,9 @@ async fn a_scheduled_account_reaches_only_the_page_that_cancels(owner: PgPool) {
         if REACHABLE_WHILE_SCHEDULED.contains(&path) {
             continue;
         }
-        let (response, _) = browser.post_json(&app, path, "{}").await;
+        let (response, body) = browser.post_json(&app, path, "{}").await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        assert!(body.contains("scheduled for deletion"), "{path}: {body}");
         refused += 1;
     }
     assert!(refused > 30, "every server function was walked ({refused})");

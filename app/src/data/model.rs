@@ -35,7 +35,7 @@ events! {
 pub const DELETE_PAGE: &str = "/data/delete";
 /// The one page a signed-in person whose account is scheduled for deletion reaches: the date,
 /// "Cancel deletion" and "Sign out".
-pub const DELETION_PAGE: &str = "/data/deletion";
+pub const DELETION_PAGE: &str = crate::platform::paths::DELETION_PAGE;
 /// Where a person lands, signed out, right after asking for deletion.
 pub const SCHEDULED_PAGE: &str = "/deletion-scheduled";
 

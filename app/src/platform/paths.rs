@@ -3,6 +3,10 @@
 //! after a passkey, so that no link of ours leads to another site and no value makes a
 //! redirect fail.
 
+/// The one page a signed-in person whose account is scheduled for deletion reaches (the data
+/// area's); sign-in leads there instead of anywhere else.
+pub const DELETION_PAGE: &str = "/data/deletion";
+
 /// Longer return paths are not kept.
 const MAX_LEN: usize = 1024;
 

@@ -32,7 +32,9 @@ pub async fn sign_in(
     let outcome = password_step::sign_in(&visitor, &email, &password, remember.is_some()).await?;
     let next = after_sign_in(next.as_deref());
     match outcome {
-        SignInOutcome::SignedIn(_) => leptos_axum::redirect(&next),
+        SignInOutcome::SignedIn(_) => {
+            leptos_axum::redirect(&super::service::session::landing(&visitor, next).await?)
+        }
         SignInOutcome::SecondFactorNeeded => leptos_axum::redirect(&format!(
             "/signin/verify?next={}",
             url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
@@ -78,7 +80,8 @@ pub async fn verify_code(code: String, next: Option<String>) -> Result<(), FormE
 
     let visitor = Visitor::limited(Action::Authenticate).await?;
     second_step::totp_sign_in(&visitor, &code).await?;
-    leptos_axum::redirect(&after_sign_in(next.as_deref()));
+    let next = after_sign_in(next.as_deref());
+    leptos_axum::redirect(&super::service::session::landing(&visitor, next).await?);
     Ok(())
 }
 
@@ -92,7 +95,8 @@ pub async fn verify_backup_code(
 
     let visitor = Visitor::limited(Action::Authenticate).await?;
     second_step::backup_code_sign_in(&visitor, &backup_code).await?;
-    leptos_axum::redirect(&after_sign_in(next.as_deref()));
+    let next = after_sign_in(next.as_deref());
+    leptos_axum::redirect(&super::service::session::landing(&visitor, next).await?);
     Ok(())
 }
 

@@ -15,6 +15,7 @@ use crate::{
         directory,
         region::Tenant,
         mail::{self, Mail},
+        paths,
         session::{self, listing, SessionRecord},
     },
     privacy::service::{browser_records, consent, ledger},
@@ -120,6 +121,22 @@ async fn record_sign_in(
     browser_records::finish(brought).await;
     consent::rotate_browser_id(visitor);
     Ok(())
+}
+
+/// Where a person who has just signed in goes: `next`, or, for an account scheduled for
+/// deletion, the one page it may reach (a script following `next` would meet only refusals).
+pub async fn landing(visitor: &Visitor, next: String) -> Result<String, SignInError> {
+    let Some(record) = session::read(visitor.session()).await else {
+        return Ok(next);
+    };
+    let mut tx = visitor.begin(record.tenant()).await?;
+    let scheduled = tx.lock_deletion_schedule().await?.is_some();
+    tx.commit().await?;
+    Ok(if scheduled {
+        paths::DELETION_PAGE.to_owned()
+    } else {
+        next
+    })
 }
 
 /// Ends the session on the server and in the browser.
