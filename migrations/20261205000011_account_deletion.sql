@@ -57,10 +57,24 @@ $$;
 REVOKE ALL ON FUNCTION custodian_forget_routes(uuid, bytea[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION custodian_forget_routes(uuid, bytea[]) TO custodian_app;
 
--- Every row that names the tenant, in this database: the tenant tables (every permanent table
--- of the schema with an owner_id under the tenant policy, found from the catalog, so that no
--- table the app role made, such as a temporary one, is ever touched with the owner's rights;
--- most go with the tenant row by cascade) and the shared
+-- The tenant tables, from the catalog: every permanent table of the schema with an owner_id
+-- under the tenant policy, so that no table another role made (a temporary one, say) is ever
+-- touched with the owner's rights.
+CREATE FUNCTION custodian_tenant_tables() RETURNS SETOF text
+    LANGUAGE sql STABLE SET search_path = public, pg_temp
+    AS $$
+    SELECT format('%I.%I', ns.nspname, c.relname)
+    FROM pg_class c
+    JOIN pg_namespace ns ON ns.oid = c.relnamespace
+    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'owner_id' AND NOT a.attisdropped
+    WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p' AND ns.nspname = 'public'
+      AND EXISTS (SELECT 1 FROM pg_policy p
+                  WHERE p.polrelid = c.oid AND p.polname = 'tenant_isolation')
+$$;
+REVOKE ALL ON FUNCTION custodian_tenant_tables() FROM PUBLIC;
+
+-- Every row that names the tenant, in this database: the tenant tables (most go with the
+-- tenant row by cascade) and the shared
 -- tables that name it or its address. Returns the rows removed per table. For the purge below
 -- and for an operator replaying the ledger on a restored backup; the app role cannot call it.
 CREATE FUNCTION custodian_erase_tenant_everywhere(p_owner uuid, p_buckets text[], p_keep_job uuid)
@@ -75,15 +89,7 @@ DECLARE
 BEGIN
     -- The tenant tables are under forced row-level security: act as the tenant.
     PERFORM set_config('app.owner_id', p_owner::text, true);
-    FOR tenant_table IN
-        SELECT format('%I.%I', ns.nspname, c.relname) AS name
-        FROM pg_class c
-        JOIN pg_namespace ns ON ns.oid = c.relnamespace
-        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'owner_id' AND NOT a.attisdropped
-        WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p' AND ns.nspname = 'public'
-          AND EXISTS (SELECT 1 FROM pg_policy p
-                      WHERE p.polrelid = c.oid AND p.polname = 'tenant_isolation')
-    LOOP
+    FOR tenant_table IN SELECT name FROM custodian_tenant_tables() AS name LOOP
         EXECUTE format('SELECT count(*) FROM %s WHERE owner_id = $1', tenant_table.name)
             INTO n USING p_owner;
         IF n > 0 THEN
@@ -125,15 +131,7 @@ BEGIN
     -- The tenant row takes every tenant table with it (their foreign keys cascade); any table
     -- that does not reference it is cleared by name.
     DELETE FROM tenants WHERE owner_id = p_owner;
-    FOR tenant_table IN
-        SELECT format('%I.%I', ns.nspname, c.relname) AS name
-        FROM pg_class c
-        JOIN pg_namespace ns ON ns.oid = c.relnamespace
-        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'owner_id' AND NOT a.attisdropped
-        WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p' AND ns.nspname = 'public'
-          AND EXISTS (SELECT 1 FROM pg_policy p
-                      WHERE p.polrelid = c.oid AND p.polname = 'tenant_isolation')
-    LOOP
+    FOR tenant_table IN SELECT name FROM custodian_tenant_tables() AS name LOOP
         EXECUTE format('DELETE FROM %s WHERE owner_id = $1', tenant_table.name) USING p_owner;
     END LOOP;
     PERFORM set_config('app.owner_id', coalesce(previous_owner, ''), true);

@@ -104,6 +104,14 @@ ensure_bench_tools() {
   fi
 }
 
+# `custodian backup` streams through pg_dump and pg_restore.
+ensure_pg_client() {
+  if ! command -v pg_dump >/dev/null || ! command -v pg_restore >/dev/null; then
+    say "installing the PostgreSQL client tools"
+    apt_install postgresql-client
+  fi
+}
+
 ensure_postgres() {
   if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
     return
@@ -129,6 +137,7 @@ ensure_node_modules
 ensure_cargo_leptos
 ensure_wasm_bindgen
 ensure_postgres
+ensure_pg_client
 case "$purpose" in
   build) ;;
   test) ensure_nextest; ensure_leptosfmt; ensure_sqlx_cli; ensure_chromium ;;

@@ -2,22 +2,11 @@
 // live progress, announced by mail, downloaded in sudo mode and readable offline.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect, hydrated, seriousViolations, test } from "./fixtures";
-import { confirmWithPassword, signIn, signUpVerified } from "./helpers";
-
-const mailDir = path.join(__dirname, "..", "..", "target", "e2e-data", "mail");
-
-/** Whether a mail to `to` with `subject` was delivered; returns its text. */
-function mailTo(to: string, subject: string): string {
-  for (const name of readdirSync(mailDir).filter((n) => n.endsWith(".eml"))) {
-    const eml = readFileSync(path.join(mailDir, name), "utf8").replace(/=\r?\n/g, "");
-    if (eml.includes(`To: ${to}`) && eml.includes(`Subject: ${subject}`)) return eml;
-  }
-  return "";
-}
+import { confirmWithPassword, mailText as mailTo, signIn, signUpVerified } from "./helpers";
 
 test("export everything: sudo, live progress, mail, download, a manifest that matches, an offline viewer", async ({
   page,

@@ -28,6 +28,15 @@ function decodeQuotedPrintable(body: string): string {
     .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
+/** The text of the delivered mail to `to` whose subject is `subject`; "" until it arrives. */
+export function mailText(to: string, subject: string): string {
+  for (const name of readdirSync(mailDir).filter((n) => n.endsWith(".eml"))) {
+    const eml = decodeQuotedPrintable(readFileSync(path.join(mailDir, name), "utf8"));
+    if (eml.includes(`To: ${to}`) && eml.includes(`Subject: ${subject}`)) return eml;
+  }
+  return "";
+}
+
 /** Waits for a mail to `to` whose subject is `subject`, and returns the link in it. */
 export async function linkFromMail(to: string, subject: string): Promise<string> {
   let link = "";
@@ -69,13 +78,15 @@ export async function signUpVerified(page: Page, email: string) {
   await expect(page).toHaveURL(/notice=email-verified/);
 }
 
-export async function signIn(page: Page, email: string, secret = password) {
+/** Signs in with the password; `lands` is where the account arrives (an account scheduled for
+ * deletion arrives at /data/deletion). */
+export async function signIn(page: Page, email: string, secret = password, lands = /\/account/) {
   await page.goto("/signin");
   await hydrated(page);
   await page.getByLabel("Email address").fill(email);
   await page.getByLabel("Password", { exact: true }).fill(secret);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await expect(page).toHaveURL(/\/account/);
+  await expect(page).toHaveURL(lands);
 }
 
 

@@ -2,11 +2,20 @@
 //! key, pruned after BACKUP_RETENTION_DAYS, and restored only after the erasure ledger is
 //! replayed; a backup made by another key, or damaged, restores nothing.
 
+use std::path::PathBuf;
+
 use app::{
     data::service::deletion,
-    platform::{backup, clock::Clock, config::Settings, db::MIGRATOR, keys},
+    platform::{
+        backup,
+        clock::Clock,
+        config::Settings,
+        db::MIGRATOR,
+        keys::{self, KeyEncryptionKey},
+    },
 };
 use custodian::cli::{self, CliError};
+
 use sqlx::{Connection as _, PgConnection, PgPool};
 use time::Duration;
 
@@ -33,6 +42,30 @@ fn settings(w: &TestApp) -> Settings {
         w.state.data_dir.to_str().unwrap(),
     ])
     .unwrap()
+}
+
+/// What an operator has after `backup create` on the test's server: its settings, the server's
+/// key, the backups folder and the files written now.
+struct Backup {
+    settings: Settings,
+    key: KeyEncryptionKey,
+    folder: PathBuf,
+    files: Vec<PathBuf>,
+}
+
+async fn backed_up(w: &TestApp) -> Backup {
+    let settings = settings(w);
+    let key = keys::load_or_create(&w.key_file()).unwrap();
+    let folder = backup::folder(&w.state.data_dir);
+    let files = cli::backup::create_at(&settings, &key, &folder, w.clock.now())
+        .await
+        .unwrap();
+    Backup {
+        settings,
+        key,
+        folder,
+        files,
+    }
 }
 
 /// The URL of another database on the test's server, for this test only.
@@ -69,12 +102,12 @@ async fn a_backup_restored_after_a_purge_holds_no_trace_of_the_account(owner: Pg
     let w = test_app(owner).await;
     let ada = w.sign_up_verified(ADA).await;
     let bob = w.sign_up_verified("bob@example.com").await;
-    let settings = settings(&w);
-    let key = keys::load_or_create(&w.key_file()).unwrap();
-    let folder = backup::folder(&w.state.data_dir);
-    let files = cli::backup::create_at(&settings, &key, &folder, w.clock.now())
-        .await
-        .unwrap();
+    let Backup {
+        settings,
+        key,
+        folder,
+        files,
+    } = backed_up(&w).await;
     assert_eq!(files.len(), 1, "one database here");
     let written = std::fs::read(&files[0]).unwrap();
     assert!(
@@ -147,9 +180,12 @@ async fn a_backup_restored_after_a_purge_holds_no_trace_of_the_account(owner: Pg
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn prune_deletes_backups_older_than_the_retention(owner: PgPool) {
     let w = test_app(owner).await;
-    let settings = settings(&w);
-    let key = keys::load_or_create(&w.key_file()).unwrap();
-    let folder = backup::folder(&w.state.data_dir);
+    let Backup {
+        settings,
+        key,
+        folder,
+        ..
+    } = backed_up(&w).await;
     let now = w.clock.now();
     let old = cli::backup::create_at(&settings, &key, &folder, now - Duration::days(15))
         .await
@@ -190,15 +226,10 @@ fn the_server_refuses_a_grace_period_and_retention_over_thirty_days() {
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
-async fn a_restore_into_a_database_that_is_gone_still_replays_the_file_ledger(owner: PgPool) {
+async fn the_file_ledger_alone_purges_a_restored_database_again(owner: PgPool) {
     let w = test_app(owner).await;
     let ada = w.sign_up_verified(ADA).await;
-    let settings = settings(&w);
-    let key = keys::load_or_create(&w.key_file()).unwrap();
-    let folder = backup::folder(&w.state.data_dir);
-    let files = cli::backup::create_at(&settings, &key, &folder, w.clock.now())
-        .await
-        .unwrap();
+    let Backup { key, files, .. } = backed_up(&w).await;
     deletion::request(&w.as_owner(ada), ADA).await.unwrap();
     w.clock.advance(Duration::days(14));
     Worker::new(&w).run().await;
@@ -227,12 +258,7 @@ async fn requests_and_cancellations_made_since_the_backup_hold_after_a_restore(o
     let ada = w.sign_up_verified(ADA).await;
     let bob = w.sign_up_verified("bob@example.com").await;
     deletion::request(&w.as_owner(ada), ADA).await.unwrap();
-    let settings = settings(&w);
-    let key = keys::load_or_create(&w.key_file()).unwrap();
-    let folder = backup::folder(&w.state.data_dir);
-    let files = cli::backup::create_at(&settings, &key, &folder, w.clock.now())
-        .await
-        .unwrap();
+    let Backup { key, files, .. } = backed_up(&w).await;
     // Since the backup: Ada cancelled, Bob asked.
     deletion::cancel(&w.as_owner(ada)).await.unwrap();
     let bobs_due = deletion::request(&w.as_owner(bob), "bob@example.com")
