@@ -98,7 +98,13 @@ pub const PROMISES: &[Promise] = &[
         id: "P8",
         title: "Take everything and leave",
         detail: "Export every record, or delete the account for good.",
-        proven_by: &[],
+        proven_by: &[
+            "tests/data/archive.rs::the_archive_holds_every_kind_of_record_and_the_manifest_matches_it",
+            "tests/data/archive.rs::every_table_that_holds_a_tenants_data_is_exported_or_withheld_with_a_reason",
+            "tests/data/deletion.rs::the_purge_erases_every_trace_and_the_receipt_verifies",
+            "tests/data/deletion.rs::a_purge_killed_at_any_step_finishes_once",
+            "tests/data/backups.rs::a_backup_restored_after_a_purge_holds_no_trace_of_the_account",
+        ],
     },
     Promise {
         id: "P9",
