@@ -98,8 +98,12 @@ BEGIN
     END LOOP;
 
     -- Shared tables first, while the tenant tables still say which rows are the tenant's.
+    -- Its listed sessions, and any other stored session that still names it (a sign-in left
+    -- waiting for its second step keeps the tenant's id in its data until it expires).
     DELETE FROM tower_sessions.session
-        WHERE id IN (SELECT store_id FROM account_sessions WHERE owner_id = p_owner);
+        WHERE id IN (SELECT store_id FROM account_sessions WHERE owner_id = p_owner)
+           OR position(convert_to(p_owner::text, 'UTF8') IN data) > 0
+           OR position(uuid_send(p_owner) IN data) > 0;
     GET DIAGNOSTICS n = ROW_COUNT;
     removed := removed || jsonb_build_object('tower_sessions.session', n);
     -- A browser's anonymous consent records name no account and may be another person's too:

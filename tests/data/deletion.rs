@@ -335,7 +335,14 @@ async fn the_purge_erases_every_trace_and_the_receipt_verifies(owner: PgPool) {
     // The export is built before the request (which would cancel it), so its archive is there.
     worker.run().await;
     assert!(!files_of(&w, ada).is_empty());
+    // A sign-in left waiting for its second step: its stored session names Ada until it expires.
+    let (waiting, _) = w.password_step(ADA).await;
+    waiting.save().await.unwrap();
     request_deletion(&w, ada).await;
+    assert!(
+        sessions_naming(&w.owner, ada).await > 0,
+        "the waiting sign-in's session names her"
+    );
     w.clock.advance(GRACE - Duration::minutes(1));
     worker.run().await;
     assert!(
