@@ -74,9 +74,11 @@ $$;
 REVOKE ALL ON FUNCTION custodian_tenant_tables() FROM PUBLIC;
 
 -- Every row that names the tenant, in this database: the tenant tables (most go with the
--- tenant row by cascade) and the shared
--- tables that name it or its address. Returns the rows removed per table. For the purge below
--- and for an operator replaying the ledger on a restored backup; the app role cannot call it.
+-- tenant row by cascade) and the shared tables that name it or its address. Returns the rows
+-- removed per table. For the purge below and for an operator replaying the ledger on a
+-- restored backup; the app role cannot call it. A browser's anonymous consent records name no
+-- account and may be another person's too: they stay, and the links that tied them to this
+-- account go with its tenant tables.
 CREATE FUNCTION custodian_erase_tenant_everywhere(p_owner uuid, p_buckets text[], p_keep_job uuid)
     RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
@@ -106,8 +108,6 @@ BEGIN
            OR position(uuid_send(p_owner) IN data) > 0;
     GET DIAGNOSTICS n = ROW_COUNT;
     removed := removed || jsonb_build_object('tower_sessions.session', n);
-    -- A browser's anonymous consent records name no account and may be another person's too:
-    -- they stay; the links that tied them to this account go with its tenant tables.
     DELETE FROM jobs
         WHERE id IS DISTINCT FROM p_keep_job
           AND (payload->>'owner' = p_owner::text
