@@ -260,14 +260,30 @@ fn without_form_error(query: &str) -> String {
     kept.finish()
 }
 
-/// Adds this server's MAC to the form error a server function's redirect carries.
+/// Adds this server's MAC to the form error a server function's redirect carries. The server
+/// function appends its error to the page it came from (the Referer, which the client chose):
+/// only the last error is the server's, and any earlier one is dropped unsigned.
 fn sign_form_error(state: &AppState, location: &str) -> Option<String> {
     let base = url::Url::parse("http://probe.invalid/").ok()?;
     let mut url = base.join(location).ok()?;
     let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-    let value = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let value = |key: &str| {
+        pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
     let (error, path) = (value("__err")?, value("__path")?);
     url.query_pairs_mut()
+        .clear()
+        .extend_pairs(
+            pairs
+                .iter()
+                .filter(|(k, _)| !ERROR_KEYS.contains(&k.as_str())),
+        )
+        .append_pair("__path", &path)
+        .append_pair("__err", &error)
         .append_pair("__errmac", &form_error_mac(state, &path, &error));
     Some(if location.starts_with('/') {
         format!("{}?{}", url.path(), url.query().unwrap_or_default())

@@ -241,11 +241,20 @@ async fn ledger(settings: &Settings) -> Result<Vec<FileLine>, CliError> {
 /// requests and cancellations made since the backup are kept.
 async fn live_schedules(target: &str) -> Vec<Schedule> {
     let Ok(pool) = db::connect_owner(target).await else {
+        eprintln!(
+            "note: the database being replaced cannot be reached; deletion requests and \
+             cancellations made since the backup are not known"
+        );
         return Vec::new();
     };
-    let schedules = erasure::schedules(&pool).await.unwrap_or_default();
+    let schedules = erasure::schedules(&pool).await;
     pool.close().await;
-    schedules
+    schedules.unwrap_or_else(|error| {
+        eprintln!(
+            "note: the deletion schedules of the database being replaced are unreadable ({error})"
+        );
+        Vec::new()
+    })
 }
 
 /// Restores `file` into a new database next to `target`, replays `ledger` there and applies the

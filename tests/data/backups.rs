@@ -150,6 +150,16 @@ async fn a_backup_restored_after_a_purge_holds_no_trace_of_the_account(owner: Pg
         .unwrap();
     assert_eq!(ledger, 1, "the restored database knows of the purge");
     restored.close().await;
+    let temporary: bool =
+        sqlx::query_scalar("SELECT has_database_privilege('custodian_app', $1, 'TEMPORARY')")
+            .bind(copy.rsplit('/').next().unwrap())
+            .fetch_one(&w.owner)
+            .await
+            .unwrap();
+    assert!(
+        !temporary,
+        "the app role makes no temporary tables in a restored database either"
+    );
 
     // A damaged file or another server's key restores nothing and leaves the target as it was.
     let mut damaged = written.clone();

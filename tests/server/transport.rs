@@ -123,6 +123,25 @@ async fn a_page_shows_only_the_form_errors_this_server_sent(owner: PgPool) {
     let tampered = back.replace("__err=", "__err=AA");
     let (response, _) = person.page(&app, &tampered).await;
     assert!(response.status().is_redirection());
+
+    // A page address that already carries an error (the Referer is the client's to choose) gets
+    // no signature for it: only the server's own error is signed, once.
+    let (response, _) = person
+        .post_from(
+            &app,
+            &format!("/signin?__path=%2Fsignin&__err={forged}"),
+            "/api/signin",
+            "email=ada%40example.com&password=not+it+at+all",
+        )
+        .await;
+    let location = header(&response, "location").to_owned();
+    assert_eq!(location.matches("__err=").count(), 1, "{location}");
+    assert!(!location.contains(&forged), "{location}");
+    let back = location.trim_start_matches("http://127.0.0.1:3000");
+    let (response, html) = person.page(&app, back).await;
+    assert_eq!(response.status(), StatusCode::OK, "{back}");
+    assert!(html.contains("The email address or password is not right."));
+    assert!(!html.contains("Call +1 555 0100"));
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

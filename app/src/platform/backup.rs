@@ -212,15 +212,21 @@ pub async fn drop_database(
         .map(drop)
 }
 
-/// Creates the empty database `name` (a plain identifier).
+/// Creates the empty database `name` (a plain identifier), with no role but its owner allowed
+/// temporary tables (as the migrations leave every database: a restore does not carry that).
 pub async fn create_database(
     maintenance: &mut sqlx::PgConnection,
     name: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-        .execute(maintenance)
-        .await
-        .map(drop)
+        .execute(&mut *maintenance)
+        .await?;
+    sqlx::query(&format!(
+        "REVOKE TEMPORARY ON DATABASE \"{name}\" FROM PUBLIC"
+    ))
+    .execute(maintenance)
+    .await
+    .map(drop)
 }
 
 /// Gives the database `from` the name `to` (plain identifiers).

@@ -64,10 +64,12 @@ pub enum Derived {
     ErasureLedger,
     /// Encrypts database backups (AES-256-GCM).
     Backups,
+    /// Seals the day the deletion landing page's address names (HMAC).
+    DeletionLanding,
 }
 
 impl Derived {
-    pub const ALL: [Derived; 13] = [
+    pub const ALL: [Derived; 14] = [
         Derived::DataKeyWrapping,
         Derived::ConsentCookieMac,
         Derived::ReceiptSigning,
@@ -81,6 +83,7 @@ impl Derived {
         Derived::DirectoryAddresses,
         Derived::ErasureLedger,
         Derived::Backups,
+        Derived::DeletionLanding,
     ];
 
     fn label(self) -> &'static str {
@@ -100,6 +103,7 @@ impl Derived {
             Self::DirectoryAddresses => "custodian directory addresses v1",
             Self::ErasureLedger => "custodian erasure ledger v1",
             Self::Backups => "custodian backups v1",
+            Self::DeletionLanding => "custodian deletion landing v1",
         }
     }
 }

@@ -65,16 +65,18 @@ pub fn landing(state: &AppState, due: OffsetDateTime) -> (String, String) {
     (on, seal)
 }
 
-/// The day a landing page's address names, if `seal` is ours over it.
+/// The day a landing page's address names, if it is a day and `seal` is ours over it.
 pub fn landing_day(state: &AppState, on: &str, seal: &str) -> Option<String> {
-    let expected = landing_seal(state, on);
-    keys::constant_time_eq(expected.as_bytes(), seal.as_bytes()).then(|| on.to_owned())
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let day = time::Date::parse(on, &format).ok()?.to_string();
+    let expected = landing_seal(state, &day);
+    keys::constant_time_eq(expected.as_bytes(), seal.as_bytes()).then_some(day)
 }
 
 fn landing_seal(state: &AppState, on: &str) -> String {
     let mac = state
         .key_encryption_key
-        .mac(Derived::FormErrorMac, format!("deletion day\0{on}").as_bytes());
+        .mac(Derived::DeletionLanding, on.as_bytes());
     URL_SAFE_NO_PAD.encode(&mac[..16])
 }
 
