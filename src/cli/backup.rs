@@ -10,7 +10,11 @@
 //!   take the live one's name, so the server never serves it unreplayed. Any failure drops the
 //!   new database and leaves the live one as it was.
 
-use std::{collections::HashMap, path::Path, process::Stdio};
+use std::{
+    collections::{HashMap, HashSet},
+    path::Path,
+    process::Stdio,
+};
 
 use app::{
     data::service::purge,
@@ -21,7 +25,7 @@ use app::{
         db::{self, TenantTx},
         erasure::{self, FileLine, Schedule},
         jobs,
-        keys::KeyEncryptionKey,
+        keys::{hex, KeyEncryptionKey},
         region::{Region, Tenant},
     },
 };
@@ -342,12 +346,15 @@ async fn pg_restore(key: &KeyEncryptionKey, file: &Path, url: &str) -> Result<()
 /// Purges again, in the restored database, every tenant the ledger says was purged, and writes
 /// the ledger's entries into it. Returns how many tenants were found and purged.
 async fn replay(url: &str, key: &KeyEncryptionKey, ledger: &[FileLine]) -> Result<usize, CliError> {
-    let purged_hashes: Vec<Vec<u8>> = ledger.iter().filter_map(FileLine::hash).collect();
+    let erased: HashSet<&str> = ledger
+        .iter()
+        .map(|line| line.tenant_hash.as_str())
+        .collect();
     let mut conn = PgConnection::connect(url).await?;
     let mut tx = conn.begin().await?;
     let mut purged = 0;
     for owner_id in erasure::tenant_ids_named(&mut tx).await? {
-        if !purged_hashes.contains(&erasure::tenant_hash(key, owner_id).to_vec()) {
+        if !erased.contains(hex(&erasure::tenant_hash(key, owner_id)).as_str()) {
             continue;
         }
         // Its rate-limit windows are older than the backup, keyed, and swept within hours.
