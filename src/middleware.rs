@@ -6,8 +6,10 @@
 use std::net::SocketAddr;
 
 use app::{
+    apps::model::{is_share_path, is_upload_path},
     is_protected,
     platform::{
+        app_hosts::AppHosts,
         client::{cookie_value, ClientInfo},
         http::{is_html, is_page_request, RequestKind},
         keys::{constant_time_eq, Derived},
@@ -32,13 +34,16 @@ use url::Url;
 pub struct SitePolicy {
     pub origin: String,
     pub https: bool,
+    /// Where the site's pages may frame content from: the apps' own origins, never its own.
+    pub frame_source: String,
 }
 
 impl SitePolicy {
-    pub fn new(public_url: &Url) -> Self {
+    pub fn new(public_url: &Url, app_hosts: &AppHosts) -> Self {
         Self {
             origin: public_url.origin().ascii_serialization(),
             https: public_url.scheme() == "https",
+            frame_source: app_hosts.frame_source(),
         }
     }
 
@@ -156,11 +161,11 @@ fn locked_for_deletion(request: &Request) -> Response {
         .into_response()
 }
 
-pub fn content_security_policy(nonce: &str) -> String {
+pub fn content_security_policy(nonce: &str, frame_source: &str) -> String {
     format!(
         "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
-         worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
-         frame-ancestors 'none'"
+         worker-src 'self'; frame-src {frame_source}; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
     )
 }
 
@@ -174,6 +179,7 @@ pub async fn security_headers(
     let nonce = Nonce::new();
     request.extensions_mut().insert(nonce.clone());
     let is_server_function = request.uri().path().starts_with("/api/");
+    let reached_by_link = is_share_path(request.uri().path());
     let mut response = next.run(request).await;
 
     let headers = response.headers_mut();
@@ -182,12 +188,21 @@ pub async fn security_headers(
             headers.insert(name, value);
         }
     };
-    set("content-security-policy", &content_security_policy(&nonce));
+    set(
+        "content-security-policy",
+        &content_security_policy(&nonce, &policy.frame_source),
+    );
     set("x-content-type-options", "nosniff");
     set("x-frame-options", "DENY");
     // Other sites learn nothing; our own form posts carry the page they came from, which is
     // where a form without JavaScript returns to with its error.
     set("referrer-policy", "same-origin");
+    if reached_by_link {
+        // A share link's page: its address is the secret, so it goes nowhere, and no search
+        // engine lists what it opens.
+        set("referrer-policy", "no-referrer");
+        set("x-robots-tag", "noindex, nofollow");
+    }
     set(
         "permissions-policy",
         "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",
@@ -335,7 +350,23 @@ pub async fn signed_form_errors(
 /// Reads the request body up to `limit` bytes before any handler sees it: a larger body (by its
 /// Content-Length, or once it has sent that much) is answered 413 at once, whatever reads it
 /// later.
-pub async fn limit_body(State(limit): State<usize>, request: Request, next: Next) -> Response {
+/// The largest request bodies: any request's, and an app upload's.
+#[derive(Clone, Copy)]
+pub struct BodyLimits {
+    pub any: usize,
+    pub upload: usize,
+}
+
+pub async fn limit_body(
+    State(limits): State<BodyLimits>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let limit = if request.method() == Method::POST && is_upload_path(request.uri().path()) {
+        limits.upload
+    } else {
+        limits.any
+    };
     let too_large = || (StatusCode::PAYLOAD_TOO_LARGE, "The request is too large.").into_response();
     let declared = request
         .headers()
@@ -408,7 +439,8 @@ mod tests {
     use super::*;
 
     fn policy() -> SitePolicy {
-        SitePolicy::new(&Url::parse("https://custodian.example").unwrap())
+        let url = Url::parse("https://custodian.example").unwrap();
+        SitePolicy::new(&url, &AppHosts::new(&url, None).unwrap())
     }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {

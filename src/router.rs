@@ -3,6 +3,10 @@
 
 use std::time::Duration;
 
+use app::apps::{
+    http::{serve_app, serve_app_nowhere},
+    model::loggable_path,
+};
 use app::{
     catalog,
     platform::{session::SessionRecords, state::AppState},
@@ -10,8 +14,11 @@ use app::{
     shell, App,
 };
 use axum::{
-    http::{Request, StatusCode},
-    middleware::from_fn_with_state,
+    body::Body,
+    extract::State,
+    http::{header, Request, StatusCode},
+    middleware::{from_fn_with_state, Next},
+    response::Response,
     routing::get,
     Router,
 };
@@ -29,7 +36,8 @@ use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 use crate::{
     health,
     middleware::{
-        identify, limit_body, reject_cross_site, security_headers, signed_form_errors, SitePolicy,
+        identify, limit_body, reject_cross_site, security_headers, signed_form_errors, BodyLimits,
+        SitePolicy,
     },
 };
 
@@ -38,6 +46,8 @@ use crate::{
 pub struct RequestLimits {
     /// The largest request body; the longest form (a pasted receipt) is 64 KiB.
     pub body_bytes: usize,
+    /// The largest body of an app's upload (an app's worth of files).
+    pub upload_bytes: usize,
     /// A request still unanswered after this is answered 408.
     pub timeout: Duration,
 }
@@ -46,6 +56,7 @@ impl Default for RequestLimits {
     fn default() -> Self {
         Self {
             body_bytes: 256 * 1024,
+            upload_bytes: app::apps::model::UPLOAD_BODY_BYTES,
             timeout: Duration::from_secs(30),
         }
     }
@@ -102,7 +113,7 @@ pub fn with_middleware(
     page_routes: PageRoutes,
     limits: RequestLimits,
 ) -> Router {
-    let policy = SitePolicy::new(&state.public_url);
+    let policy = SitePolicy::new(&state.public_url, &state.app_hosts);
     let sessions = SessionManagerLayer::new(session_store)
         .with_name(policy.session_cookie_name())
         .with_secure(policy.https)
@@ -113,38 +124,75 @@ pub fn with_middleware(
         // and absolute expiry itself (app::auth::session).
         .with_expiry(Expiry::OnSessionEnd);
 
-    routes.layer(
-        ServiceBuilder::new()
-            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-            .layer(
-                TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                    let request_id = request
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
-                    // The path only: query strings can carry invite codes and tokens.
-                    tracing::info_span!(
-                        "request",
-                        method = %request.method(),
-                        path = %request.uri().path(),
-                        request_id,
-                    )
-                }),
-            )
-            .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(CompressionLayer::new())
-            .layer(from_fn_with_state(policy.clone(), security_headers))
-            // Inside the security headers, so a refusal for size or time carries them too.
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
-                limits.timeout,
-            ))
-            .layer(from_fn_with_state(limits.body_bytes, limit_body))
-            .layer(from_fn_with_state(policy.clone(), reject_cross_site))
-            .layer(from_fn_with_state(state.clone(), signed_form_errors))
-            .layer(sessions)
-            .layer(from_fn_with_state((state.clone(), policy), identify))
-            .layer(from_fn_with_state((state, page_routes), consent)),
-    )
+    routes
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                        let request_id = request
+                            .headers()
+                            .get("x-request-id")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("-");
+                        // The path only: query strings can carry invite codes and tokens.
+                        tracing::info_span!(
+                            "request",
+                            method = %request.method(),
+                            path = %loggable_path(request.uri().path()),
+                            request_id,
+                        )
+                    }),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(CompressionLayer::new())
+                .layer(from_fn_with_state(policy.clone(), security_headers))
+                // Inside the security headers, so a refusal for size or time carries them too.
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    limits.timeout,
+                ))
+                .layer(from_fn_with_state(
+                    BodyLimits {
+                        any: limits.body_bytes,
+                        upload: limits.upload_bytes,
+                    },
+                    limit_body,
+                ))
+                .layer(from_fn_with_state(policy.clone(), reject_cross_site))
+                .layer(from_fn_with_state(state.clone(), signed_form_errors))
+                .layer(sessions)
+                .layer(from_fn_with_state((state.clone(), policy), identify))
+                .layer(from_fn_with_state((state.clone(), page_routes), consent)),
+        )
+        // Outermost: an app's origin shares nothing of the site's stack (no session, no cookie).
+        .layer(from_fn_with_state(state, app_origins))
+}
+
+/// Answers every request to an app's own origin (by its Host) with the app's content alone;
+/// any other request goes on to the site.
+async fn app_origins(
+    State(state): State<AppState>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .or_else(|| {
+            request
+                .uri()
+                .authority()
+                .map(|authority| authority.as_str())
+        })
+        .unwrap_or_default()
+        .to_owned();
+    if !state.app_hosts.is_apps_host(&host) {
+        return next.run(request).await;
+    }
+    match state.app_hosts.app_of_host(&host) {
+        Some(app) => serve_app(state, app, request).await,
+        None => serve_app_nowhere(request).await,
+    }
 }

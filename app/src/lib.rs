@@ -22,7 +22,7 @@ macro_rules! areas {
     };
 }
 
-areas!(privacy, auth, mfa, signin, account, security, data, home);
+areas!(privacy, auth, mfa, signin, account, security, data, apps, home);
 
 /// What the pages and server functions look up about every area.
 pub fn catalog() -> Catalog {
@@ -130,7 +130,7 @@ pub mod server {
         platform::{
             db::TenantTx,
             jobs::JobKind,
-            portable::{RecordKind, Withheld},
+            portable::{FileSet, RecordKind, Withheld},
             server_parts::{ServerParts, PLATFORM},
             state::AppState,
         },
@@ -169,6 +169,11 @@ pub mod server {
     /// Every kind of record an export holds, the platform's first, then each area's in order.
     pub fn exports() -> impl Iterator<Item = &'static RecordKind> {
         parts().flat_map(|parts| parts.exports)
+    }
+
+    /// Every set of files an export holds as they are.
+    pub fn file_sets() -> impl Iterator<Item = &'static FileSet> {
+        parts().flat_map(|parts| parts.files)
     }
 
     /// The one list of personal data never exported, with the reasons.

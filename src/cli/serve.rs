@@ -95,6 +95,7 @@ pub async fn serve(settings: Settings) -> Result<(), CliError> {
         pool: regions.pool(Region::DEFAULT)?.clone(),
         regions: regions.clone(),
         public_url: public_url.clone(),
+        app_hosts: settings.app_hosts(&public_url)?,
         key_encryption_key: Arc::new(key_encryption_key),
         clock: Arc::new(SystemClock),
         limits: Limits {

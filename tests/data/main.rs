@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod apps_archive;
 mod archive;
 mod backups;
 mod deletion;

@@ -63,7 +63,10 @@ async fn pages_carry_the_security_headers_and_a_matching_nonce(owner: PgPool) {
         .and_then(|rest| rest.split('\'').next())
         .unwrap();
     assert!(nonce.len() >= 22, "nonce too short: {nonce}");
-    assert_eq!(csp, content_security_policy(nonce));
+    assert_eq!(
+        csp,
+        content_security_policy(nonce, "http://*.apps.localhost:3000")
+    );
     let nonces = script_nonces(&html);
     assert!(
         nonces.len() >= 2,

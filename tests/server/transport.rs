@@ -74,6 +74,7 @@ async fn bodies_and_answers_have_limits(owner: PgPool) {
         PageRoutes::new([]),
         RequestLimits {
             body_bytes: 1024,
+            upload_bytes: 1024,
             timeout: Duration::from_millis(50),
         },
     );

@@ -92,6 +92,9 @@ pub(crate) fn state(
         regions: Regions::single(pool.clone()),
         pool,
         public_url: Url::parse(public_url).unwrap(),
+        app_hosts: settings
+            .app_hosts(&Url::parse(public_url).unwrap())
+            .unwrap(),
         key_encryption_key: Arc::new(key),
         clock,
         limits: Limits { per_address: 1_000 },

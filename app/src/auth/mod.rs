@@ -31,5 +31,6 @@ pub const AREA: Area = Area {
         seed: Some(store::seed),
         exports: store::export::EXPORTS,
         withheld: store::export::WITHHELD,
+        files: &[],
     },
 };

@@ -29,5 +29,6 @@ pub const AREA: Area = Area {
         seed: Some(store::seed),
         exports: store::EXPORTS,
         withheld: store::WITHHELD,
+        files: &[],
     },
 };

@@ -32,6 +32,11 @@ pub enum ConfigError {
          must be gone from every backup within 30 days of the request"
     )]
     Retention(u8, u8),
+    #[error(
+        "APPS_DOMAIN {0:?} is not a domain (with an optional port) apart from the site's; set it \
+         like usercontent.example"
+    )]
+    AppsDomain(String),
 }
 
 /// The promise's figures (P8): days from a deletion request to the hard delete, and days a
@@ -164,6 +169,13 @@ pub struct Settings {
     #[arg(long, global = true, env = "BACKUP_RETENTION_DAYS", default_value_t = 14, value_parser = clap::value_parser!(u8).range(1..=30))]
     pub backup_retention_days: u8,
 
+    /// The domain (with its port, if any) under which each app has its own origin,
+    /// `<app-id>.<APPS_DOMAIN>`. In production, a registrable domain of its own (never a
+    /// subdomain of the site's). Defaults to `apps.localhost` with PUBLIC_URL's port: Chromium
+    /// resolves every `*.localhost` to this machine.
+    #[arg(long, global = true, env = "APPS_DOMAIN")]
+    pub apps_domain: Option<String>,
+
     /// Directory with the compiled site (WASM, CSS, static files).
     #[arg(
         long,
@@ -229,6 +241,12 @@ impl Settings {
 
     pub fn region_urls(&self) -> Result<Vec<(Region, String)>, ConfigError> {
         super::regions::region_urls(&self.database_url, self.region_database_urls.as_deref())
+    }
+
+    /// Where each app has its own origin, beside the site at `public_url`.
+    pub fn app_hosts(&self, public_url: &Url) -> Result<super::app_hosts::AppHosts, ConfigError> {
+        super::app_hosts::AppHosts::new(public_url, self.apps_domain.as_deref())
+            .map_err(ConfigError::AppsDomain)
     }
 
     pub fn retention(&self) -> Result<Retention, ConfigError> {

@@ -391,6 +391,17 @@ impl TenantTx {
         Ok(row.and_then(|(requested, due)| requested.zip(due)))
     }
 
+    /// Whether the tenant is scheduled for deletion (its account is locked), without locking.
+    pub async fn deletion_scheduled(&mut self) -> Result<bool, DbError> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM tenants \
+             WHERE owner_id = $1 AND deletion_requested_at IS NOT NULL)",
+        )
+        .bind(self.tenant.owner_id)
+        .fetch_one(&mut *self.tx)
+        .await?)
+    }
+
     /// Schedules the tenant's deletion (which locks the account) for `due`.
     pub async fn schedule_deletion(
         &mut self,

@@ -2,14 +2,18 @@
 //! routing needs. An address is known there only by a keyed hash, next to its tenant and region;
 //! an invite only by its code's hash, next to the region that keeps it.
 //!
-//! Owns: `address_routes`, `invite_routes`, `tenant_moves`, `move_requests`, `erasures`.
+//! An app is known there by its id, next to its owner and region, so that a request to the
+//! app's own origin finds the database that holds it.
+//!
+//! Owns: `address_routes`, `invite_routes`, `app_routes`, `tenant_moves`, `move_requests`,
+//! `erasures`.
 
 use sqlx::{PgConnection, PgPool};
 use time::{Duration, OffsetDateTime};
 
 use super::{
     db::DbError,
-    ids::OwnerId,
+    ids::{AppId, OwnerId},
     keys::{Derived, KeyEncryptionKey},
     region::{Region, Tenant},
 };
@@ -259,6 +263,43 @@ pub async fn lock_move(conn: &mut PgConnection, owner_id: OwnerId) -> Result<boo
     .await
 }
 
+/// Routes an app to its owner's region.
+pub async fn route_app(directory: &PgPool, app: AppId, tenant: Tenant) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO app_routes (app_id, tenant_id, region) VALUES ($1, $2, $3)")
+        .bind(app)
+        .bind(tenant.owner_id)
+        .bind(tenant.region.as_str())
+        .execute(directory)
+        .await
+        .map(drop)
+}
+
+/// The owner of an app and its region; refused while the owner is moving.
+pub async fn route_of_app(directory: &PgPool, app: AppId) -> Result<Option<Tenant>, DbError> {
+    let row: Option<(OwnerId, String, bool)> = sqlx::query_as(
+        "SELECT r.tenant_id, r.region, \
+                EXISTS (SELECT 1 FROM tenant_moves m WHERE m.tenant_id = r.tenant_id) \
+         FROM app_routes r WHERE r.app_id = $1",
+    )
+    .bind(app)
+    .fetch_optional(directory)
+    .await?;
+    match row {
+        Some((_, _, true)) => Err(DbError::TenantMoving),
+        Some((owner, region, false)) => Ok(Some(Tenant::new(owner, region_of_row(&region)?))),
+        None => Ok(None),
+    }
+}
+
+/// Forgets an app's route (its purge).
+pub async fn forget_app(directory: &PgPool, app: AppId) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM app_routes WHERE app_id = $1")
+        .bind(app)
+        .execute(directory)
+        .await
+        .map(drop)
+}
+
 /// Routes the tenant and the invites it made (by their codes' hashes) to its new region, and
 /// marks its move as decided, all together.
 pub async fn switch_route(
@@ -281,6 +322,11 @@ pub async fn switch_route(
     )
     .execute(&mut *tx)
     .await?;
+    sqlx::query("UPDATE app_routes SET region = $2 WHERE tenant_id = $1")
+        .bind(to.owner_id)
+        .bind(to.region.as_str())
+        .execute(&mut *tx)
+        .await?;
     sqlx::query!(
         "UPDATE tenant_moves SET switched = true WHERE tenant_id = $1",
         to.owner_id.as_uuid()

@@ -64,6 +64,14 @@ uuid_id!(
     /// A record of the consent ledger.
     ConsentRecordId
 );
+uuid_id!(
+    /// An app a person made (and the label of its own origin).
+    AppId
+);
+uuid_id!(
+    /// One share link of an app.
+    ShareLinkId
+);
 
 #[cfg(feature = "ssr")]
 macro_rules! new_ids {
@@ -78,7 +86,14 @@ macro_rules! new_ids {
 }
 
 #[cfg(feature = "ssr")]
-new_ids!(OwnerId, AccountSessionId, PasskeyId, ConsentRecordId);
+new_ids!(
+    OwnerId,
+    AccountSessionId,
+    PasskeyId,
+    ConsentRecordId,
+    AppId,
+    ShareLinkId
+);
 
 #[cfg(test)]
 mod tests {

@@ -66,10 +66,12 @@ pub enum Derived {
     Backups,
     /// Seals the day the deletion landing page's address names (HMAC).
     DeletionLanding,
+    /// Signs the capability tokens that open an app on its own origin (HMAC).
+    AppCapabilities,
 }
 
 impl Derived {
-    pub const ALL: [Derived; 14] = [
+    pub const ALL: [Derived; 15] = [
         Derived::DataKeyWrapping,
         Derived::ConsentCookieMac,
         Derived::ReceiptSigning,
@@ -84,6 +86,7 @@ impl Derived {
         Derived::ErasureLedger,
         Derived::Backups,
         Derived::DeletionLanding,
+        Derived::AppCapabilities,
     ];
 
     fn label(self) -> &'static str {
@@ -104,6 +107,7 @@ impl Derived {
             Self::ErasureLedger => "custodian erasure ledger v1",
             Self::Backups => "custodian backups v1",
             Self::DeletionLanding => "custodian deletion landing v1",
+            Self::AppCapabilities => "custodian app capabilities v1",
         }
     }
 }

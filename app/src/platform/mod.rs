@@ -12,6 +12,8 @@ pub mod region;
 pub mod session;
 
 #[cfg(feature = "ssr")]
+pub mod app_hosts;
+#[cfg(feature = "ssr")]
 pub mod audit;
 #[cfg(feature = "ssr")]
 pub mod backup;

@@ -191,6 +191,32 @@ pub fn records<'c>(
         .fetch(conn)
 }
 
+/// Files an export holds as they are rather than as records: an app's own files, each under
+/// its app's folder.
+#[derive(Debug, Clone, Copy)]
+pub struct FileSet {
+    pub title: &'static str,
+    pub about: &'static str,
+    /// The tables it reads, for the completeness check.
+    pub tables: &'static [&'static str],
+    /// Where the files go in the archive, for the manifest: `apps/<app-id>/`.
+    pub folder: &'static str,
+    /// One row per file, (its path in the archive, its bytes), for tenant `$1`. The paths come
+    /// from the database's checked values (never `..`, never absolute).
+    pub select: &'static str,
+}
+
+/// The tenant's files of a set, read in the caller's transaction as they arrive.
+pub fn files<'c>(
+    conn: &'c mut PgConnection,
+    set: &'c FileSet,
+    owner: OwnerId,
+) -> BoxStream<'c, Result<(String, Vec<u8>), sqlx::Error>> {
+    sqlx::query_as::<_, (String, Vec<u8>)>(set.select)
+        .bind(owner)
+        .fetch(conn)
+}
+
 /// Personal data held but never exported, and why.
 #[derive(Debug, Clone, Copy)]
 pub struct Withheld {

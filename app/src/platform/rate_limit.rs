@@ -49,6 +49,8 @@ pub enum Action {
     Consent,
     /// Verifying a pasted consent receipt.
     ReceiptCheck,
+    /// Opening a share link (its password included).
+    ShareLink,
 }
 
 impl Action {
@@ -59,12 +61,13 @@ impl Action {
             Self::StrengthCheck => "strength",
             Self::Consent => "consent",
             Self::ReceiptCheck => "receipt",
+            Self::ShareLink => "share",
         }
     }
 
     fn factor(self) -> u32 {
         match self {
-            Self::Authenticate | Self::Consent | Self::ReceiptCheck => 1,
+            Self::Authenticate | Self::Consent | Self::ReceiptCheck | Self::ShareLink => 1,
             Self::Passkey => 2,
             Self::StrengthCheck => 4,
         }

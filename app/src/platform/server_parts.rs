@@ -10,7 +10,7 @@ use super::{
     ids::OwnerId,
     jobs::{BoxFuture, Job, JobContext, JobError, JobKind},
     mail,
-    portable::{RecordKind, Withheld, PLATFORM_EXPORTS, PLATFORM_WITHHELD},
+    portable::{FileSet, RecordKind, Withheld, PLATFORM_EXPORTS, PLATFORM_WITHHELD},
     rate_limit, session,
     state::AppState,
 };
@@ -31,6 +31,8 @@ pub struct ServerParts {
     pub exports: &'static [RecordKind],
     /// What those tables hold of a person and never export, with the reason.
     pub withheld: &'static [Withheld],
+    /// Files an export holds as they are (an app's own files), beside the records.
+    pub files: &'static [FileSet],
 }
 
 impl ServerParts {
@@ -42,6 +44,7 @@ impl ServerParts {
         seed: None,
         exports: &[],
         withheld: &[],
+        files: &[],
     };
 }
 
@@ -126,4 +129,5 @@ pub const PLATFORM: ServerParts = ServerParts {
     seed: Some(seed),
     exports: PLATFORM_EXPORTS,
     withheld: PLATFORM_WITHHELD,
+    files: &[],
 };

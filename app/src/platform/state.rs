@@ -28,6 +28,8 @@ pub struct AppState {
     /// Every region's pool and the directory's; tenant transactions are routed among them.
     pub regions: Regions,
     pub public_url: Url,
+    /// Where each app is served, on an origin of its own.
+    pub app_hosts: super::app_hosts::AppHosts,
     pub key_encryption_key: Arc<KeyEncryptionKey>,
     /// The time every rule (session expiry, token lifetimes, throttling) is judged by.
     pub clock: Arc<dyn Clock>,

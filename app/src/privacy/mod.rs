@@ -45,5 +45,6 @@ pub const AREA: Area = Area {
         seed: Some(store::seed),
         exports: store::export::EXPORTS,
         withheld: store::export::WITHHELD,
+        files: &[],
     },
 };

@@ -50,11 +50,11 @@ impl ButtonKind {
 /// The page's title (in the tab and as its one h1) and an optional lead paragraph.
 #[component]
 pub fn PageHeader(
-    title: &'static str,
+    #[prop(into)] title: String,
     #[prop(optional)] lead: Option<&'static str>,
 ) -> impl IntoView {
     view! {
-        <Title text=title />
+        <Title text=title.clone() />
         <h1 class="text-3xl font-bold">{title}</h1>
         {lead.map(|lead| view! { <p class=LEAD>{lead}</p> })}
     }

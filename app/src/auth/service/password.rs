@@ -128,7 +128,7 @@ fn argon2() -> Argon2<'static> {
 
 /// The PHC string of a password. Each hashing takes 19 MiB and a core for tens of milliseconds,
 /// so it waits for one of the server's hashing slots.
-async fn hash(slots: &HashingSlots, password: &str) -> Result<String, InfraError> {
+pub async fn hash(slots: &HashingSlots, password: &str) -> Result<String, InfraError> {
     let password = normalize(password);
     slots
         .run(move || {

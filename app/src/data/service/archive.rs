@@ -26,7 +26,7 @@ use crate::{
     data::store,
     platform::{
         ids::OwnerId,
-        portable::{self, RecordKind, Signing, Withheld, FORMAT_VERSION},
+        portable::{self, FileSet, RecordKind, Signing, Withheld, FORMAT_VERSION},
         region::{Region, Tenant},
         signed,
     },
@@ -81,6 +81,7 @@ pub struct Contents<'a> {
     pub owner: OwnerId,
     pub region: Region,
     pub kinds: Vec<&'static RecordKind>,
+    pub file_sets: Vec<&'static FileSet>,
     pub withheld: Vec<&'static Withheld>,
     pub signing: Signing<'a>,
 }
@@ -92,14 +93,16 @@ impl<'a> Contents<'a> {
             owner: tenant.owner_id,
             region: tenant.region,
             kinds: crate::server::exports().collect(),
+            file_sets: crate::server::file_sets().collect(),
             withheld: crate::server::withheld().collect(),
             signing,
         }
     }
 
-    /// Files the progress bar counts: each kind's, the viewer and the manifest.
+    /// Files the progress bar counts: each kind's, each set of files as one, the viewer and
+    /// the manifest.
     pub fn files_total(&self) -> i32 {
-        i32::try_from(self.kinds.len() + 2).unwrap_or(i32::MAX)
+        i32::try_from(self.kinds.len() + self.file_sets.len() + 2).unwrap_or(i32::MAX)
     }
 }
 
@@ -141,6 +144,17 @@ pub async fn write(
                 break;
             }
         }
+    }
+    for (done, set) in contents.file_sets.iter().enumerate() {
+        if read.is_err() {
+            break;
+        }
+        progress.send_replace(Progress {
+            stage: set.title,
+            files_done: i32::try_from(contents.kinds.len() + done).unwrap_or(i32::MAX),
+            records: total_records,
+        });
+        read = write_files(conn, contents, set, &sink).await;
     }
     // The writer's own failure, if it stopped, says more than the closed channel.
     let Written { mut zip, mut listed } = match (read, sink.close().await) {
@@ -248,6 +262,22 @@ async fn write_kind(
     })
 }
 
+/// Writes each file of a set as it is, under its path.
+async fn write_files(
+    conn: &mut PgConnection,
+    contents: &Contents<'_>,
+    set: &'static FileSet,
+    sink: &Sink,
+) -> Result<(), ArchiveError> {
+    let mut files = portable::files(conn, set, contents.owner);
+    while let Some((path, bytes)) = files.try_next().await? {
+        sink.start(&path).await?;
+        sink.data(bytes).await?;
+        sink.end(None, None).await?;
+    }
+    Ok(())
+}
+
 /// Every kind of personal data Custodian holds: included (in which file) or not, and why.
 fn completeness(contents: &Contents<'_>) -> Vec<Value> {
     let included = contents.kinds.iter().map(|kind| {
@@ -258,6 +288,14 @@ fn completeness(contents: &Contents<'_>) -> Vec<Value> {
             "tables": kind.tables,
         })
     });
+    let file_sets = contents.file_sets.iter().map(|set| {
+        json!({
+            "data": set.title,
+            "status": "included",
+            "folder": set.folder,
+            "tables": set.tables,
+        })
+    });
     let withheld = contents.withheld.iter().map(|withheld| {
         json!({
             "data": withheld.what,
@@ -266,7 +304,7 @@ fn completeness(contents: &Contents<'_>) -> Vec<Value> {
             "tables": [withheld.table],
         })
     });
-    included.chain(withheld).collect()
+    included.chain(file_sets).chain(withheld).collect()
 }
 
 fn manifest(

@@ -1,0 +1,152 @@
+//! The apps pages' server functions (promise P10). Each acts for the signed-in owner on an app
+//! of theirs; opening a share link acts for whoever holds it.
+
+use leptos::prelude::*;
+
+use super::model::{AppDetail, AppSummary, NewLink, SharedView};
+use crate::{
+    platform::ids::{AppId, ShareLinkId},
+    ui::FormError,
+};
+
+#[server(endpoint = "apps/list")]
+pub async fn list_apps() -> Result<Vec<AppSummary>, FormError> {
+    use crate::platform::context::SignedIn;
+
+    Ok(super::service::list(&SignedIn::current()?).await?)
+}
+
+/// Makes an app (empty, or from the starter) and opens its page.
+#[server(endpoint = "apps/create")]
+pub async fn create_app(
+    name: String,
+    description: String,
+    start: String,
+) -> Result<AppId, FormError> {
+    use super::{
+        model::{app_page, AppsNotice},
+        service::{self, Details},
+    };
+    use crate::platform::context::SignedIn;
+
+    let me = SignedIn::current()?;
+    let details = Details::parse(&name, &description)?;
+    let id = service::create(&me, details, start == "starter").await?;
+    leptos_axum::redirect(&AppsNotice::Created.at(&app_page(id)));
+    Ok(id)
+}
+
+#[server(endpoint = "apps/detail")]
+pub async fn app_overview(id: AppId) -> Result<AppDetail, FormError> {
+    use crate::platform::context::SignedIn;
+
+    Ok(super::service::detail(&SignedIn::current()?, id).await?)
+}
+
+/// The address of the app's frame for its owner (a fresh capability token).
+#[server(endpoint = "apps/frame")]
+pub async fn app_frame(id: AppId) -> Result<String, FormError> {
+    use crate::platform::context::SignedIn;
+
+    Ok(super::service::owner_frame(&SignedIn::current()?, id).await?)
+}
+
+#[server(endpoint = "apps/save")]
+pub async fn save_app(
+    id: AppId,
+    name: String,
+    description: String,
+    connect_hosts: String,
+) -> Result<(), FormError> {
+    use super::{
+        model::{app_page, AppsNotice},
+        service::{self, parse_connect_hosts, Details},
+    };
+    use crate::platform::context::SignedIn;
+
+    let me = SignedIn::current()?;
+    let details = Details::parse(&name, &description)?;
+    let hosts = parse_connect_hosts(&connect_hosts)?;
+    service::update(&me, id, details, hosts).await?;
+    leptos_axum::redirect(&AppsNotice::Saved.at(&app_page(id)));
+    Ok(())
+}
+
+#[server(endpoint = "apps/file/delete")]
+pub async fn delete_app_file(id: AppId, path: String) -> Result<(), FormError> {
+    use super::model::{app_page, AppsNotice};
+    use crate::platform::context::SignedIn;
+
+    super::service::upload::delete_file(&SignedIn::current()?, id, &path).await?;
+    leptos_axum::redirect(&AppsNotice::FileDeleted.at(&app_page(id)));
+    Ok(())
+}
+
+#[server(endpoint = "apps/trash")]
+pub async fn trash_app(id: AppId) -> Result<(), FormError> {
+    use super::model::{app_page, AppsNotice};
+    use crate::platform::context::SignedIn;
+
+    super::service::trash(&SignedIn::current()?, id).await?;
+    leptos_axum::redirect(&AppsNotice::Trashed.at(&app_page(id)));
+    Ok(())
+}
+
+#[server(endpoint = "apps/restore")]
+pub async fn restore_app(id: AppId) -> Result<(), FormError> {
+    use super::model::{app_page, AppsNotice};
+    use crate::platform::context::SignedIn;
+
+    super::service::restore(&SignedIn::current()?, id).await?;
+    leptos_axum::redirect(&AppsNotice::Restored.at(&app_page(id)));
+    Ok(())
+}
+
+/// Makes a share link; its address is in the answer, once.
+#[server(endpoint = "apps/link/create")]
+pub async fn create_share_link(
+    id: AppId,
+    label: String,
+    expiry: String,
+    password: String,
+) -> Result<NewLink, FormError> {
+    use super::{model::LinkExpiry, service::links};
+    use crate::platform::context::SignedIn;
+
+    let me = SignedIn::current()?;
+    let expiry = LinkExpiry::parse(&expiry).unwrap_or_default();
+    Ok(links::create(&me, id, &label, expiry, Some(&password)).await?)
+}
+
+/// Revokes one link, or every link of the app when `link` is empty.
+#[server(endpoint = "apps/link/revoke")]
+pub async fn revoke_share_link(id: AppId, link: Option<ShareLinkId>) -> Result<(), FormError> {
+    use super::model::{app_page, AppsNotice};
+    use crate::platform::context::SignedIn;
+
+    super::service::links::revoke(&SignedIn::current()?, id, link).await?;
+    let notice = if link.is_some() { AppsNotice::LinkRevoked } else { AppsNotice::LinksRevoked };
+    leptos_axum::redirect(&notice.at(&app_page(id)));
+    Ok(())
+}
+
+/// Opens a share link: the app's frame, or a request for its password. A link that does not
+/// work answers 404.
+#[server(endpoint = "apps/shared")]
+pub async fn open_shared_link(
+    app: AppId,
+    token: String,
+    password: Option<String>,
+) -> Result<SharedView, FormError> {
+    use super::service::{links, AppsError};
+    use crate::platform::{context::Visitor, rate_limit::Action};
+
+    let visitor = Visitor::limited(Action::ShareLink).await?;
+    match links::open(&visitor, app, &token, password.as_deref()).await {
+        Err(AppsError::LinkGone) => {
+            crate::ui::answer_not_found();
+            Err(AppsError::LinkGone.into())
+        }
+        opened => Ok(opened?),
+    }
+}

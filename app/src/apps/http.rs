@@ -1,0 +1,188 @@
+//! The apps area's routes outside Leptos: the upload form's target on the site (a multipart
+//! POST, so it works without script), and everything an app's own origin answers.
+
+use axum::{
+    body::Body,
+    extract::{Multipart, Path, Request},
+    http::{header, HeaderValue, Method, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    routing::post,
+    Router,
+};
+
+use super::{
+    model::{app_page, AppsNotice, UploadProblem},
+    service::{
+        origin::{self, Answer},
+        upload::{self, Incoming},
+        AppsError,
+    },
+};
+use crate::platform::{context::Visitor, ids::AppId, state::AppState};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/apps/{id}/files", post(upload_files))
+}
+
+/// The app page again, saying why the upload was refused (one of the fixed texts).
+fn refused(app: AppId, problem: UploadProblem) -> Response {
+    Redirect::to(&format!("{}?upload_error={}", app_page(app), problem.code())).into_response()
+}
+
+async fn read_files(multipart: &mut Multipart) -> Result<Vec<Incoming>, UploadProblem> {
+    let mut incoming = Vec::new();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| UploadProblem::Unreadable)?
+    {
+        let Some(file_name) = field.file_name().map(str::to_owned) else {
+            continue;
+        };
+        let bytes = field.bytes().await.map_err(|_| UploadProblem::Unreadable)?;
+        // A file input left empty still sends a part, with no name and no bytes.
+        if file_name.is_empty() && bytes.is_empty() {
+            continue;
+        }
+        incoming.push(Incoming {
+            file_name,
+            bytes: bytes.to_vec(),
+        });
+    }
+    Ok(incoming)
+}
+
+async fn upload_files(visitor: Visitor, Path(id): Path<String>, mut multipart: Multipart) -> Response {
+    let Ok(me) = visitor.signed_in() else {
+        return (StatusCode::UNAUTHORIZED, "Sign in to upload files.").into_response();
+    };
+    let Ok(app) = id.parse::<AppId>() else {
+        return (StatusCode::NOT_FOUND, AppsError::NoSuchApp.to_string()).into_response();
+    };
+    let incoming = match read_files(&mut multipart).await {
+        Ok(incoming) => incoming,
+        Err(problem) => return refused(app, problem),
+    };
+    match upload::upload(&me, app, incoming).await {
+        Ok(_) => Redirect::to(&AppsNotice::FilesUploaded.at(&app_page(app))).into_response(),
+        Err(AppsError::Upload(problem)) => refused(app, problem),
+        Err(refusal @ AppsError::NoSuchApp) => {
+            (StatusCode::NOT_FOUND, refusal.to_string()).into_response()
+        }
+        Err(error) => {
+            tracing::error!(%error, "an upload failed");
+            refused(app, UploadProblem::Unreadable)
+        }
+    }
+}
+
+/// The Content-Security-Policy of everything an app's origin serves: a sandbox (an opaque
+/// origin, even opened outside the frame: no cookies, storage or service workers of its own
+/// origin), connections to its own origin and the hosts its owner declared only, and framing
+/// by the site alone.
+pub fn app_policy(site: &str, connect_hosts: &[String]) -> String {
+    let mut connect = String::from("'self'");
+    for host in connect_hosts {
+        connect.push(' ');
+        connect.push_str(host);
+    }
+    format!(
+        "sandbox allow-scripts allow-forms allow-popups; \
+         default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; connect-src {connect}; \
+         worker-src 'none'; object-src 'none'; base-uri 'self'; form-action 'self'; \
+         frame-ancestors {site}"
+    )
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
+        .into_response()
+}
+
+/// Answers a request to the apps' domain that names no app.
+pub async fn serve_app_nowhere(_request: Request) -> Response {
+    with_app_headers(plain(StatusCode::NOT_FOUND, "There is no app here."), "'none'", &[])
+}
+
+/// Answers a request to `app`'s own origin; the path must start with a capability token,
+/// `/_t/<token>/`. Only GET and HEAD are answered.
+pub async fn serve_app(state: AppState, app: AppId, request: Request) -> Response {
+    let site = state.public_url.origin().ascii_serialization();
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        let refused = plain(StatusCode::METHOD_NOT_ALLOWED, "An app's files can only be read.");
+        return with_app_headers(refused, &site, &[]);
+    }
+    let path = request.uri().path().to_owned();
+    let answer = match path
+        .strip_prefix("/_t/")
+        .and_then(|rest| rest.split_once('/'))
+    {
+        Some((token, file)) => origin::serve(&state, app, token, file).await,
+        None => Ok(Answer::Closed),
+    };
+    let (response, hosts) = match answer {
+        Ok(Answer::File {
+            content_type,
+            body,
+            connect_hosts,
+        }) => {
+            let mut response = Response::new(Body::from(body));
+            if let Ok(value) = HeaderValue::from_str(&content_type) {
+                response.headers_mut().insert(header::CONTENT_TYPE, value);
+            }
+            (response, connect_hosts)
+        }
+        Ok(Answer::Missing) => (plain(StatusCode::NOT_FOUND, "This app has no such file."), Vec::new()),
+        Ok(Answer::Expired) => (
+            plain(
+                StatusCode::FORBIDDEN,
+                "This view of the app has expired. Open the app again from where you found it.",
+            ),
+            Vec::new(),
+        ),
+        Ok(Answer::Closed) => (plain(StatusCode::NOT_FOUND, "There is no app here."), Vec::new()),
+        Err(error) => {
+            tracing::error!(%error, %app, "an app's file could not be served");
+            (
+                plain(StatusCode::SERVICE_UNAVAILABLE, "The app cannot be reached right now."),
+                Vec::new(),
+            )
+        }
+    };
+    with_app_headers(response, &site, &hosts)
+}
+
+/// The headers of everything the apps' origins answer.
+fn with_app_headers(mut response: Response, site: &str, hosts: &[String]) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("content-security-policy", app_policy(site, hosts)),
+        ("x-content-type-options", "nosniff".to_owned()),
+        ("referrer-policy", "no-referrer".to_owned()),
+        ("x-robots-tag", "noindex, nofollow".to_owned()),
+        ("cache-control", "no-store".to_owned()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_apps_policy_sandboxes_it_and_names_only_its_declared_hosts() {
+        let policy = app_policy("http://localhost:3000", &["https://api.example.com".to_owned()]);
+        assert!(policy.starts_with("sandbox allow-scripts allow-forms allow-popups;"));
+        assert!(!policy.contains("allow-same-origin"));
+        assert!(policy.contains("connect-src 'self' https://api.example.com;"));
+        assert!(policy.contains("frame-ancestors http://localhost:3000"));
+    }
+}

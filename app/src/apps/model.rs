@@ -1,0 +1,368 @@
+//! The apps area's types shared by the pages and the server, its rules (limits, file paths,
+//! share-link choices), notices and security-log events.
+
+use serde::{Deserialize, Serialize};
+
+use crate::platform::{
+    area::{events, notices},
+    ids::{AppId, ShareLinkId},
+};
+
+/// The most an app's files may weigh together.
+pub const APP_BYTES: i64 = 10 * 1024 * 1024;
+/// The most all of an account's apps may weigh together.
+pub const ACCOUNT_BYTES: i64 = 100 * 1024 * 1024;
+/// The most files one app may hold.
+pub const APP_FILES: i64 = 500;
+/// The largest upload request: an app's worth of files and the form around them.
+pub const UPLOAD_BODY_BYTES: usize = APP_BYTES as usize + 512 * 1024;
+/// The most a zip entry may unpack to per byte it takes in the zip: more is a zip bomb.
+pub const ZIP_RATIO: u64 = 100;
+/// Days an app stays in the trash before it is purged for good.
+pub const TRASH_DAYS: i64 = 14;
+/// The longest a capability token opens an app for.
+pub const CAPABILITY_MINUTES: i64 = 10;
+/// Wrong passwords a share link takes before it locks, and for how long.
+pub const LINK_TRIES: i32 = 3;
+pub const LINK_LOCK_MINUTES: i64 = 30;
+/// The most hosts an app may declare for its scripts to connect to.
+pub const CONNECT_HOSTS: usize = 10;
+
+pub const APPS_PAGE: &str = "/apps";
+
+/// The page of one app.
+pub fn app_page(id: AppId) -> String {
+    format!("{APPS_PAGE}/{id}")
+}
+
+/// Where a form posts an app's new files (a plain multipart POST: it works without script).
+pub fn upload_path(id: AppId) -> String {
+    format!("{APPS_PAGE}/{id}/files")
+}
+
+/// Whether `path` is an upload's, which may send a larger body than any other request.
+pub fn is_upload_path(path: &str) -> bool {
+    path.strip_prefix("/apps/")
+        .and_then(|rest| rest.strip_suffix("/files"))
+        .is_some_and(|id| !id.contains('/'))
+}
+
+/// Where a share link leads: `/s/<app-id>/<token>`, a page of the site that frames the app.
+pub const SHARE_PREFIX: &str = "/s/";
+
+/// Whether `path` is a share link's page (its address holds the link's secret).
+pub fn is_share_path(path: &str) -> bool {
+    path.starts_with(SHARE_PREFIX)
+}
+
+/// `path` as logs may keep it: a share link's token is replaced, the app's id kept.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix(SHARE_PREFIX).and_then(|rest| rest.split_once('/')) {
+        Some((app, _)) => format!("{SHARE_PREFIX}{app}/…").into(),
+        None => path.into(),
+    }
+}
+
+notices! {
+    /// Confirmations of the apps pages, shown after a redirect.
+    AppsNotice {
+        Created = "app-created" => "Your app is made. Only you can see it.",
+        Saved = "app-saved" => "Saved.",
+        FilesUploaded = "files-uploaded" => "The files were uploaded.",
+        FileDeleted = "file-deleted" => "The file was deleted.",
+        Trashed = "app-trashed" => "The app is in the trash: its links and sharing are paused until you restore it.",
+        Restored = "app-restored" => "The app is restored.",
+        LinkRevoked = "link-revoked" => "The link was revoked: it no longer opens the app.",
+        LinksRevoked = "links-revoked" => "Every link was revoked.",
+    }
+}
+
+events! {
+    APP_CREATED = "app_created" => "App created",
+    APP_UPDATED = "app_updated" => "App details changed",
+    APP_FILES_CHANGED = "app_files_changed" => "App files changed",
+    APP_TRASHED = "app_trashed" => "App moved to the trash",
+    APP_RESTORED = "app_restored" => "App restored from the trash",
+    APP_PURGED = "app_purged" => "App deleted for good",
+    SHARE_LINK_CREATED = "share_link_created" => "Share link created",
+    SHARE_LINK_REVOKED = "share_link_revoked" => "Share link revoked",
+    SHARE_LINK_LOCKED = "share_link_locked" => "Share link locked after wrong passwords",
+}
+
+/// Why an upload was refused: a fixed text for each, so that an address can name only these.
+macro_rules! upload_problems {
+    ($($variant:ident = $code:literal => $text:literal,)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        pub enum UploadProblem {
+            $($variant,)*
+        }
+
+        impl UploadProblem {
+            pub const fn code(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $code,)*
+                }
+            }
+
+            pub const fn text(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)*
+                }
+            }
+
+            pub fn parse(code: &str) -> Option<Self> {
+                match code {
+                    $($code => Some(Self::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+upload_problems! {
+    NoFiles = "no-files" => "Choose at least one file or a zip.",
+    AppTooLarge = "app-too-large" => "An app's files may weigh 10 MB together at most; nothing was uploaded.",
+    AccountTooLarge = "account-too-large" => "Your apps may weigh 100 MB together at most; nothing was uploaded.",
+    TooManyFiles = "too-many-files" => "An app may hold 500 files at most; nothing was uploaded.",
+    BadPath = "bad-path" => "A file's path is not allowed (an absolute path, `..`, a control character, or too long); nothing was uploaded.",
+    DuplicatePath = "duplicate-path" => "The upload names the same path twice; nothing was uploaded.",
+    Symlink = "symlink" => "The zip holds a symbolic link, which an app cannot have; nothing was uploaded.",
+    ZipBomb = "zip-bomb" => "The zip unpacks to far more than it weighs; nothing was uploaded.",
+    BadZip = "bad-zip" => "The zip could not be read (damaged, encrypted, or not a zip); nothing was uploaded.",
+    Trashed = "trashed" => "The app is in the trash: restore it before changing its files.",
+    Unreadable = "unreadable" => "The upload could not be read; nothing was uploaded. Try again.",
+}
+
+/// Why a file path is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathProblem {
+    Empty,
+    TooLong,
+    Absolute,
+    ParentSegment,
+    ControlCharacter,
+}
+
+/// A file's path inside an app, normalised once: relative, `/`-separated, no empty, `.` or
+/// `..` segment, no control character, at most 255 bytes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AppPath(String);
+
+impl AppPath {
+    pub fn parse(raw: &str) -> Result<Self, PathProblem> {
+        if raw.chars().any(char::is_control) {
+            return Err(PathProblem::ControlCharacter);
+        }
+        let unified = raw.replace('\\', "/");
+        if unified.starts_with('/') || unified.get(1..2) == Some(":") {
+            return Err(PathProblem::Absolute);
+        }
+        let mut segments = Vec::new();
+        for segment in unified.split('/') {
+            match segment {
+                "" | "." => {}
+                ".." => return Err(PathProblem::ParentSegment),
+                segment => segments.push(segment),
+            }
+        }
+        let path = segments.join("/");
+        if path.is_empty() {
+            return Err(PathProblem::Empty);
+        }
+        if path.len() > 255 {
+            return Err(PathProblem::TooLong);
+        }
+        Ok(Self(path))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// How long a share link works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum LinkExpiry {
+    OneDay,
+    #[default]
+    SevenDays,
+    ThirtyDays,
+    Never,
+}
+
+impl LinkExpiry {
+    pub const ALL: [Self; 4] = [Self::OneDay, Self::SevenDays, Self::ThirtyDays, Self::Never];
+
+    pub fn days(self) -> Option<i64> {
+        match self {
+            Self::OneDay => Some(1),
+            Self::SevenDays => Some(7),
+            Self::ThirtyDays => Some(30),
+            Self::Never => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::OneDay => "1",
+            Self::SevenDays => "7",
+            Self::ThirtyDays => "30",
+            Self::Never => "never",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::OneDay => "1 day",
+            Self::SevenDays => "7 days",
+            Self::ThirtyDays => "30 days",
+            Self::Never => "Never",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|expiry| expiry.code() == code)
+    }
+}
+
+/// An app in the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppSummary {
+    pub id: AppId,
+    pub name: String,
+    pub description: String,
+    pub files: i64,
+    pub size: String,
+    pub updated: String,
+    /// The day it is purged, when it is in the trash.
+    pub purge_on: Option<String>,
+}
+
+/// One file of an app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRow {
+    pub path: String,
+    pub content_type: String,
+    pub size: String,
+}
+
+/// Whether a share link works now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LinkState {
+    Active,
+    Locked,
+    Expired,
+    Revoked,
+}
+
+impl LinkState {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Active => "Works",
+            Self::Locked => "Locked (wrong passwords)",
+            Self::Expired => "Expired",
+            Self::Revoked => "Revoked",
+        }
+    }
+}
+
+/// A share link as its owner sees it (never its token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkRow {
+    pub id: ShareLinkId,
+    pub label: String,
+    pub state: LinkState,
+    pub expires: Option<String>,
+    pub password: bool,
+    pub uses: i64,
+    pub last_used: Option<String>,
+    pub last_network: Option<String>,
+}
+
+/// One app, as its page shows it to its owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppDetail {
+    pub summary: AppSummary,
+    pub connect_hosts: Vec<String>,
+    pub files: Vec<FileRow>,
+    pub links: Vec<LinkRow>,
+    /// The app's own origin, where its content is served.
+    pub origin: String,
+}
+
+/// A new share link: its address, shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewLink {
+    pub label: String,
+    pub url: String,
+}
+
+/// What opening a share link shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SharedView {
+    /// The link asks for its password first (nothing about the app is shown before).
+    Password,
+    Open {
+        name: String,
+        description: String,
+        /// The frame's address on the app's own origin (a short-lived capability token).
+        frame: String,
+        connect_hosts: Vec<String>,
+    },
+}
+
+/// The sandbox every frame of an app gets: scripts, forms and pop-ups, and never
+/// `allow-same-origin`, so even an app origin's own storage and cookies stay out of reach.
+pub const FRAME_SANDBOX: &str = "allow-scripts allow-forms allow-popups";
+
+/// Sizes as people read them.
+pub fn human_size(bytes: i64) -> String {
+    crate::data::model::human_size(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_normalised_or_refused() {
+        assert_eq!(AppPath::parse("index.html").unwrap().as_str(), "index.html");
+        assert_eq!(AppPath::parse("./a//b/./c.js").unwrap().as_str(), "a/b/c.js");
+        assert_eq!(AppPath::parse("a\\b.css").unwrap().as_str(), "a/b.css");
+        assert_eq!(AppPath::parse("/etc/passwd"), Err(PathProblem::Absolute));
+        assert_eq!(AppPath::parse("C:/x"), Err(PathProblem::Absolute));
+        assert_eq!(AppPath::parse("a/../../b"), Err(PathProblem::ParentSegment));
+        assert_eq!(AppPath::parse(".."), Err(PathProblem::ParentSegment));
+        assert_eq!(AppPath::parse("a\u{0}b"), Err(PathProblem::ControlCharacter));
+        assert_eq!(AppPath::parse("a\nb"), Err(PathProblem::ControlCharacter));
+        assert_eq!(AppPath::parse("./"), Err(PathProblem::Empty));
+        assert_eq!(AppPath::parse(&"a".repeat(256)), Err(PathProblem::TooLong));
+    }
+
+    #[test]
+    fn a_share_links_token_never_reaches_the_log() {
+        assert_eq!(loggable_path("/s/abc/SECRET"), "/s/abc/…");
+        assert_eq!(loggable_path("/s/abc/SECRET/more"), "/s/abc/…");
+        assert_eq!(loggable_path("/apps/abc"), "/apps/abc");
+        assert!(is_share_path("/s/abc/SECRET") && !is_share_path("/security"));
+    }
+
+    #[test]
+    fn only_an_apps_upload_path_takes_a_large_body() {
+        assert!(is_upload_path("/apps/0e5f3e6a-0000-4000-8000-000000000000/files"));
+        assert!(!is_upload_path("/apps/x/y/files"));
+        assert!(!is_upload_path("/api/apps/files"));
+        assert!(!is_upload_path("/apps/files/extra"));
+    }
+
+    #[test]
+    fn upload_problems_round_trip_and_unknown_codes_name_nothing() {
+        for problem in [UploadProblem::ZipBomb, UploadProblem::BadPath] {
+            assert_eq!(UploadProblem::parse(problem.code()), Some(problem));
+        }
+        assert_eq!(UploadProblem::parse("<script>"), None);
+        assert_eq!(LinkExpiry::parse("7"), Some(LinkExpiry::SevenDays));
+        assert_eq!(LinkExpiry::default().days(), Some(7));
+    }
+}

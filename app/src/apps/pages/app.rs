@@ -1,0 +1,318 @@
+//! `/apps/<id>`: one app for its owner: the app running in its sandboxed frame, its details,
+//! its files (upload and delete), its share links, and the trash.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::links::ShareLinks;
+use crate::{
+    apps::{
+        api::{app_frame, app_overview, DeleteAppFile, RestoreApp, SaveApp, TrashApp},
+        model::{upload_path, AppDetail, UploadProblem, FRAME_SANDBOX, TRASH_DAYS},
+    },
+    platform::ids::AppId,
+    ui::{
+        action_error,
+        kit::{FieldError, CARD, CELL, INPUT, QUIET_TEXT},
+        query_notice, query_value, ButtonKind, DataTable, Field, FormNotice, LoadError, Loading,
+        Notice, PageHeader, Section, Submit,
+    },
+};
+
+#[component]
+pub fn AppPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = move || params.read().get("id").and_then(|id| id.parse::<AppId>().ok());
+    let refresh = RwSignal::new(0_u32);
+    let detail = Resource::new(
+        move || (id(), query.read().get("notice"), refresh.get()),
+        |(id, _, _)| async move {
+            match id {
+                Some(id) => app_overview(id).await,
+                None => Err(crate::ui::FormError::Page(
+                    "That app does not exist or is not yours.".to_owned(),
+                )),
+            }
+        },
+    );
+    view! {
+        <Transition fallback=|| {
+            view! { <Loading what="Loading the app…" /> }
+        }>
+            {move || {
+                detail
+                    .get()
+                    .map(|result| match result {
+                        Ok(detail) => view! { <AppView detail refresh /> }.into_any(),
+                        Err(error) => {
+                            crate::ui::answer_not_found();
+                            view! {
+                                <PageHeader title="App" />
+                                <LoadError error />
+                            }
+                                .into_any()
+                        }
+                    })
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn AppView(detail: AppDetail, refresh: RwSignal<u32>) -> impl IntoView {
+    let id = detail.summary.id;
+    let trashed = detail.summary.purge_on.clone();
+    view! {
+        <PageHeader title=detail.summary.name.clone() />
+        <p class="mt-2 max-w-prose">{detail.summary.description.clone()}</p>
+        <p class=QUIET_TEXT>
+            {format!(
+                "{} file(s), {} · changed {} · served only from its own origin, {}",
+                detail.summary.files,
+                detail.summary.size,
+                detail.summary.updated,
+                detail.origin,
+            )}
+        </p>
+        <div class="mt-4 max-w-2xl">
+            <Notice message=query_notice() />
+        </div>
+        {match trashed {
+            Some(day) => view! { <Trashed id day /> }.into_any(),
+            None => {
+                view! {
+                    <Preview id hosts=detail.connect_hosts.clone() />
+                    <Details detail=detail.clone() />
+                    <Files detail=detail.clone() />
+                    <ShareLinks id links=detail.links.clone() refresh />
+                    <Trash id />
+                }
+                    .into_any()
+            }
+        }}
+    }
+}
+
+/// The app running in its frame: its own origin, sandboxed, opened by a token for its owner.
+#[component]
+fn Preview(id: AppId, hosts: Vec<String>) -> impl IntoView {
+    let frame = Resource::new(move || id, app_frame);
+    let connects = if hosts.is_empty() {
+        "It may connect to its own origin only.".to_owned()
+    } else {
+        format!("It may connect to its own origin and to: {}.", hosts.join(", "))
+    };
+    view! {
+        <Section id="preview" heading="Preview">
+            <p class=QUIET_TEXT>
+                {format!(
+                    "The app runs sandboxed in its own origin: it cannot read your session, your other apps or this page. {connects}",
+                )}
+            </p>
+            <Suspense fallback=|| {
+                view! { <Loading what="Opening the app…" /> }
+            }>
+                {move || {
+                    frame
+                        .get()
+                        .map(|result| match result {
+                            Ok(src) => {
+                                view! {
+                                    <iframe
+                                        src=src.clone()
+                                        sandbox=FRAME_SANDBOX
+                                        referrerpolicy="no-referrer"
+                                        title="Your app, running sandboxed"
+                                        class="mt-4 h-96 w-full rounded border border-slate-300 bg-white dark:border-slate-700"
+                                    ></iframe>
+                                    <a
+                                        href=src
+                                        target="_blank"
+                                        rel="noopener noreferrer external"
+                                        class=format!(
+                                            "mt-2 inline-block {}",
+                                            ButtonKind::Quiet.class(),
+                                        )
+                                    >
+                                        "Open in a new tab"
+                                    </a>
+                                }
+                                    .into_any()
+                            }
+                            Err(error) => view! { <LoadError error /> }.into_any(),
+                        })
+                }}
+            </Suspense>
+        </Section>
+    }
+}
+
+#[component]
+fn Details(detail: AppDetail) -> impl IntoView {
+    let save = ServerAction::<SaveApp>::new();
+    let error = action_error(save);
+    let hosts_error = Signal::derive(move || error.get().and_then(|e| e.for_field("connect_hosts")));
+    view! {
+        <Section id="details" heading="Details">
+            <ActionForm action=save attr:class="mt-4 flex max-w-md flex-col gap-5">
+                <input type="hidden" name="id" value=detail.summary.id.to_string() />
+                <Field
+                    label="Name"
+                    name="name"
+                    autocomplete="off"
+                    value=detail.summary.name.clone()
+                    error
+                />
+                <Field
+                    label="Description"
+                    name="description"
+                    autocomplete="off"
+                    required=false
+                    value=detail.summary.description.clone()
+                    error
+                />
+                <div class="flex flex-col gap-1">
+                    <label for="field-connect-hosts" class="font-medium">
+                        "Hosts the app may connect to"
+                    </label>
+                    <textarea
+                        id="field-connect-hosts"
+                        name="connect_hosts"
+                        rows="3"
+                        aria-describedby="field-connect-hosts-hint field-connect-hosts-error"
+                        class=INPUT
+                    >
+                        {detail.connect_hosts.join("\n")}
+                    </textarea>
+                    <p id="field-connect-hosts-hint" class=QUIET_TEXT>
+                        "One per line, like https://api.example.com. Everyone who opens the app is shown this list."
+                    </p>
+                    <FieldError id="field-connect-hosts-error".to_owned() message=hosts_error />
+                </div>
+                <FormNotice error />
+                <Submit label="Save" pending=save.pending() />
+            </ActionForm>
+        </Section>
+    }
+}
+
+#[component]
+fn Files(detail: AppDetail) -> impl IntoView {
+    let id = detail.summary.id;
+    let delete = ServerAction::<DeleteAppFile>::new();
+    let delete_error = action_error(delete);
+    let upload_error = Signal::derive(move || {
+        query_value("upload_error")
+            .get()
+            .and_then(|code| UploadProblem::parse(&code))
+            .map(|problem| problem.text().to_owned())
+    });
+    view! {
+        <Section id="files" heading="Files">
+            <form
+                method="post"
+                action=upload_path(id)
+                enctype="multipart/form-data"
+                class="mt-4 flex max-w-md flex-col gap-3"
+            >
+                <div class="flex flex-col gap-1">
+                    <label for="field-files" class="font-medium">
+                        "Upload files or a zip"
+                    </label>
+                    <input
+                        id="field-files"
+                        name="files"
+                        type="file"
+                        multiple
+                        required
+                        aria-describedby="field-files-hint field-files-error"
+                        aria-invalid=move || upload_error.get().is_some().then_some("true")
+                    />
+                    <p id="field-files-hint" class=QUIET_TEXT>
+                        "A file replaces the one at the same path; a zip is unpacked. At most 500 files and 10 MB per app, 100 MB for all your apps."
+                    </p>
+                    <FieldError id="field-files-error".to_owned() message=upload_error />
+                </div>
+                <button type="submit" class=format!("self-start {}", ButtonKind::Primary.class())>
+                    "Upload"
+                </button>
+            </form>
+            <FormNotice error=delete_error />
+            <DataTable caption="The app's files" headers=&["Path", "Type", "Size", ""]>
+                {detail
+                    .files
+                    .into_iter()
+                    .map(|file| {
+                        let label = format!("Delete {}", file.path);
+                        view! {
+                            <tr class="border-b border-slate-200 dark:border-slate-800">
+                                <td class=CELL>
+                                    <code>{file.path.clone()}</code>
+                                </td>
+                                <td class=CELL>{file.content_type.clone()}</td>
+                                <td class=CELL>{file.size.clone()}</td>
+                                <td class=CELL>
+                                    <ActionForm action=delete>
+                                        <input type="hidden" name="id" value=id.to_string() />
+                                        <input type="hidden" name="path" value=file.path.clone() />
+                                        <button
+                                            type="submit"
+                                            aria-label=label
+                                            class=ButtonKind::Danger.class()
+                                        >
+                                            "Delete"
+                                        </button>
+                                    </ActionForm>
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </DataTable>
+        </Section>
+    }
+}
+
+#[component]
+fn Trash(id: AppId) -> impl IntoView {
+    let trash = ServerAction::<TrashApp>::new();
+    let error = action_error(trash);
+    view! {
+        <Section id="trash" heading="Delete the app">
+            <p class=QUIET_TEXT>
+                {format!(
+                    "The app goes to the trash: its links stop working at once, and after {TRASH_DAYS} days it is deleted for good with its files and links. Until then you can restore it.",
+                )}
+            </p>
+            <ActionForm action=trash attr:class="mt-3">
+                <input type="hidden" name="id" value=id.to_string() />
+                <FormNotice error />
+                <button type="submit" class=ButtonKind::Danger.class()>
+                    "Move to the trash"
+                </button>
+            </ActionForm>
+        </Section>
+    }
+}
+
+#[component]
+fn Trashed(id: AppId, day: String) -> impl IntoView {
+    let restore = ServerAction::<RestoreApp>::new();
+    let error = action_error(restore);
+    view! {
+        <div class=CARD role="status">
+            <h2 class="text-xl font-semibold">"In the trash"</h2>
+            <p class="mt-2">
+                {format!(
+                    "This app and its files will be deleted for good on {day}. Its links do not work meanwhile.",
+                )}
+            </p>
+            <ActionForm action=restore attr:class="mt-3">
+                <input type="hidden" name="id" value=id.to_string() />
+                <FormNotice error />
+                <Submit label="Restore the app" pending=restore.pending() />
+            </ActionForm>
+        </div>
+    }
+}

@@ -1,0 +1,103 @@
+//! What an app's own origin answers (promise P10). Only a capability token in the path opens
+//! anything, and only while its viewer may still see the app: its owner, or a share link that
+//! still works. Nothing here reads or sets a cookie.
+
+use percent_encoding::percent_decode_str;
+
+use super::{
+    capability::{Capability, Refusal, Viewer},
+    AppsError,
+};
+use crate::{
+    apps::{
+        model::AppPath,
+        store::{self, files, links},
+    },
+    platform::{db::TenantTx, directory, ids::AppId, state::AppState},
+};
+
+/// The answer to a request on an app's origin.
+#[derive(Debug)]
+pub enum Answer {
+    File {
+        content_type: String,
+        body: Vec<u8>,
+        /// Where the app's scripts may connect besides its own origin.
+        connect_hosts: Vec<String>,
+    },
+    /// The app has no file at that path.
+    Missing,
+    /// The token ran out: the page that framed the app mints a new one when reopened.
+    Expired,
+    /// No such app, no valid token, or the viewer may no longer see it: the same answer for
+    /// each, so that it tells nothing.
+    Closed,
+}
+
+/// The file at `path` (as the request names it, percent-encoded) of `app`, for the holder of
+/// `token`.
+pub async fn serve(
+    state: &AppState,
+    app: AppId,
+    token: &str,
+    path: &str,
+) -> Result<Answer, AppsError> {
+    let now = state.clock.now();
+    let capability = match Capability::open(&state.key_encryption_key, token, app, now) {
+        Ok(capability) => capability,
+        Err(Refusal::Expired) => return Ok(Answer::Expired),
+        Err(Refusal::Invalid) => return Ok(Answer::Closed),
+    };
+    let Some(tenant) = directory::route_of_app(state.regions.directory(), app).await? else {
+        return Ok(Answer::Closed);
+    };
+    let mut tx = TenantTx::begin(&state.regions, tenant).await?;
+    let may_see = match capability.viewer {
+        Viewer::Owner(owner) => owner == tenant.owner_id,
+        Viewer::Link(link) => links::opens(&mut tx, app, link, now).await?,
+    };
+    let live = store::get(&mut tx, app).await?.filter(|found| found.purge_at.is_none());
+    let (true, Some(live), false) = (may_see, live, tx.deletion_scheduled().await?) else {
+        return Ok(Answer::Closed);
+    };
+    let Some(path) = file_path(path) else {
+        return Ok(Answer::Missing);
+    };
+    let file = files::read(&mut tx, app, path.as_str()).await?;
+    tx.commit().await?;
+    Ok(match file {
+        Some((content_type, body)) => Answer::File {
+            content_type,
+            body,
+            connect_hosts: live.connect_hosts,
+        },
+        None => Answer::Missing,
+    })
+}
+
+/// The file a request path names: decoded, with a folder meaning its `index.html`.
+fn file_path(requested: &str) -> Option<AppPath> {
+    let decoded = percent_decode_str(requested).decode_utf8().ok()?;
+    let named = if decoded.is_empty() || decoded.ends_with('/') {
+        format!("{decoded}index.html")
+    } else {
+        decoded.into_owned()
+    };
+    AppPath::parse(&named).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_paths_name_files_inside_the_app_only() {
+        let named = |path: &str| file_path(path).map(|p| p.as_str().to_owned());
+        assert_eq!(named("").as_deref(), Some("index.html"));
+        assert_eq!(named("docs/").as_deref(), Some("docs/index.html"));
+        assert_eq!(named("my%20file.js").as_deref(), Some("my file.js"));
+        assert_eq!(named("%2e%2e/secret"), None);
+        assert_eq!(named("a%00b"), None);
+        assert_eq!(named("%ff"), None);
+    }
+}

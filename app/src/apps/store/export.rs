@@ -1,0 +1,99 @@
+//! What an export holds of a person's apps: each app's details, its files' list and the files
+//! themselves under `apps/<app-id>/`, and its share links (never a link's token or password).
+
+use crate::platform::portable::{field, FieldType::*, FileSet, RecordKind, Withheld};
+
+pub const EXPORTS: &[RecordKind] = &[
+    RecordKind {
+        file: "apps/apps.json",
+        title: "Apps",
+        about: "Your apps, those in the trash included; each app's files are in apps/<app-id>/files/.",
+        tables: &["apps"],
+        from: "FROM apps WHERE owner_id = $1",
+        order_by: "created_at, id",
+        fields: &[
+            field("id", "id::text", Text, "The app's id (its folder in this archive)."),
+            field("name", "name", Text, "Its name."),
+            field("description", "description", Text, "Its description."),
+            field("connect_hosts", "to_json(connect_hosts)", TextList, "The hosts its scripts may connect to."),
+            field("created_at", "created_at", Time, "When you made it."),
+            field("updated_at", "updated_at", Time, "When it last changed."),
+            field("trashed_at", "trashed_at", OptionalTime, "When you moved it to the trash."),
+            field("purge_at", "purge_at", OptionalTime, "When it is deleted for good, if in the trash."),
+        ],
+        documents: None,
+    },
+    RecordKind {
+        file: "apps/files.json",
+        title: "App files",
+        about: "Every file of your apps: its path, type, size and SHA-256; the files themselves are in apps/<app-id>/files/.",
+        tables: &["app_files"],
+        from: "FROM app_files WHERE owner_id = $1",
+        order_by: "app_id, path",
+        fields: &[
+            field("app_id", "app_id::text", Text, "The app it belongs to."),
+            field("path", "path", Text, "Its path in the app."),
+            field("content_type", "content_type", Text, "The type it is served with."),
+            field("size_bytes", "size_bytes", Integer, "Its size in bytes."),
+            field("sha256", "encode(sha256(content), 'hex')", Text, "The SHA-256 of its content."),
+            field("updated_at", "updated_at", Time, "When it last changed."),
+        ],
+        documents: None,
+    },
+    RecordKind {
+        file: "apps/share_links.json",
+        title: "Share links",
+        about: "The links you made to share your apps, with how they were used.",
+        tables: &["app_share_links"],
+        from: "FROM app_share_links WHERE owner_id = $1",
+        order_by: "created_at, id",
+        fields: &[
+            field("id", "id::text", Text, "The link's id."),
+            field("app_id", "app_id::text", Text, "The app it opens."),
+            field("label", "label", Text, "Its label."),
+            field("password", "password_hash IS NOT NULL", Boolean, "Whether it asks for a password."),
+            field("created_at", "created_at", Time, "When you made it."),
+            field("expires_at", "expires_at", OptionalTime, "When it stops working."),
+            field("revoked_at", "revoked_at", OptionalTime, "When you revoked it."),
+            field("uses", "uses", Integer, "How many times it was opened."),
+            field("last_used_at", "last_used_at", OptionalTime, "When it was last opened."),
+            field("last_used_network", "last_used_network", OptionalText, "The network it was last opened from."),
+        ],
+        documents: None,
+    },
+];
+
+pub const FILES: &[FileSet] = &[
+    FileSet {
+        title: "The apps' files",
+        about: "Each app's files as they are.",
+        tables: &["app_files"],
+        folder: "apps/<app-id>/files/",
+        select: "SELECT 'apps/' || app_id::text || '/files/' || path, content \
+                 FROM app_files WHERE owner_id = $1 ORDER BY app_id, path",
+    },
+    FileSet {
+        title: "Each app's details",
+        about: "Each app's details beside its files.",
+        tables: &["apps"],
+        folder: "apps/<app-id>/app.json",
+        select: "SELECT 'apps/' || id::text || '/app.json', convert_to(jsonb_pretty(jsonb_build_object( \
+                     'id', id::text, 'name', name, 'description', description, \
+                     'connect_hosts', to_jsonb(connect_hosts), 'created_at', created_at, \
+                     'updated_at', updated_at, 'trashed_at', trashed_at, 'purge_at', purge_at)), 'UTF8') \
+                 FROM apps WHERE owner_id = $1 ORDER BY id",
+    },
+];
+
+pub const WITHHELD: &[Withheld] = &[
+    Withheld {
+        table: "app_share_links",
+        what: "Each share link's token hash and password hash",
+        reason: "Secrets that open the link; what each link is and how it was used is in apps/share_links.json.",
+    },
+    Withheld {
+        table: "app_routes",
+        what: "Your apps' routes in the directory",
+        reason: "They tell the server which region holds each app; the apps are in apps/apps.json.",
+    },
+];

@@ -1,0 +1,105 @@
+//! An app's files: tenant rows, so that isolation, export and deletion cover them.
+//!
+//! Owns: `app_files`.
+
+use time::OffsetDateTime;
+
+use crate::platform::{db::TenantTx, ids::AppId};
+
+/// A file as listed (without its content).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredFile {
+    pub path: String,
+    pub content_type: String,
+    pub size_bytes: i32,
+}
+
+/// Writes a file, replacing the one at the same path.
+pub async fn put(
+    tx: &mut TenantTx,
+    app: AppId,
+    path: &str,
+    content_type: &str,
+    content: &[u8],
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO app_files (owner_id, app_id, path, content_type, content, size_bytes, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, octet_length($5), $6) \
+         ON CONFLICT (owner_id, app_id, path) DO UPDATE \
+         SET content_type = excluded.content_type, content = excluded.content, \
+             size_bytes = excluded.size_bytes, updated_at = excluded.updated_at",
+    )
+    .bind(tx.owner_id())
+    .bind(app)
+    .bind(path)
+    .bind(content_type)
+    .bind(content)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map(drop)
+}
+
+/// Deletes a file; false when the app has none at that path.
+pub async fn delete(tx: &mut TenantTx, app: AppId, path: &str) -> Result<bool, sqlx::Error> {
+    let deleted =
+        sqlx::query("DELETE FROM app_files WHERE owner_id = $1 AND app_id = $2 AND path = $3")
+            .bind(tx.owner_id())
+            .bind(app)
+            .bind(path)
+            .execute(&mut **tx)
+            .await?;
+    Ok(deleted.rows_affected() == 1)
+}
+
+/// The app's files, by path.
+pub async fn list(tx: &mut TenantTx, app: AppId) -> Result<Vec<StoredFile>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT path, content_type, size_bytes FROM app_files \
+         WHERE owner_id = $1 AND app_id = $2 ORDER BY path",
+    )
+    .bind(tx.owner_id())
+    .bind(app)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// A file's content type and content.
+pub async fn read(
+    tx: &mut TenantTx,
+    app: AppId,
+    path: &str,
+) -> Result<Option<(String, Vec<u8>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT content_type, content FROM app_files \
+         WHERE owner_id = $1 AND app_id = $2 AND path = $3",
+    )
+    .bind(tx.owner_id())
+    .bind(app)
+    .bind(path)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// How many files the app holds and how much they weigh, and how much all the tenant's apps
+/// weigh.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct Totals {
+    pub app_files: i64,
+    pub app_bytes: i64,
+    pub account_bytes: i64,
+}
+
+pub async fn totals(tx: &mut TenantTx, app: AppId) -> Result<Totals, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE app_id = $2) AS app_files, \
+                coalesce(sum(size_bytes) FILTER (WHERE app_id = $2), 0)::bigint AS app_bytes, \
+                coalesce(sum(size_bytes), 0)::bigint AS account_bytes \
+         FROM app_files WHERE owner_id = $1",
+    )
+    .bind(tx.owner_id())
+    .bind(app)
+    .fetch_one(&mut **tx)
+    .await
+}
