@@ -8,7 +8,7 @@ use super::links::ShareLinks;
 use crate::{
     apps::{
         api::{app_frame, app_overview, DeleteAppFile, RestoreApp, SaveApp, TrashApp},
-        model::{upload_path, AppDetail, UploadProblem, FRAME_SANDBOX, TRASH_DAYS},
+        model::{upload_path, AppDetail, NewLink, UploadProblem, FRAME_SANDBOX, TRASH_DAYS},
     },
     platform::ids::AppId,
     ui::{
@@ -25,6 +25,7 @@ pub fn AppPage() -> impl IntoView {
     let query = use_query_map();
     let id = move || params.read().get("id").and_then(|id| id.parse::<AppId>().ok());
     let refresh = RwSignal::new(0_u32);
+    let made = RwSignal::new(None);
     let detail = Resource::new(
         move || (id(), query.read().get("notice"), refresh.get()),
         |(id, _, _)| async move {
@@ -44,7 +45,7 @@ pub fn AppPage() -> impl IntoView {
                 detail
                     .get()
                     .map(|result| match result {
-                        Ok(detail) => view! { <AppView detail refresh /> }.into_any(),
+                        Ok(detail) => view! { <AppView detail refresh made /> }.into_any(),
                         Err(error) => {
                             crate::ui::answer_not_found();
                             view! {
@@ -60,7 +61,11 @@ pub fn AppPage() -> impl IntoView {
 }
 
 #[component]
-fn AppView(detail: AppDetail, refresh: RwSignal<u32>) -> impl IntoView {
+fn AppView(
+    detail: AppDetail,
+    refresh: RwSignal<u32>,
+    made: RwSignal<Option<NewLink>>,
+) -> impl IntoView {
     let id = detail.summary.id;
     let trashed = detail.summary.purge_on.clone();
     view! {
@@ -85,7 +90,7 @@ fn AppView(detail: AppDetail, refresh: RwSignal<u32>) -> impl IntoView {
                     <Preview id hosts=detail.connect_hosts.clone() />
                     <Details detail=detail.clone() />
                     <Files detail=detail.clone() />
-                    <ShareLinks id links=detail.links.clone() refresh />
+                    <ShareLinks id links=detail.links.clone() refresh made />
                     <Trash id />
                 }
                     .into_any()

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::{
     apps::{
         api::{CreateShareLink, RevokeShareLink},
-        model::{LinkExpiry, LinkRow, LinkState},
+        model::{LinkExpiry, LinkRow, LinkState, NewLink},
     },
     platform::ids::AppId,
     ui::{
@@ -16,13 +16,20 @@ use crate::{
     },
 };
 
+/// `made` holds the link just made (its address is shown once) and outlives the list, which
+/// `refresh` reloads to show it.
 #[component]
-pub fn ShareLinks(id: AppId, links: Vec<LinkRow>, refresh: RwSignal<u32>) -> impl IntoView {
+pub fn ShareLinks(
+    id: AppId,
+    links: Vec<LinkRow>,
+    refresh: RwSignal<u32>,
+    made: RwSignal<Option<NewLink>>,
+) -> impl IntoView {
     let create = ServerAction::<CreateShareLink>::new();
     let error = action_error(create);
-    let made = Signal::derive(move || create.value().get().and_then(Result::ok));
     Effect::new(move |_| {
-        if made.get().is_some() {
+        if let Some(Ok(link)) = create.value().get() {
+            made.set(Some(link));
             refresh.update(|n| *n = n.wrapping_add(1));
         }
     });
