@@ -92,6 +92,24 @@ read -r static_rps static_p50 static_p99 < <(measure "http://$ADDR/pkg/custodian
 read -r signin_rps signin_p50 signin_p99 < <(measure "http://$ADDR/api/signin" sign-in "$SIGN_IN_CONNECTIONS" -s "$OUT/sign-in.lua")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
+# An app's index.html from its own origin, as a share link's visitor gets it: an app from the
+# starter, a link, the link opened (which mints the frame's capability token), then the frame's
+# address under load, beside the static asset at the same concurrency.
+as_owner() { curl -fsS -H 'sec-fetch-site: same-origin' -H 'accept: application/json' -H "cookie: $cookie" "$@"; }
+app_id=$(as_owner --data "name=Bench&description=&start=starter" "http://$ADDR/api/apps/create" | tr -d '"')
+link=$(as_owner --data "id=$app_id&label=bench&expiry=never&password=" "http://$ADDR/api/apps/link/create" |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["url"])')
+token=${link##*/}
+frame=$(curl -fsS -H 'sec-fetch-site: same-origin' -H 'accept: application/json' \
+  --data "app=$app_id&token=$token" "http://$ADDR/api/apps/shared" |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["Open"]["frame"])')
+app_host=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.urlsplit(sys.argv[1]).netloc)' "$frame")
+app_path=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.urlsplit(sys.argv[1]).path)' "$frame")
+[ "$(curl -sS -o /dev/null -w '%{http_code}' -H "host: $app_host" "http://$ADDR$app_path")" = 200 ] ||
+  { echo "the shared app's frame does not answer" >&2; exit 1; }
+read -r app_rps app_p50 app_p99 < <(measure "http://$ADDR$app_path" app-index "$CONNECTIONS" -H "host: $app_host")
+app_ratio=$(ratio "$app_rps" "$static_rps")
+
 # Routing between regions: the signed-in page for a US-East and an EU-West tenant at once (each
 # request alternates cookies), then the same page on a server whose directory and only region
 # are one database, as before regions. Both in this run, one server at a time.
@@ -161,9 +179,11 @@ $(date -u +"%Y-%m-%d %H:%M UTC"), $(nproc) cores, wrk -t2 -c$CONNECTIONS -d$DURA
 | SSR home page \`/\` | $ssr_rps | $ssr_p50 | $ssr_p99 |
 | signed-in page \`/account\` | $auth_rps | $auth_p50 | $auth_p99 |
 | static asset \`/pkg/custodian.css\` | $static_rps | $static_p50 | $static_p99 |
+| an app's \`index.html\` on its own origin, through a share link | $app_rps | $app_p50 | $app_p99 |
 
 SSR / static throughput: **$ratio** (target ≥ 0.30: $(verdict "$ratio >= 0.30")).
 Signed-in page / static throughput: **$auth_ratio** (target ≥ 0.20: $(verdict "$auth_ratio >= 0.20")).
+App index on its own origin / static throughput: **$app_ratio** (target ≥ 0.50: $(verdict "$app_ratio >= 0.50")).
 
 Data regions: the signed-in page for a US-East and an EU-West tenant at once, against the
 same page on one database (directory and only region), measured one after the other:

@@ -32,7 +32,7 @@ CREATE TABLE app_files (
     owner_id uuid NOT NULL,
     app_id uuid NOT NULL,
     -- Normalised by the app (no `..`, no leading slash, no control characters).
-    path text NOT NULL CHECK (char_length(path) BETWEEN 1 AND 255 AND path !~ '(^/|\.\./|^\.\.$)'),
+    path text NOT NULL CHECK (char_length(path) BETWEEN 1 AND 255 AND path !~ '(^/|(^|/)\.\.(/|$))'),
     content_type text NOT NULL,
     content bytea NOT NULL,
     size_bytes integer NOT NULL CHECK (size_bytes = octet_length(content)),

@@ -3,10 +3,10 @@
 //! address shown only when this server put them there. Also who is asking: the client and the
 //! signed-in person of each request.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use app::{
-    apps::model::{is_share_path, is_upload_path},
+    apps::model::{is_share_path, is_upload_path, loggable_path},
     is_protected,
     platform::{
         app_hosts::AppHosts,
@@ -26,6 +26,7 @@ use axum::{
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use leptos::nonce::Nonce;
+use tokio::sync::Semaphore;
 use tower_sessions::Session;
 use url::Url;
 
@@ -347,25 +348,39 @@ pub async fn signed_form_errors(
     response
 }
 
-/// Reads the request body up to `limit` bytes before any handler sees it: a larger body (by its
-/// Content-Length, or once it has sent that much) is answered 413 at once, whatever reads it
-/// later.
-/// The largest request bodies: any request's, and an app upload's.
-#[derive(Clone, Copy)]
+/// The largest request bodies: any request's, and an app upload's, which only a same-origin
+/// request with a session cookie may send, a few at a time in the whole server.
+#[derive(Clone)]
 pub struct BodyLimits {
     pub any: usize,
     pub upload: usize,
+    pub uploads_at_once: Arc<Semaphore>,
+    pub policy: SitePolicy,
 }
 
+/// Reads the request body up to its limit before any handler sees it: a larger body (by its
+/// Content-Length, or once it has sent that much) is answered 413 at once, whatever reads it
+/// later. An upload's larger limit holds only for a same-origin request that carries a session
+/// cookie, and only while one of the server's upload slots is free (else 503).
 pub async fn limit_body(
     State(limits): State<BodyLimits>,
     request: Request,
     next: Next,
 ) -> Response {
-    let limit = if request.method() == Method::POST && is_upload_path(request.uri().path()) {
-        limits.upload
+    let upload = request.method() == Method::POST
+        && is_upload_path(request.uri().path())
+        && is_same_origin(&limits.policy, request.headers())
+        && cookie_value(request.headers(), limits.policy.session_cookie_name()).is_some();
+    let (limit, _slot) = if upload {
+        match limits.uploads_at_once.clone().try_acquire_owned() {
+            Ok(slot) => (limits.upload, Some(slot)),
+            Err(_) => {
+                let busy = "The server is taking other uploads; try again in a moment.";
+                return (StatusCode::SERVICE_UNAVAILABLE, busy).into_response();
+            }
+        }
     } else {
-        limits.any
+        (limits.any, None)
     };
     let too_large = || (StatusCode::PAYLOAD_TOO_LARGE, "The request is too large.").into_response();
     let declared = request
@@ -405,7 +420,7 @@ pub async fn reject_cross_site(
     if request.method().is_safe() || is_same_origin(&policy, request.headers()) {
         next.run(request).await
     } else {
-        tracing::warn!(method = %request.method(), path = %request.uri().path(), "refused a cross-site request");
+        tracing::warn!(method = %request.method(), path = %loggable_path(request.uri().path()), "refused a cross-site request");
         (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response()
     }
 }

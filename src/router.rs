@@ -1,7 +1,7 @@
 //! The request path: tracing → security headers → limits on time and size → cross-site check →
 //! signed form errors → session → current user → consent → route.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use app::apps::{
     http::{serve_app, serve_app_nowhere},
@@ -24,6 +24,7 @@ use axum::{
 };
 use leptos::{nonce::Nonce, prelude::provide_context};
 use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
+use tokio::sync::Semaphore;
 use tower::ServiceBuilder;
 use tower_http::{
     compression::CompressionLayer,
@@ -40,6 +41,9 @@ use crate::{
         SitePolicy,
     },
 };
+
+/// Uploads the server reads at once (each up to an app's worth of files, held in memory).
+const UPLOADS_AT_ONCE: usize = 4;
 
 /// How much a request may send and how long it may take.
 #[derive(Clone, Copy)]
@@ -156,6 +160,8 @@ pub fn with_middleware(
                     BodyLimits {
                         any: limits.body_bytes,
                         upload: limits.upload_bytes,
+                        uploads_at_once: Arc::new(Semaphore::new(UPLOADS_AT_ONCE)),
+                        policy: policy.clone(),
                     },
                     limit_body,
                 ))

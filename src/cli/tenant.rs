@@ -347,6 +347,7 @@ async fn welcome(
     let (from, to) = (the_move.from.region.label(), the_move.to.region.label());
     let mut tx = TenantTx::begin(regions, the_move.to).await?;
     mail::requeue_unsent(&mut tx, the_move.to.owner_id, now).await?;
+    app::apps::service::purge::requeue_trashed(&mut tx, now).await?;
     audit::record_unattributed(
         &mut tx,
         kek,

@@ -6,6 +6,7 @@
 mod support;
 
 mod files;
+mod http;
 mod links;
 mod origin;
 mod trash;

@@ -3,7 +3,7 @@
 
 use axum::{
     body::Body,
-    extract::{Multipart, Path, Request},
+    extract::{DefaultBodyLimit, Multipart, Path, Request},
     http::{header, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Redirect, Response},
     routing::post,
@@ -11,7 +11,7 @@ use axum::{
 };
 
 use super::{
-    model::{app_page, AppsNotice, UploadProblem},
+    model::{app_page, AppsNotice, UploadProblem, UPLOAD_BODY_BYTES},
     service::{
         origin::{self, Answer},
         upload::{self, Incoming},
@@ -21,7 +21,12 @@ use super::{
 use crate::platform::{context::Visitor, ids::AppId, state::AppState};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/apps/{id}/files", post(upload_files))
+    // The body was already read and limited (src/ middleware); the extractor's own 2 MB default
+    // would refuse an app's worth of files.
+    Router::new().route(
+        "/apps/{id}/files",
+        post(upload_files).layer(DefaultBodyLimit::max(UPLOAD_BODY_BYTES)),
+    )
 }
 
 /// The app page again, saying why the upload was refused (one of the fixed texts).
@@ -158,6 +163,12 @@ pub async fn serve_app(state: AppState, app: AppId, request: Request) -> Respons
 
 /// The headers of everything the apps' origins answer.
 fn with_app_headers(mut response: Response, site: &str, hosts: &[String]) -> Response {
+    if site.starts_with("https://") {
+        response.headers_mut().insert(
+            "strict-transport-security",
+            HeaderValue::from_static("max-age=63072000"),
+        );
+    }
     let headers = response.headers_mut();
     for (name, value) in [
         ("content-security-policy", app_policy(site, hosts)),

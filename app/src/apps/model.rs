@@ -25,6 +25,10 @@ pub const CAPABILITY_MINUTES: i64 = 10;
 /// Wrong passwords a share link takes before it locks, and for how long.
 pub const LINK_TRIES: i32 = 3;
 pub const LINK_LOCK_MINUTES: i64 = 30;
+/// The most apps an account may have, the trash's included.
+pub const APPS_PER_ACCOUNT: i64 = 100;
+/// The most share links an app may have, revoked ones included.
+pub const LINKS_PER_APP: i64 = 50;
 /// The most hosts an app may declare for its scripts to connect to.
 pub const CONNECT_HOSTS: usize = 10;
 
@@ -132,6 +136,7 @@ upload_problems! {
     BadZip = "bad-zip" => "The zip could not be read (damaged, encrypted, or not a zip); nothing was uploaded.",
     Trashed = "trashed" => "The app is in the trash: restore it before changing its files.",
     Unreadable = "unreadable" => "The upload could not be read; nothing was uploaded. Try again.",
+    Busy = "busy" => "Another change to your apps is under way; nothing was uploaded. Try again in a moment.",
 }
 
 /// Why a file path is refused.

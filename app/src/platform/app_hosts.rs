@@ -28,7 +28,13 @@ impl AppHosts {
         let valid = Url::parse(&format!("{}://x.{domain}/", public_url.scheme()))
             .is_ok_and(|url| url.path() == "/" && url.username().is_empty());
         let site = public_url.host_str().unwrap_or_default();
-        if !valid || domain.split(':').next() == Some(site) {
+        let host = domain.split(':').next().unwrap_or_default();
+        // Never the site's host or a parent of it (the site's requests would be taken for an
+        // app's), and never below it but on this machine: apps must not be same-site with it.
+        let clashes = host == site
+            || site.ends_with(&format!(".{host}"))
+            || (host.ends_with(&format!(".{site}")) && site != "localhost");
+        if !valid || clashes {
             return Err(domain);
         }
         Ok(Self {
@@ -122,6 +128,9 @@ mod tests {
     fn the_apps_domain_is_never_the_sites_own() {
         let site = Url::parse("https://custodian.example").unwrap();
         assert!(AppHosts::new(&site, Some("custodian.example")).is_err());
+        assert!(AppHosts::new(&site, Some("apps.custodian.example")).is_err());
+        let deep = Url::parse("https://app.custodian.example").unwrap();
+        assert!(AppHosts::new(&deep, Some("custodian.example")).is_err());
         assert!(AppHosts::new(&site, Some("bad domain")).is_err());
         assert_eq!(
             AppHosts::new(&site, Some("Usercontent.Example"))

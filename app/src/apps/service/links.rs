@@ -13,7 +13,7 @@ use crate::{
     apps::{
         model::{
             LinkExpiry, LinkRow, LinkState, NewLink, SharedView, LINK_LOCK_MINUTES, LINK_TRIES,
-            SHARE_PREFIX,
+            LINKS_PER_APP, SHARE_PREFIX,
             SHARE_LINK_CREATED, SHARE_LINK_LOCKED, SHARE_LINK_REVOKED,
         },
         store::{
@@ -26,7 +26,7 @@ use crate::{
         audit,
         clock::to_minute,
         context::{SignedIn, Visitor},
-        db::TenantTx,
+        db::{DbError, TenantTx},
         directory,
         ids::{AppId, ShareLinkId},
     },
@@ -87,6 +87,9 @@ pub async fn create(
     let token = URL_SAFE_NO_PAD.encode(bytes);
     let mut tx = me.begin_own().await?;
     live(&mut tx, app).await?;
+    if links::count(&mut tx, app).await? >= LINKS_PER_APP {
+        return Err(AppsError::TooManyLinks);
+    }
     let expires_at = expiry.days().map(|days| now + Duration::days(days));
     let new = links::NewLink {
         id: ShareLinkId::random(),
@@ -140,9 +143,12 @@ pub async fn open(
         return Err(AppsError::LinkGone);
     }
     let state = visitor.state();
-    let tenant = directory::route_of_app(state.regions.directory(), app)
-        .await?
-        .ok_or(AppsError::LinkGone)?;
+    // A tenant being moved between regions is answered as a link that does not work, for now.
+    let tenant = match directory::route_of_app(state.regions.directory(), app).await {
+        Ok(Some(tenant)) => tenant,
+        Ok(None) | Err(DbError::TenantMoving) => return Err(AppsError::LinkGone),
+        Err(error) => return Err(error.into()),
+    };
     let mut tx = visitor.begin(tenant).await?;
     if tx.deletion_scheduled().await? {
         return Err(AppsError::LinkGone);

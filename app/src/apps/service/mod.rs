@@ -14,7 +14,8 @@ use crate::{
     apps::{
         model::{
             human_size, AppDetail, AppSummary, FileRow, UploadProblem, APP_CREATED, APP_RESTORED,
-            APP_TRASHED, APP_UPDATED, CAPABILITY_MINUTES, CONNECT_HOSTS, TRASH_DAYS,
+            APP_TRASHED, APP_UPDATED, APPS_PER_ACCOUNT, CAPABILITY_MINUTES, CONNECT_HOSTS,
+            LINKS_PER_APP, TRASH_DAYS,
         },
         store::{self, files, StoredApp},
     },
@@ -39,9 +40,13 @@ pub enum AppsError {
     Trashed,
     #[error("That file does not exist in this app.")]
     NoSuchFile,
+    #[error("You have {APPS_PER_ACCOUNT} apps, the most an account may have. Delete one to make another.")]
+    TooManyApps,
+    #[error("This app has {LINKS_PER_APP} links, the most it may have. Revoke one to make another.")]
+    TooManyLinks,
     #[error("Give the app a name of 1 to 80 characters.")]
     Name,
-    #[error("Keep the description to 1,000 characters.")]
+    #[error("Keep the description to 1,000 characters, without control characters.")]
     Description,
     #[error("List at most {CONNECT_HOSTS} hosts, one per line, each like https://api.example.com.")]
     ConnectHosts,
@@ -95,7 +100,8 @@ impl Details {
             return Err(AppsError::Name);
         }
         let description = description.trim();
-        if description.chars().count() > 1000 {
+        let hidden = |c: char| c.is_control() && c != '\n' && c != '\t';
+        if description.chars().count() > 1000 || description.chars().any(hidden) {
             return Err(AppsError::Description);
         }
         Ok(Self {
@@ -118,7 +124,13 @@ pub fn parse_connect_hosts(text: &str) -> Result<Vec<String>, AppsError> {
             && url.path() == "/"
             && url.query().is_none()
             && url.fragment().is_none();
-        if !scheme_ok || !bare || url.host_str().is_none() {
+        let plain_host = url.host_str().is_some_and(|host| {
+            !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        });
+        if !scheme_ok || !bare || !plain_host {
             return Err(AppsError::ConnectHosts);
         }
         let origin = url.origin().ascii_serialization();
@@ -203,15 +215,28 @@ pub async fn create(
     let now = me.now();
     // The route first: a request can find the app only once its rows exist, and a route left
     // by a failed transaction leads to no app (its purge would forget it).
-    directory::route_app(me.state().regions.directory(), id, me.tenant()).await?;
-    let mut tx = me.begin_own().await?;
-    store::lock_changes(&mut tx).await?;
-    store::insert(&mut tx, id, &details.name, &details.description, now).await?;
-    if from_starter {
-        upload::add_starter(&mut tx, id, now).await?;
+    let directory = me.state().regions.directory();
+    directory::route_app(directory, id, me.tenant()).await?;
+    let made = async {
+        let mut tx = me.begin_own().await?;
+        store::lock_changes(&mut tx).await?;
+        if store::count(&mut tx).await? >= APPS_PER_ACCOUNT {
+            return Err(AppsError::TooManyApps);
+        }
+        store::insert(&mut tx, id, &details.name, &details.description, now).await?;
+        if from_starter {
+            upload::add_starter(&mut tx, id, now).await?;
+        }
+        me.audit(&mut tx, APP_CREATED, &details.name).await?;
+        tx.commit().await?;
+        Ok(())
+    };
+    if let Err(error) = made.await {
+        if let Err(forgetting) = directory::forget_app(directory, id).await {
+            tracing::warn!(app = %id, error = %forgetting, "the route of an app not made stays");
+        }
+        return Err(error);
     }
-    me.audit(&mut tx, APP_CREATED, &details.name).await?;
-    tx.commit().await?;
     tracing::info!(app = %id, "app created");
     Ok(id)
 }
@@ -320,6 +345,10 @@ mod tests {
             "https://user@api.example.com",
             "javascript:alert(1)",
             "https://a.example; script-src *",
+            "https://a,b.example",
+            "https://a;x.example",
+            "https://a'b.example",
+            "https://*.example",
             "*",
         ] {
             assert!(parse_connect_hosts(bad).is_err(), "{bad}");
@@ -335,5 +364,7 @@ mod tests {
         assert!(matches!(Details::parse(&"x".repeat(81), ""), Err(AppsError::Name)));
         assert!(matches!(Details::parse("a\u{7}", ""), Err(AppsError::Name)));
         assert!(matches!(Details::parse("a", &"d".repeat(1001)), Err(AppsError::Description)));
+        assert!(matches!(Details::parse("a", "nul\u{0}here"), Err(AppsError::Description)));
+        assert!(Details::parse("a", "two\nlines\tand a tab").is_ok());
     }
 }

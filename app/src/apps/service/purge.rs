@@ -48,6 +48,15 @@ pub async fn schedule(
     jobs::enqueue_at(tx, PURGE.name, payload(tenant, app), Some(&key(app)), purge_at, now).await
 }
 
+/// Queues the purge of every app in the tenant's trash again: after a move between regions,
+/// the jobs queued in the old region's database do not follow the tenant.
+pub async fn requeue_trashed(tx: &mut TenantTx, now: OffsetDateTime) -> Result<(), sqlx::Error> {
+    for (app, purge_at) in store::trashed(tx).await? {
+        schedule(tx, app, purge_at, now).await?;
+    }
+    Ok(())
+}
+
 /// Calls the app's purge off (it was restored).
 pub async fn call_off(tx: &mut TenantTx, app: AppId) -> Result<(), sqlx::Error> {
     jobs::cancel_prefixed(tx, &key(app)).await.map(drop)

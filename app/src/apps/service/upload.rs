@@ -172,7 +172,10 @@ pub async fn upload(me: &SignedIn, app: AppId, incoming: Vec<Incoming>) -> Resul
         .map_err(AppsError::Upload)?;
     let now = me.now();
     let mut tx = me.begin_own().await?;
-    store::lock_changes(&mut tx).await?;
+    // One upload of an account at a time; another waits for nothing and holds no connection.
+    if !store::try_lock_changes(&mut tx).await? {
+        return Err(AppsError::Upload(UploadProblem::Busy));
+    }
     live(&mut tx, app).await.map_err(|error| match error {
         AppsError::Trashed => AppsError::Upload(UploadProblem::Trashed),
         other => other,
@@ -186,6 +189,8 @@ pub async fn upload(me: &SignedIn, app: AppId, incoming: Vec<Incoming>) -> Resul
 
 /// Deletes one file of an app out of the trash.
 pub async fn delete_file(me: &SignedIn, app: AppId, path: &str) -> Result<(), AppsError> {
+    let path = AppPath::parse(path).map_err(|_| AppsError::NoSuchFile)?;
+    let path = path.as_str();
     let mut tx = me.begin_own().await?;
     store::lock_changes(&mut tx).await?;
     live(&mut tx, app).await?;

@@ -60,6 +60,15 @@ pub async fn insert(
     .map(drop)
 }
 
+/// How many links the app has, revoked ones included.
+pub async fn count(tx: &mut TenantTx, app: AppId) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM app_share_links WHERE owner_id = $1 AND app_id = $2")
+        .bind(tx.owner_id())
+        .bind(app)
+        .fetch_one(&mut **tx)
+        .await
+}
+
 /// The app's links, the newest first.
 pub async fn list(tx: &mut TenantTx, app: AppId) -> Result<Vec<StoredLink>, sqlx::Error> {
     sqlx::query_as(&format!(

@@ -46,6 +46,32 @@ pub async fn lock_changes(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
         .map(drop)
 }
 
+/// How many apps the tenant has, the trash's included.
+pub async fn count(tx: &mut TenantTx) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM apps WHERE owner_id = $1")
+        .bind(tx.owner_id())
+        .fetch_one(&mut **tx)
+        .await
+}
+
+/// Like `lock_changes`, but false at once when another change holds the lock.
+pub async fn try_lock_changes(tx: &mut TenantTx) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended('apps:' || $1::text, 0))")
+        .bind(tx.owner_id())
+        .fetch_one(&mut **tx)
+        .await
+}
+
+/// The tenant's apps in the trash and when each is purged.
+pub async fn trashed(tx: &mut TenantTx) -> Result<Vec<(AppId, OffsetDateTime)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, purge_at FROM apps WHERE owner_id = $1 AND purge_at IS NOT NULL ORDER BY id",
+    )
+    .bind(tx.owner_id())
+    .fetch_all(&mut **tx)
+    .await
+}
+
 pub async fn insert(
     tx: &mut TenantTx,
     id: AppId,
