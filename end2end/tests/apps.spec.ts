@@ -26,7 +26,7 @@ async function makeApp(page: Page, name: string, start: "starter" | "empty"): Pr
 /** Uploads files through the app page's form (a plain multipart post). */
 async function upload(page: Page, files: { name: string; mimeType: string; buffer: Buffer }[]) {
   await page.getByLabel("Upload files or a zip").setInputFiles(files);
-  await page.getByRole("button", { name: "Upload" }).click();
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
 }
 
 /** A zip (stored, not compressed) of `entries`, by hand: enough for a path no browser sends. */
@@ -93,7 +93,11 @@ async function attempt(name, probe) {
     request.onerror = () => reject(request.error);
   }));
   await attempt("parent", () => window.parent.document.title);
-  await attempt("top", () => { top.location.href = "${site}/signin?hijacked=1"; return "asked"; });
+  await attempt("top", () => {
+    if (window.top === window) return "not framed";
+    top.location.href = "${site}/signin?hijacked=1";
+    return "asked";
+  });
   await attempt("fetch", async () => {
     const answer = await fetch("${site}/api/apps/list", { method: "POST", credentials: "include" });
     return answer.status + " " + (await answer.text()).slice(0, 40);
@@ -127,7 +131,7 @@ test("make an app from the starter, open it, share a link, open it signed out, r
   await makeApp(page, "My first app", "starter");
   await expect(page.getByRole("heading", { name: "My first app", level: 1 })).toBeVisible();
   for (const path of ["index.html", "style.css", "app.js"]) {
-    await expect(page.getByRole("cell", { name: path })).toBeVisible();
+    await expect(page.getByRole("cell", { name: path, exact: true })).toBeVisible();
   }
   const frame = page.locator("iframe");
   await expect(frame).toHaveAttribute("sandbox", FRAME_SANDBOX);
@@ -146,7 +150,7 @@ test("make an app from the starter, open it, share a link, open it signed out, r
   const shown = page.getByLabel("Copy it now: it is shown only once.");
   await expect(shown).toHaveValue(/\/s\/[0-9a-f-]{36}\/[A-Za-z0-9_-]{43}$/);
   const url = await shown.inputValue();
-  await expect(links.getByRole("cell", { name: "Friends" })).toBeVisible();
+  await expect(links.getByRole("cell", { name: "Friends", exact: true })).toBeVisible();
 
   // Signed out, in another browser: the app opens, and the page is not indexed.
   const stranger = await browser.newContext();
@@ -186,7 +190,7 @@ test("bad uploads are refused next to the field and change nothing", async ({ pa
 
   await upload(page, [{ name: "site.zip", mimeType: "application/zip", buffer: zipOf({ "index.html": "<h1>Zipped</h1>", "js/app.js": "1" }) }]);
   await expect(page.getByText("The files were uploaded.")).toBeVisible();
-  await expect(page.getByRole("cell", { name: "js/app.js" })).toBeVisible();
+  await expect(page.getByRole("cell", { name: "js/app.js", exact: true })).toBeVisible();
   await expect(page.frameLocator("iframe").getByRole("heading", { name: "Zipped" })).toBeVisible();
 });
 

@@ -136,3 +136,57 @@ async fn an_app_worth_of_files_uploads_through_the_form_and_nothing_else_does(ow
     assert_ne!(response.status(), StatusCode::SEE_OTHER);
     assert!(!header(&response, "location").contains("files-uploaded"));
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_share_link_that_does_not_work_answers_404_and_no_link_page_is_indexed(owner: PgPool) {
+    let (router, _state, _dir) = site(&owner).await;
+    let mut ada = Browser::default();
+    ada.join_as_ada(&router, &owner, false).await;
+    let (_, id) = ada
+        .post_json(
+            &router,
+            "/api/apps/create",
+            "name=Zebra+Garden&description=&start=starter",
+        )
+        .await;
+    let app = id.trim_matches('"').to_owned();
+    let (_, link) = ada
+        .post_json(
+            &router,
+            "/api/apps/link/create",
+            &format!("id={app}&label=All&expiry=7&password="),
+        )
+        .await;
+    let url: serde_json::Value = serde_json::from_str(&link).unwrap();
+    let path = url["url"]
+        .as_str()
+        .unwrap()
+        .split("3000")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+
+    let mut stranger = Browser::default();
+    let (response, html) = stranger.page(&router, &path).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(html.contains("Zebra Garden"));
+    assert_eq!(header(&response, "x-robots-tag"), "noindex, nofollow");
+    assert_eq!(header(&response, "referrer-policy"), "no-referrer");
+    assert!(html.contains("sandbox=\"allow-scripts allow-forms allow-popups\""));
+    assert!(!html.contains("srcdoc"));
+
+    ada.post_json(&router, "/api/apps/link/revoke", &format!("id={app}"))
+        .await;
+    let (response, html) = stranger.page(&router, &path).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(html.contains("This link does not work"));
+    assert!(
+        !html.contains("Zebra Garden"),
+        "nothing of the app is shown"
+    );
+    let guessed = format!("/s/{app}/{}", "A".repeat(43));
+    assert_eq!(
+        stranger.page(&router, &guessed).await.0.status(),
+        StatusCode::NOT_FOUND
+    );
+}

@@ -65,7 +65,13 @@ async fn the_owner_opens_the_app_on_its_own_sandboxed_origin(owner: PgPool) {
         header(&response, "content-type"),
         "text/html; charset=utf-8"
     );
-    for never in ["set-cookie", "service-worker-allowed", "clear-site-data"] {
+    assert_eq!(header(&response, "access-control-allow-origin"), "*");
+    for never in [
+        "set-cookie",
+        "service-worker-allowed",
+        "clear-site-data",
+        "access-control-allow-credentials",
+    ] {
         assert!(response.headers().get(never).is_none(), "{never}");
     }
     let script = frame.clone() + "app.js";

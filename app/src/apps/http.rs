@@ -176,6 +176,9 @@ fn with_app_headers(mut response: Response, site: &str, hosts: &[String]) -> Res
         ("referrer-policy", "no-referrer".to_owned()),
         ("x-robots-tag", "noindex, nofollow".to_owned()),
         ("cache-control", "no-store".to_owned()),
+        // The sandboxed document's origin is opaque ("null"): its script reads its own files
+        // only through CORS. No credentials exist here; the token in the path is the access.
+        ("access-control-allow-origin", "*".to_owned()),
     ] {
         if let Ok(value) = HeaderValue::from_str(&value) {
             headers.insert(name, value);

@@ -15,10 +15,12 @@ pub mod store;
 use crate::platform::area::{pages, Area, NavEntry};
 
 pages! {
-    // In order: signed-in pages arrive complete, so they read right without JS.
+    // In order: signed-in pages arrive complete, so they read right without JS. An app's page
+    // and a share link's wait for their data before answering, so that one that does not
+    // exist (or no longer works) answers 404.
     SignedIn "apps" => AppsRoute(pages::AppsPage), InOrder;
-    SignedIn "apps/:id" => AppRoute(pages::AppPage), InOrder;
-    Anyone "s/:app/:token" => SharedAppRoute(pages::SharedAppPage), InOrder;
+    SignedIn "apps/:id" => AppRoute(pages::AppPage), Async;
+    Anyone "s/:app/:token" => SharedAppRoute(pages::SharedAppPage), Async;
 }
 
 pub const AREA: Area = Area {
