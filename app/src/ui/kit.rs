@@ -17,6 +17,9 @@ pub const QUIET_TEXT: &str = "text-sm text-slate-700 dark:text-slate-300";
 /// A paragraph of explanation under a heading.
 pub const LEAD: &str = "mt-2 max-w-prose text-slate-700 dark:text-slate-300";
 
+/// A caution that must stand out from what surrounds it (content someone else wrote).
+pub const CAUTION: &str = "rounded border border-amber-600 bg-amber-50 px-4 py-2 text-sm text-amber-950 dark:bg-amber-950 dark:text-amber-100";
+
 /// A text input outside `Field` (a select, an inline rename).
 pub const INPUT: &str = "rounded border border-slate-400 bg-white px-3 py-2 dark:bg-slate-900";
 

@@ -12,7 +12,7 @@ use crate::{
         model::{SharedView, FRAME_SANDBOX},
     },
     platform::ids::AppId,
-    ui::{action_error, kit::QUIET_TEXT, Field, FormError, FormNotice, LoadError, Loading, PageHeader, Submit},
+    ui::{action_error, kit::{CAUTION, QUIET_TEXT}, Field, FormError, FormNotice, LoadError, Loading, PageHeader, Submit},
 };
 
 #[component]
@@ -117,6 +117,9 @@ fn SharedFrame(view: SharedView) -> impl IntoView {
         format!("It may connect to: {}.", connect_hosts.join(", "))
     };
     view! {
+        <p class=format!("mb-4 max-w-prose {CAUTION}") role="note">
+            "Shared by a Custodian user: its content is theirs, not Custodian's. Custodian never asks for your password inside an app."
+        </p>
         <PageHeader title=name.clone() />
         <p class="mt-2 max-w-prose">{description}</p>
         <p class=QUIET_TEXT>
