@@ -6,15 +6,22 @@ use app::{
         model::{LinkExpiry, LinkState, SharedView, SHARE_LINK_LOCKED},
         service::{links, AppsError},
     },
-    platform::db::MIGRATOR,
+    platform::{
+        db::MIGRATOR,
+        ids::{AppId, OwnerId},
+    },
 };
 use sqlx::PgPool;
 use time::Duration;
 
-use crate::{events, starter_app, support::test_app, ADA};
+use crate::{
+    events, starter_app,
+    support::{test_app, TestApp},
+    ADA,
+};
 
 /// The app and token of a link's address.
-fn parts(url: &str) -> (app::platform::ids::AppId, String) {
+fn parts(url: &str) -> (AppId, String) {
     let rest = url.split("/s/").nth(1).unwrap();
     let (app, token) = rest.split_once('/').unwrap();
     (app.parse().unwrap(), token.to_owned())
@@ -114,11 +121,10 @@ async fn a_revoked_link_stops_at_once_and_revoking_all_stops_every_one(owner: Pg
     ));
 }
 
-#[sqlx::test(migrator = "MIGRATOR")]
-async fn three_wrong_passwords_lock_the_link_for_30_minutes(owner: PgPool) {
-    let w = test_app(owner).await;
+/// Ada's app and the token of its link that asks for "open sesame".
+async fn guarded_link(w: &TestApp) -> (OwnerId, AppId, String) {
     let ada = w.sign_up(ADA).await;
-    let app = starter_app(&w, ada).await;
+    let app = starter_app(w, ada).await;
     let link = links::create(
         &w.as_owner(ada),
         app,
@@ -129,6 +135,13 @@ async fn three_wrong_passwords_lock_the_link_for_30_minutes(owner: PgPool) {
     .await
     .unwrap();
     let (_, token) = parts(&link.url);
+    (ada, app, token)
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn three_wrong_passwords_lock_the_link_for_30_minutes(owner: PgPool) {
+    let w = test_app(owner).await;
+    let (ada, app, token) = guarded_link(&w).await;
     assert_eq!(
         links::open(&w.visitor(), app, &token, None).await.unwrap(),
         SharedView::Password
@@ -164,18 +177,7 @@ async fn three_wrong_passwords_lock_the_link_for_30_minutes(owner: PgPool) {
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn racing_guesses_get_three_tries_and_no_more(owner: PgPool) {
     let w = test_app(owner).await;
-    let ada = w.sign_up(ADA).await;
-    let app = starter_app(&w, ada).await;
-    let link = links::create(
-        &w.as_owner(ada),
-        app,
-        "Raced",
-        LinkExpiry::SevenDays,
-        Some("open sesame"),
-    )
-    .await
-    .unwrap();
-    let (_, token) = parts(&link.url);
+    let (ada, app, token) = guarded_link(&w).await;
     let guesses = (0..8).map(|_| {
         let visitor = w.visitor();
         let token = token.clone();
