@@ -299,8 +299,9 @@ pub struct AppDetail {
 /// A new share link: its address, shown once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewLink {
-    pub label: String,
     pub url: String,
+    /// The link as the list shows it.
+    pub row: LinkRow,
 }
 
 /// What opening a share link shows.

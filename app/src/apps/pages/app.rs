@@ -8,7 +8,7 @@ use super::links::ShareLinks;
 use crate::{
     apps::{
         api::{app_frame, app_overview, DeleteAppFile, RestoreApp, SaveApp, TrashApp},
-        model::{upload_path, AppDetail, NewLink, UploadProblem, FRAME_SANDBOX, TRASH_DAYS},
+        model::{upload_path, AppDetail, UploadProblem, FRAME_SANDBOX, TRASH_DAYS},
     },
     platform::ids::AppId,
     ui::{
@@ -24,11 +24,9 @@ pub fn AppPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let id = move || params.read().get("id").and_then(|id| id.parse::<AppId>().ok());
-    let refresh = RwSignal::new(0_u32);
-    let made = RwSignal::new(None);
     let detail = Resource::new(
-        move || (id(), query.read().get("notice"), refresh.get()),
-        |(id, _, _)| async move {
+        move || (id(), query.read().get("notice")),
+        |(id, _)| async move {
             match id {
                 Some(id) => app_overview(id).await,
                 None => Err(crate::ui::FormError::Page(
@@ -45,7 +43,7 @@ pub fn AppPage() -> impl IntoView {
                 detail
                     .get()
                     .map(|result| match result {
-                        Ok(detail) => view! { <AppView detail refresh made /> }.into_any(),
+                        Ok(detail) => view! { <AppView detail /> }.into_any(),
                         Err(error) => {
                             crate::ui::answer_not_found();
                             view! {
@@ -61,11 +59,7 @@ pub fn AppPage() -> impl IntoView {
 }
 
 #[component]
-fn AppView(
-    detail: AppDetail,
-    refresh: RwSignal<u32>,
-    made: RwSignal<Option<NewLink>>,
-) -> impl IntoView {
+fn AppView(detail: AppDetail) -> impl IntoView {
     let id = detail.summary.id;
     let trashed = detail.summary.purge_on.clone();
     view! {
@@ -90,7 +84,7 @@ fn AppView(
                     <Preview id hosts=detail.connect_hosts.clone() />
                     <Details detail=detail.clone() />
                     <Files detail=detail.clone() />
-                    <ShareLinks id links=detail.links.clone() refresh made />
+                    <ShareLinks id links=detail.links.clone() />
                     <Trash id />
                 }
                     .into_any()

@@ -1,12 +1,12 @@
 //! The share links of an app, on its page: make one (shown once), see each with its use, and
 //! revoke one or all.
 
-use leptos::prelude::*;
+use leptos::{html, prelude::*};
 
 use crate::{
     apps::{
         api::{CreateShareLink, RevokeShareLink},
-        model::{LinkExpiry, LinkRow, LinkState, NewLink},
+        model::{LinkExpiry, LinkRow, LinkState},
     },
     platform::ids::AppId,
     ui::{
@@ -16,21 +16,26 @@ use crate::{
     },
 };
 
-/// `made` holds the link just made (its address is shown once) and outlives the list, which
-/// `refresh` reloads to show it.
+/// A new link joins the list at once (its address is shown once), without reloading the page
+/// and the app's frame.
 #[component]
-pub fn ShareLinks(
-    id: AppId,
-    links: Vec<LinkRow>,
-    refresh: RwSignal<u32>,
-    made: RwSignal<Option<NewLink>>,
-) -> impl IntoView {
+pub fn ShareLinks(id: AppId, links: Vec<LinkRow>) -> impl IntoView {
     let create = ServerAction::<CreateShareLink>::new();
     let error = action_error(create);
+    let rows = RwSignal::new(links);
+    let form = NodeRef::<html::Form>::new();
+    let made = Signal::derive(move || create.value().get().and_then(Result::ok));
     Effect::new(move |_| {
-        if let Some(Ok(link)) = create.value().get() {
-            made.set(Some(link));
-            refresh.update(|n| *n = n.wrapping_add(1));
+        if let Some(link) = made.get() {
+            // The label and password typed for this link are not the next one's.
+            if let Some(form) = form.get_untracked() {
+                form.reset();
+            }
+            rows.update(|rows| {
+                if !rows.iter().any(|row| row.id == link.row.id) {
+                    rows.insert(0, link.row);
+                }
+            });
         }
     });
     view! {
@@ -38,7 +43,7 @@ pub fn ShareLinks(
             <p class=QUIET_TEXT>
                 "Anyone with a link can open the app (not its files list, details or your account) until the link expires or you revoke it. Pages opened by a link are not indexed by search engines."
             </p>
-            <ActionForm action=create attr:class="mt-4 flex max-w-md flex-col gap-5">
+            <ActionForm action=create node_ref=form attr:class="mt-4 flex max-w-md flex-col gap-5">
                 <input type="hidden" name="id" value=id.to_string() />
                 <Field label="Label" name="label" autocomplete="off" error />
                 <div class="flex flex-col gap-1">
@@ -79,7 +84,7 @@ pub fn ShareLinks(
                         view! {
                             <div class=CARD role="status">
                                 <p class="font-semibold">
-                                    {format!("Your new link \u{201c}{}\u{201d}", link.label)}
+                                    {format!("Your new link \u{201c}{}\u{201d}", link.row.label)}
                                 </p>
                                 <label for="new-link" class=QUIET_TEXT>
                                     "Copy it now: it is shown only once."
@@ -94,15 +99,27 @@ pub fn ShareLinks(
                         }
                     })
             }}
-            <LinkTable id links />
+            <LinkTable id rows />
         </Section>
     }
 }
 
 #[component]
-fn LinkTable(id: AppId, links: Vec<LinkRow>) -> impl IntoView {
+fn LinkTable(id: AppId, rows: RwSignal<Vec<LinkRow>>) -> impl IntoView {
     let revoke = ServerAction::<RevokeShareLink>::new();
     let error = action_error(revoke);
+    move || {
+        let links = rows.get();
+        link_table(id, links, revoke, error)
+    }
+}
+
+fn link_table(
+    id: AppId,
+    links: Vec<LinkRow>,
+    revoke: ServerAction<RevokeShareLink>,
+    error: Signal<Option<crate::ui::FormError>>,
+) -> AnyView {
     if links.is_empty() {
         return view! { <p class=format!("mt-4 {QUIET_TEXT}")>"No link yet: only you can open the app."</p> }
             .into_any();

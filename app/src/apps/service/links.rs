@@ -91,8 +91,9 @@ pub async fn create(
         return Err(AppsError::TooManyLinks);
     }
     let expires_at = expiry.days().map(|days| now + Duration::days(days));
+    let id = ShareLinkId::random();
     let new = links::NewLink {
-        id: ShareLinkId::random(),
+        id,
         label,
         token_sha256: &digest(&token),
         password_hash: password_hash.as_deref(),
@@ -106,8 +107,17 @@ pub async fn create(
     tx.commit().await?;
     let site = me.state().public_url.as_str().trim_end_matches('/');
     Ok(NewLink {
-        label: label.to_owned(),
         url: format!("{site}{SHARE_PREFIX}{app}/{token}"),
+        row: LinkRow {
+            id,
+            label: label.to_owned(),
+            state: LinkState::Active,
+            expires: expires_at.map(to_minute),
+            password: password_hash.is_some(),
+            uses: 0,
+            last_used: None,
+            last_network: None,
+        },
     })
 }
 
