@@ -161,6 +161,15 @@ pub mod server {
         }
     }
 
+    /// Removes what the transaction's tenant left in other tenants' rows of its database, area
+    /// by area: its account's purge runs it in every region.
+    pub async fn leave(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
+        for leave in AREAS.iter().filter_map(|area| area.server.leave) {
+            leave(tx).await?;
+        }
+        Ok(())
+    }
+
     /// Every kind of background job, the platform's first.
     pub fn jobs() -> impl Iterator<Item = &'static JobKind> {
         parts().flat_map(|parts| parts.jobs)

@@ -38,6 +38,7 @@ pub async fn run_due(settings: &Settings, as_of: OffsetDateTime) -> Result<(), C
             data_dir: settings.data_dir.clone().into(),
             key_encryption_key: kek.clone(),
             public_url: public_url.clone(),
+            regions: regions.clone(),
         };
         let runner = Runner::new(context, [&purge::REMIND, &purge::PURGE, &mail::DELIVERY]);
         ran += runner.run_due().await?;

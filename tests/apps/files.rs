@@ -141,7 +141,7 @@ async fn another_tenant_cannot_see_or_change_an_app_even_knowing_its_id(owner: P
         Err(AppsError::NoSuchApp)
     ));
     assert!(matches!(
-        service::owner_frame(&bob_me, app).await,
+        service::frame(&bob_me, app).await,
         Err(AppsError::NoSuchApp)
     ));
     assert!(matches!(

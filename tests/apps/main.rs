@@ -8,6 +8,7 @@ mod support;
 mod files;
 mod http;
 mod links;
+mod members;
 mod origin;
 mod trash;
 

@@ -35,7 +35,7 @@ fn get_url(url: &str, cookie: Option<&str>) -> Request<Body> {
 }
 
 async fn owner_frame(w: &TestApp, owner: app::platform::ids::OwnerId, app: AppId) -> String {
-    service::owner_frame(&w.as_owner(owner), app).await.unwrap()
+    service::frame(&w.as_owner(owner), app).await.unwrap()
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

@@ -29,6 +29,18 @@ async fn busy_tenant(w: &TestApp) -> OwnerId {
     .execute(&w.owner)
     .await
     .unwrap();
+    // A member of another tenant's app.
+    let other = OwnerId::random();
+    seed_tenant(&w.owner, other).await;
+    sqlx::query(
+        "INSERT INTO app_members (owner_id, app_id, id, email, role, invited_at, invite_expires_at, member_id, accepted_at) \
+         VALUES ($1, $1, gen_random_uuid(), 'member@example.com', 'viewer', now(), now(), $2, now())",
+    )
+    .bind(other)
+    .bind(owner)
+    .execute(&w.owner)
+    .await
+    .unwrap();
     owner
 }
 

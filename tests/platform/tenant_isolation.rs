@@ -9,17 +9,32 @@ use sqlx::{PgPool, Row};
 
 use crate::support::{app_pool, seed_tenant, tenant_tables, tenant_tx};
 
+/// The policies that let one tenant reach another's rows, each named here on purpose (promise
+/// P10: an app's collaborators): (table, policy). Any other policy beside a table's isolation
+/// fails the check.
+const CROSS_TENANT_POLICIES: &[(&str, &str)] = &[
+    ("public.apps", "members_read"),
+    ("public.app_files", "members_read"),
+    ("public.app_files", "editors_add"),
+    ("public.app_files", "editors_change"),
+    ("public.app_files", "editors_remove"),
+    ("public.app_members", "member_sees_own"),
+    ("public.app_members", "member_leaves"),
+];
+
 /// Every way a tenant table (or the app role) can fall short of P1, as readable sentences.
 async fn rls_violations(owner: &PgPool) -> Vec<String> {
     let rows = sqlx::query(
         "SELECT format('%I.%I', n.nspname, c.relname) AS name, c.relrowsecurity, c.relforcerowsecurity, \
            EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polcmd = '*' \
+                   AND p.polname = 'tenant_isolation' \
                    AND p.polqual IS NOT NULL AND p.polwithcheck IS NOT NULL \
                    AND pg_get_expr(p.polqual, p.polrelid) LIKE '%owner_id = custodian_current_owner()%' \
                    AND pg_get_expr(p.polwithcheck, p.polrelid) LIKE '%owner_id = custodian_current_owner()%' \
-                   AND p.polpermissive \
-                   AND NOT EXISTS (SELECT 1 FROM pg_policy q WHERE q.polrelid = c.oid AND q.oid <> p.oid)) \
-             AS isolated \
+                   AND p.polpermissive) \
+             AS isolated, \
+           ARRAY(SELECT p.polname::text FROM pg_policy p \
+                 WHERE p.polrelid = c.oid AND p.polname <> 'tenant_isolation' ORDER BY 1) AS others \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
            AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid \
@@ -41,6 +56,13 @@ async fn rls_violations(owner: &PgPool) -> Vec<String> {
             violations.push(format!(
                 "{name}: needs exactly one policy for all commands with USING and WITH CHECK on owner_id"
             ));
+        }
+        for other in row.get::<Vec<String>, _>("others") {
+            if !CROSS_TENANT_POLICIES.contains(&(name.as_str(), other.as_str())) {
+                violations.push(format!(
+                    "{name}: policy {other} is not a declared cross-tenant policy"
+                ));
+            }
         }
     }
     let owned: Vec<String> = sqlx::query_scalar(
@@ -98,7 +120,13 @@ async fn the_catalog_check_catches_an_unprotected_table(owner: PgPool) {
     .execute(&owner)
     .await
     .unwrap();
+    sqlx::query("CREATE POLICY peek ON apps FOR SELECT USING (true)")
+        .execute(&owner)
+        .await
+        .unwrap();
     let violations = rls_violations(&owner).await;
+    assert!(violations
+        .contains(&"public.apps: policy peek is not a declared cross-tenant policy".to_owned()));
     assert!(violations.contains(&"public.careless: row level security not enabled".to_owned()));
     assert!(violations.contains(&"public.half_done: row level security not forced".to_owned()));
     assert_eq!(

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::model::{AppDetail, AppSummary, NewLink, SharedView};
+use super::model::{AppPageData, AppSummary, NewLink, SharedApp, SharedView};
 use crate::{
     platform::ids::{AppId, ShareLinkId},
     ui::FormError,
@@ -36,19 +36,97 @@ pub async fn create_app(
     Ok(id)
 }
 
+/// What the app's page shows: the owner's view, or a collaborator's.
 #[server(endpoint = "apps/detail")]
-pub async fn app_overview(id: AppId) -> Result<AppDetail, FormError> {
+pub async fn app_overview(id: AppId) -> Result<AppPageData, FormError> {
     use crate::platform::context::SignedIn;
 
-    Ok(super::service::detail(&SignedIn::current()?, id).await?)
+    Ok(super::service::page(&SignedIn::current()?, id).await?)
 }
 
-/// The address of the app's frame for its owner (a fresh capability token).
+#[server(endpoint = "apps/shared-with-me")]
+pub async fn apps_shared_with_me() -> Result<Vec<SharedApp>, FormError> {
+    use crate::platform::context::SignedIn;
+
+    Ok(super::service::members::shared_with_me(&SignedIn::current()?).await?)
+}
+
+/// An editor changes a shared app's name and description.
+#[server(endpoint = "apps/save-shared")]
+pub async fn save_shared_app(id: AppId, name: String, description: String) -> Result<(), FormError> {
+    use super::{
+        model::{app_page, AppsNotice},
+        service::{self, Details},
+    };
+    use crate::platform::context::SignedIn;
+
+    let me = SignedIn::current()?;
+    service::update_shared(&me, id, Details::parse(&name, &description)?).await?;
+    leptos_axum::redirect(&AppsNotice::Saved.at(&app_page(id)));
+    Ok(())
+}
+
+/// The owner invites an address to the app (or invites it again).
+#[server(endpoint = "apps/member/invite")]
+pub async fn invite_member(id: AppId, email: String, role: String) -> Result<(), FormError> {
+    use super::{
+        model::{app_page, AppsNotice, MemberRole},
+        service::members,
+    };
+    use crate::platform::context::SignedIn;
+
+    members::invite(&SignedIn::current()?, id, &email, MemberRole::parse(&role)).await?;
+    leptos_axum::redirect(&AppsNotice::Invited.at(&app_page(id)));
+    Ok(())
+}
+
+#[server(endpoint = "apps/member/remove")]
+pub async fn remove_member(id: AppId, member: uuid::Uuid) -> Result<(), FormError> {
+    use super::{
+        model::{app_page, AppsNotice},
+        service::members,
+    };
+    use crate::platform::context::SignedIn;
+
+    members::remove(&SignedIn::current()?, id, member).await?;
+    leptos_axum::redirect(&AppsNotice::MemberRemoved.at(&app_page(id)));
+    Ok(())
+}
+
+/// Accepts an invitation with the signed-in account (its verified address must be the one
+/// invited) and opens the app.
+#[server(endpoint = "apps/member/accept")]
+pub async fn accept_invitation(app: AppId, token: String) -> Result<(), FormError> {
+    use super::{
+        model::{app_page, AppsNotice},
+        service::members,
+    };
+    use crate::platform::context::SignedIn;
+
+    members::accept(&SignedIn::current()?, app, &token).await?;
+    leptos_axum::redirect(&AppsNotice::Joined.at(&app_page(app)));
+    Ok(())
+}
+
+#[server(endpoint = "apps/member/leave")]
+pub async fn leave_app(id: AppId) -> Result<(), FormError> {
+    use super::{
+        model::{AppsNotice, APPS_PAGE},
+        service::members,
+    };
+    use crate::platform::context::SignedIn;
+
+    members::leave(&SignedIn::current()?, id).await?;
+    leptos_axum::redirect(&AppsNotice::Left.at(APPS_PAGE));
+    Ok(())
+}
+
+/// The address of the app's frame for its owner or a collaborator (a fresh capability token).
 #[server(endpoint = "apps/frame")]
 pub async fn app_frame(id: AppId) -> Result<String, FormError> {
     use crate::platform::context::SignedIn;
 
-    Ok(super::service::owner_frame(&SignedIn::current()?, id).await?)
+    Ok(super::service::frame(&SignedIn::current()?, id).await?)
 }
 
 #[server(endpoint = "apps/save")]

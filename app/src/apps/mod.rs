@@ -20,6 +20,7 @@ pages! {
     // exist (or no longer works) answers 404.
     SignedIn "apps" => AppsRoute(pages::AppsPage), InOrder;
     SignedIn "apps/:id" => AppRoute(pages::AppPage), Async;
+    SignedIn "apps/join/:app/:token" => JoinRoute(pages::JoinPage), InOrder;
     Anyone "s/:app/:token" => SharedAppRoute(pages::SharedAppPage), Async;
 }
 
@@ -43,5 +44,6 @@ pub const AREA: Area = Area {
         exports: store::export::EXPORTS,
         withheld: store::export::WITHHELD,
         files: store::export::FILES,
+        leave: Some(service::members::leave_everywhere),
     },
 };

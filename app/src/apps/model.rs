@@ -29,6 +29,10 @@ pub const LINK_LOCK_MINUTES: i64 = 30;
 pub const APPS_PER_ACCOUNT: i64 = 100;
 /// The most share links an app may have, revoked ones included.
 pub const LINKS_PER_APP: i64 = 50;
+/// The most people an app may be shared with or offered to.
+pub const MEMBERS_PER_APP: i64 = 20;
+/// Days an invitation to an app works.
+pub const INVITE_DAYS: i64 = 7;
 /// The most hosts an app may declare for its scripts to connect to.
 pub const CONNECT_HOSTS: usize = 10;
 
@@ -77,6 +81,10 @@ notices! {
         Trashed = "app-trashed" => "The app is in the trash: its links and sharing are paused until you restore it.",
         Restored = "app-restored" => "The app is restored.",
         LinkRevoked = "link-revoked" => "The link was revoked: it no longer opens the app.",
+        Invited = "member-invited" => "The invitation is on its way. It works for 7 days.",
+        MemberRemoved = "member-removed" => "Removed: they can no longer open the app.",
+        Joined = "app-joined" => "You joined the app. It is in \u{201c}Shared with you\u{201d} on the Apps page.",
+        Left = "app-left" => "You left the app: it is no longer shared with you.",
         LinksRevoked = "links-revoked" => "Every link was revoked.",
     }
 }
@@ -91,6 +99,12 @@ events! {
     SHARE_LINK_CREATED = "share_link_created" => "Share link created",
     SHARE_LINK_REVOKED = "share_link_revoked" => "Share link revoked",
     SHARE_LINK_LOCKED = "share_link_locked" => "Share link locked after wrong passwords",
+    APP_MEMBER_INVITED = "app_member_invited" => "Collaborator invited to an app",
+    APP_MEMBER_REMOVED = "app_member_removed" => "Collaborator removed from an app",
+    APP_MEMBER_JOINED = "app_member_joined" => "Collaborator joined an app",
+    APP_MEMBER_LEFT = "app_member_left" => "Collaborator left an app",
+    APP_JOINED = "app_joined" => "Joined an app shared with you",
+    APP_LEFT = "app_left" => "Left an app shared with you",
 }
 
 /// Why an upload was refused: a fixed text for each, so that an address can name only these.
@@ -244,6 +258,86 @@ pub struct AppSummary {
     pub purge_on: Option<String>,
 }
 
+/// A collaborator's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum MemberRole {
+    #[default]
+    Viewer,
+    Editor,
+}
+
+impl MemberRole {
+    pub const ALL: [Self; 2] = [Self::Viewer, Self::Editor];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Editor => "editor",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Viewer => "Viewer",
+            Self::Editor => "Editor",
+        }
+    }
+
+    /// What the role may do, for the invitation form.
+    pub fn means(self) -> &'static str {
+        match self {
+            Self::Viewer => "Viewer: opens the app and sees its files",
+            Self::Editor => "Editor: also changes its files, name and description",
+        }
+    }
+
+    /// The role a stored or posted code names; anything unknown is the lesser role.
+    pub fn parse(code: &str) -> Self {
+        if code == "editor" {
+            Self::Editor
+        } else {
+            Self::Viewer
+        }
+    }
+}
+
+/// A collaborator or an invitation, as the owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRow {
+    pub id: uuid::Uuid,
+    pub email: String,
+    pub role: MemberRole,
+    /// When they accepted; None while invited.
+    pub joined: Option<String>,
+    pub invitation_expires: String,
+    pub invitation_expired: bool,
+}
+
+/// An app someone else shared with this person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedApp {
+    pub id: AppId,
+    pub name: String,
+    pub description: String,
+    pub role: MemberRole,
+}
+
+/// An app shared with this person, as its page shows it to them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedDetail {
+    pub app: SharedApp,
+    pub files: Vec<FileRow>,
+    pub connect_hosts: Vec<String>,
+    pub origin: String,
+}
+
+/// What an app's page shows: the owner's view, or a collaborator's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AppPageData {
+    Own(AppDetail),
+    Shared(SharedDetail),
+}
+
 /// One file of an app.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileRow {
@@ -292,6 +386,7 @@ pub struct AppDetail {
     pub connect_hosts: Vec<String>,
     pub files: Vec<FileRow>,
     pub links: Vec<LinkRow>,
+    pub members: Vec<MemberRow>,
     /// The app's own origin, where its content is served.
     pub origin: String,
 }

@@ -32,5 +32,6 @@ pub const AREA: Area = Area {
         exports: store::export::EXPORTS,
         withheld: store::export::WITHHELD,
         files: &[],
+        leave: None,
     },
 };

@@ -47,5 +47,6 @@ pub const AREA: Area = Area {
         exports: store::EXPORTS,
         withheld: store::WITHHELD,
         files: &[],
+        leave: None,
     },
 };

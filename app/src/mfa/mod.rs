@@ -30,5 +30,6 @@ pub const AREA: Area = Area {
         exports: store::EXPORTS,
         withheld: store::WITHHELD,
         files: &[],
+        leave: None,
     },
 };

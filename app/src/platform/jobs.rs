@@ -44,6 +44,9 @@ pub struct JobContext {
     pub data_dir: Arc<std::path::Path>,
     pub key_encryption_key: Arc<KeyEncryptionKey>,
     pub public_url: url::Url,
+    /// Every region's pool: an account's purge also clears what it left in other regions
+    /// (its memberships of other people's apps).
+    pub regions: super::regions::Regions,
 }
 
 impl JobContext {
@@ -62,6 +65,7 @@ impl JobContext {
             data_dir: state.data_dir.clone(),
             key_encryption_key: state.key_encryption_key.clone(),
             public_url: state.public_url.clone(),
+            regions: state.regions.clone(),
         })
     }
 }

@@ -33,6 +33,9 @@ pub struct ServerParts {
     pub withheld: &'static [Withheld],
     /// Files an export holds as they are (an app's own files), beside the records.
     pub files: &'static [FileSet],
+    /// Removes what the transaction's tenant left in other tenants' rows of one database (its
+    /// memberships of their apps): run in every region when its account is purged.
+    pub leave: Option<Erase>,
 }
 
 impl ServerParts {
@@ -45,6 +48,7 @@ impl ServerParts {
         exports: &[],
         withheld: &[],
         files: &[],
+        leave: None,
     };
 }
 
@@ -130,4 +134,5 @@ pub const PLATFORM: ServerParts = ServerParts {
     exports: PLATFORM_EXPORTS,
     withheld: PLATFORM_WITHHELD,
     files: &[],
+    leave: None,
 };

@@ -46,5 +46,6 @@ pub const AREA: Area = Area {
         exports: store::export::EXPORTS,
         withheld: store::export::WITHHELD,
         files: &[],
+        leave: None,
     },
 };

@@ -100,6 +100,25 @@ pub fn Section(
     }
 }
 
+/// A titled part of a `Section`, labelled by its heading for assistive tools.
+#[component]
+pub fn SubSection(
+    /// Unique on the page: the heading's id.
+    id: &'static str,
+    heading: &'static str,
+    children: Children,
+) -> impl IntoView {
+    let heading_id = format!("{id}-heading");
+    view! {
+        <section aria-labelledby=heading_id.clone() class="mt-6">
+            <h3 id=heading_id.clone() class="text-lg font-semibold">
+                {heading}
+            </h3>
+            {children()}
+        </section>
+    }
+}
+
 /// A table with a caption (read by screen readers, hidden on screen when `caption_hidden`) and
 /// column headers; the rows are the children.
 #[component]

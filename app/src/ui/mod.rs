@@ -10,7 +10,7 @@ pub mod sudo;
 pub mod url;
 
 pub use form::{action_error, Field, FormError, FormNotice, Notice, Submit};
-pub use kit::{ButtonKind, DataTable, PageHeader, Section, SectionStyle, LINK};
+pub use kit::{ButtonKind, DataTable, PageHeader, Section, SectionStyle, SubSection, LINK};
 pub use layout::{answer_not_found, Layout, NotFound};
 pub use load::{LoadError, Loading};
 pub use notices::query_notice;

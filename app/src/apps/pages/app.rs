@@ -1,20 +1,25 @@
-//! `/apps/<id>`: one app for its owner: the app running in its sandboxed frame, its details,
-//! its files (upload and delete), its share links, and the trash.
+//! `/apps/<id>`: one app. For its owner: the app running in its sandboxed frame, its details,
+//! its files (upload and delete), who has access (people and links), and the trash; for a
+//! collaborator, their view (`member`).
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::links::ShareLinks;
+use super::{
+    files::{Files, Preview},
+    member::SharedAppView,
+    people::WhoHasAccess,
+};
 use crate::{
     apps::{
-        api::{app_frame, app_overview, DeleteAppFile, RestoreApp, SaveApp, TrashApp},
-        model::{upload_path, AppDetail, UploadProblem, FRAME_SANDBOX, TRASH_DAYS},
+        api::{app_overview, RestoreApp, SaveApp, TrashApp},
+        model::{AppDetail, AppPageData, TRASH_DAYS},
     },
     platform::ids::AppId,
     ui::{
         action_error,
-        kit::{FieldError, CARD, CELL, INPUT, QUIET_TEXT},
-        query_notice, query_value, ButtonKind, DataTable, Field, FormNotice, LoadError, Loading,
+        kit::{FieldError, CARD, INPUT, QUIET_TEXT},
+        query_notice, ButtonKind, Field, FormNotice, LoadError, Loading,
         Notice, PageHeader, Section, Submit,
     },
 };
@@ -43,7 +48,10 @@ pub fn AppPage() -> impl IntoView {
                 detail
                     .get()
                     .map(|result| match result {
-                        Ok(detail) => view! { <AppView detail /> }.into_any(),
+                        Ok(AppPageData::Own(detail)) => view! { <AppView detail /> }.into_any(),
+                        Ok(AppPageData::Shared(detail)) => {
+                            view! { <SharedAppView detail /> }.into_any()
+                        }
                         Err(error) => {
                             crate::ui::answer_not_found();
                             view! {
@@ -83,67 +91,13 @@ fn AppView(detail: AppDetail) -> impl IntoView {
                 view! {
                     <Preview id hosts=detail.connect_hosts.clone() />
                     <Details detail=detail.clone() />
-                    <Files detail=detail.clone() />
-                    <ShareLinks id links=detail.links.clone() />
+                    <Files id files=detail.files.clone() editable=true />
+                    <WhoHasAccess id members=detail.members.clone() links=detail.links.clone() />
                     <Trash id />
                 }
                     .into_any()
             }
         }}
-    }
-}
-
-/// The app running in its frame: its own origin, sandboxed, opened by a token for its owner.
-#[component]
-fn Preview(id: AppId, hosts: Vec<String>) -> impl IntoView {
-    let frame = Resource::new(move || id, app_frame);
-    let connects = if hosts.is_empty() {
-        "It may connect to its own origin only.".to_owned()
-    } else {
-        format!("It may connect to its own origin and to: {}.", hosts.join(", "))
-    };
-    view! {
-        <Section id="preview" heading="Preview">
-            <p class=QUIET_TEXT>
-                {format!(
-                    "The app runs sandboxed in its own origin: it cannot read your session, your other apps or this page. {connects}",
-                )}
-            </p>
-            <Suspense fallback=|| {
-                view! { <Loading what="Opening the app…" /> }
-            }>
-                {move || {
-                    frame
-                        .get()
-                        .map(|result| match result {
-                            Ok(src) => {
-                                view! {
-                                    <iframe
-                                        src=src.clone()
-                                        sandbox=FRAME_SANDBOX
-                                        referrerpolicy="no-referrer"
-                                        title="Your app, running sandboxed"
-                                        class="mt-4 h-96 w-full rounded border border-slate-300 bg-white dark:border-slate-700"
-                                    ></iframe>
-                                    <a
-                                        href=src
-                                        target="_blank"
-                                        rel="noopener noreferrer external"
-                                        class=format!(
-                                            "mt-2 inline-block {}",
-                                            ButtonKind::Quiet.class(),
-                                        )
-                                    >
-                                        "Open in a new tab"
-                                    </a>
-                                }
-                                    .into_any()
-                            }
-                            Err(error) => view! { <LoadError error /> }.into_any(),
-                        })
-                }}
-            </Suspense>
-        </Section>
     }
 }
 
@@ -192,83 +146,6 @@ fn Details(detail: AppDetail) -> impl IntoView {
                 <FormNotice error />
                 <Submit label="Save" pending=save.pending() />
             </ActionForm>
-        </Section>
-    }
-}
-
-#[component]
-fn Files(detail: AppDetail) -> impl IntoView {
-    let id = detail.summary.id;
-    let delete = ServerAction::<DeleteAppFile>::new();
-    let delete_error = action_error(delete);
-    let upload_error = Signal::derive(move || {
-        query_value("upload_error")
-            .get()
-            .and_then(|code| UploadProblem::parse(&code))
-            .map(|problem| problem.text().to_owned())
-    });
-    view! {
-        <Section id="files" heading="Files">
-            <form
-                method="post"
-                action=upload_path(id)
-                enctype="multipart/form-data"
-                class="mt-4 flex max-w-md flex-col gap-3"
-            >
-                <div class="flex flex-col gap-1">
-                    <label for="field-files" class="font-medium">
-                        "Upload files or a zip"
-                    </label>
-                    <input
-                        id="field-files"
-                        name="files"
-                        type="file"
-                        multiple
-                        required
-                        aria-describedby="field-files-hint field-files-error"
-                        aria-invalid=move || upload_error.get().is_some().then_some("true")
-                    />
-                    <p id="field-files-hint" class=QUIET_TEXT>
-                        "A file replaces the one at the same path; a zip is unpacked. At most 500 files and 10 MB per app, 100 MB for all your apps."
-                    </p>
-                    <FieldError id="field-files-error".to_owned() message=upload_error />
-                </div>
-                <button type="submit" class=format!("self-start {}", ButtonKind::Primary.class())>
-                    "Upload"
-                </button>
-            </form>
-            <FormNotice error=delete_error />
-            <DataTable caption="The app's files" headers=&["Path", "Type", "Size", ""]>
-                {detail
-                    .files
-                    .into_iter()
-                    .map(|file| {
-                        let label = format!("Delete {}", file.path);
-                        view! {
-                            <tr class="border-b border-slate-200 dark:border-slate-800">
-                                <td class=CELL>
-                                    <code>{file.path.clone()}</code>
-                                </td>
-                                <td class=CELL>{file.content_type.clone()}</td>
-                                <td class=CELL>{file.size.clone()}</td>
-                                <td class=CELL>
-                                    <ActionForm action=delete>
-                                        <input type="hidden" name="id" value=id.to_string() />
-                                        <input type="hidden" name="path" value=file.path.clone() />
-                                        <button
-                                            type="submit"
-                                            aria-label=label
-                                            class=ButtonKind::Danger.class()
-                                        >
-                                            "Delete"
-                                        </button>
-                                    </ActionForm>
-                                </td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </DataTable>
         </Section>
     }
 }

@@ -12,7 +12,7 @@ use crate::{
     ui::{
         action_error,
         kit::{CARD, CELL, INPUT, QUIET_TEXT},
-        ButtonKind, DataTable, Field, FormNotice, Section, Submit,
+        ButtonKind, DataTable, Field, FormNotice, SubSection, Submit,
     },
 };
 
@@ -39,7 +39,7 @@ pub fn ShareLinks(id: AppId, links: Vec<LinkRow>) -> impl IntoView {
         }
     });
     view! {
-        <Section id="links" heading="Share links">
+        <SubSection id="links" heading="Share links">
             <p class=QUIET_TEXT>
                 "Anyone with a link can open the app (not its files list, details or your account) until the link expires or you revoke it. Pages opened by a link are not indexed by search engines."
             </p>
@@ -100,7 +100,7 @@ pub fn ShareLinks(id: AppId, links: Vec<LinkRow>) -> impl IntoView {
                     })
             }}
             <LinkTable id rows />
-        </Section>
+        </SubSection>
     }
 }
 

@@ -2,17 +2,21 @@
 //! new one. Each app's page (`app`) and the page a share link opens (`share`) are beside it.
 
 pub mod app;
+pub mod files;
 pub mod links;
+pub mod member;
+pub mod people;
 pub mod share;
 
 pub use app::AppPage;
+pub use member::JoinPage;
 pub use share::SharedAppPage;
 
 use leptos::prelude::*;
 
 use crate::{
     apps::{
-        api::{list_apps, CreateApp},
+        api::{apps_shared_with_me, list_apps, CreateApp},
         model::{app_page, AppSummary},
     },
     ui::{
@@ -43,7 +47,62 @@ pub fn AppsPage() -> impl IntoView {
                 }}
             </Transition>
         </Section>
+        <SharedWithMe />
         <NewApp />
+    }
+}
+
+/// The apps other people shared with this person.
+#[component]
+fn SharedWithMe() -> impl IntoView {
+    let shared = Resource::new(|| (), |()| apps_shared_with_me());
+    view! {
+        <Section id="shared-with-you" heading="Shared with you">
+            <Transition fallback=|| {
+                view! { <Loading what="Loading the apps shared with you…" /> }
+            }>
+                {move || {
+                    shared
+                        .get()
+                        .map(|result| match result {
+                            Ok(apps) if apps.is_empty() => {
+                                view! {
+                                    <p class=format!(
+                                        "mt-2 {QUIET_TEXT}",
+                                    )>"No one has shared an app with you."</p>
+                                }
+                                    .into_any()
+                            }
+                            Ok(apps) => {
+                                view! {
+                                    <ul class="flex flex-col" aria-label="Apps shared with you">
+                                        {apps
+                                            .into_iter()
+                                            .map(|app| {
+                                                view! {
+                                                    <li class=CARD>
+                                                        <h3 class="font-semibold">
+                                                            <a href=app_page(app.id) class=LINK>
+                                                                {app.name.clone()}
+                                                            </a>
+                                                        </h3>
+                                                        <p>{app.description.clone()}</p>
+                                                        <p class=QUIET_TEXT>
+                                                            {format!("You are its {}", app.role.label().to_lowercase())}
+                                                        </p>
+                                                    </li>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </ul>
+                                }
+                                    .into_any()
+                            }
+                            Err(error) => view! { <LoadError error /> }.into_any(),
+                        })
+                }}
+            </Transition>
+        </Section>
     }
 }
 

@@ -22,6 +22,8 @@ pub enum Viewer {
     Owner(OwnerId),
     /// Whoever opened one of its share links.
     Link(ShareLinkId),
+    /// A collaborator (another tenant) from the app's page.
+    Member(OwnerId),
 }
 
 /// Why a token opens nothing.
@@ -44,6 +46,7 @@ impl Capability {
         let (kind, viewer) = match self.viewer {
             Viewer::Owner(owner) => (b'o', owner.as_uuid()),
             Viewer::Link(link) => (b'l', link.as_uuid()),
+            Viewer::Member(member) => (b'm', member.as_uuid()),
         };
         let mut body = [0; BODY];
         body[0] = VERSION;
@@ -84,6 +87,7 @@ impl Capability {
         let viewer = match body[17] {
             b'o' => Viewer::Owner(OwnerId::from_uuid(uuid(18..34)?)),
             b'l' => Viewer::Link(ShareLinkId::from_uuid(uuid(18..34)?)),
+            b'm' => Viewer::Member(OwnerId::from_uuid(uuid(18..34)?)),
             _ => return Err(Refusal::Invalid),
         };
         let mut seconds = [0; 8];

@@ -1,8 +1,10 @@
 //! Apps (promise P10): making one, changing its details and files, the trash, and what its
 //! owner's page shows. Every change is one transaction with its security-log event.
 
+pub mod access;
 pub mod capability;
 pub mod links;
+pub mod members;
 pub mod origin;
 pub mod purge;
 pub mod upload;
@@ -13,9 +15,10 @@ use time::{Duration, OffsetDateTime};
 use crate::{
     apps::{
         model::{
-            human_size, AppDetail, AppSummary, FileRow, UploadProblem, APP_CREATED, APP_RESTORED,
+            human_size, AppDetail, AppPageData, AppSummary, FileRow, MemberRole, SharedApp,
+            SharedDetail, UploadProblem, APP_CREATED, APP_RESTORED,
             APP_TRASHED, APP_UPDATED, APPS_PER_ACCOUNT, CAPABILITY_MINUTES, CONNECT_HOSTS,
-            LINKS_PER_APP, TRASH_DAYS,
+            LINKS_PER_APP, MEMBERS_PER_APP, TRASH_DAYS,
         },
         store::{self, files, StoredApp},
     },
@@ -30,6 +33,7 @@ use crate::{
     ui::FormError,
 };
 
+use access::Role;
 use capability::{Capability, Viewer};
 
 #[derive(Debug, Error)]
@@ -44,6 +48,22 @@ pub enum AppsError {
     TooManyApps,
     #[error("This app has {LINKS_PER_APP} links, the most it may have. Revoke one to make another.")]
     TooManyLinks,
+    #[error("Only the app's owner and its editors can change it.")]
+    NotEditor,
+    #[error("Type an email address, like name@example.com.")]
+    InviteAddress,
+    #[error("That is your own address: the app is already yours.")]
+    InviteSelf,
+    #[error("This app is shared with {MEMBERS_PER_APP} people, the most it may be. Remove someone to invite another.")]
+    TooManyMembers,
+    #[error("That person is not among the app's collaborators.")]
+    NoSuchMember,
+    #[error("This invitation does not work: it was withdrawn, it expired, or it was already used.")]
+    InviteGone,
+    #[error("Verify your email address first (the link we mailed you), then open the invitation again.")]
+    InviteUnverified,
+    #[error("This invitation was sent to another address. Sign in with the account whose verified address received it.")]
+    InviteOtherAddress,
     #[error("Give the app a name of 1 to 80 characters.")]
     Name,
     #[error("Keep the description to 1,000 characters, without control characters.")]
@@ -77,6 +97,7 @@ impl From<AppsError> for FormError {
             AppsError::Description => "description",
             AppsError::ConnectHosts => "connect_hosts",
             AppsError::LinkLabel => "label",
+            AppsError::InviteAddress | AppsError::InviteSelf => "email",
             AppsError::LinkPassword | AppsError::WrongPassword | AppsError::LinkLocked(_) => {
                 "password"
             }
@@ -178,31 +199,90 @@ pub(crate) async fn live(tx: &mut TenantTx, id: AppId) -> Result<StoredApp, Apps
     }
 }
 
+fn file_rows(stored: Vec<files::StoredFile>) -> Vec<FileRow> {
+    stored
+        .into_iter()
+        .map(|file| FileRow {
+            path: file.path,
+            content_type: file.content_type,
+            size: human_size(file.size_bytes.into()),
+        })
+        .collect()
+}
+
 /// Everything the app's page shows its owner.
 pub async fn detail(me: &SignedIn, id: AppId) -> Result<AppDetail, AppsError> {
     let now = me.now();
     let mut tx = me.begin_own().await?;
     let app = owned(&mut tx, id).await?;
-    let stored_files = files::list(&mut tx, id).await?;
+    let stored_files = files::list(&mut tx, me.owner_id(), id).await?;
     let stored_links = store::links::list(&mut tx, id).await?;
+    let stored_members = store::members::list(&mut tx, id).await?;
     tx.commit().await?;
     Ok(AppDetail {
         summary: summary(&app),
         connect_hosts: app.connect_hosts,
-        files: stored_files
-            .into_iter()
-            .map(|file| FileRow {
-                path: file.path,
-                content_type: file.content_type,
-                size: human_size(file.size_bytes.into()),
-            })
-            .collect(),
+        files: file_rows(stored_files),
         links: stored_links
             .into_iter()
             .map(|link| links::row(link, now))
             .collect(),
+        members: stored_members
+            .into_iter()
+            .map(|member| members::row(member, now))
+            .collect(),
         origin: me.state().app_hosts.origin(id),
     })
+}
+
+/// What the app's page shows `me`: the owner's view, or a collaborator's.
+pub async fn page(me: &SignedIn, id: AppId) -> Result<AppPageData, AppsError> {
+    let mut opened = access::open(me, id).await?;
+    let role = match opened.role {
+        Role::Owner => {
+            drop(opened);
+            return Ok(AppPageData::Own(detail(me, id).await?));
+        }
+        Role::Editor => MemberRole::Editor,
+        Role::Viewer => MemberRole::Viewer,
+    };
+    let stored_files = files::list(&mut opened.tx, opened.owner, id).await?;
+    opened.tx.commit().await?;
+    Ok(AppPageData::Shared(SharedDetail {
+        app: SharedApp {
+            id,
+            name: opened.app.name,
+            description: opened.app.description,
+            role,
+        },
+        files: file_rows(stored_files),
+        connect_hosts: opened.app.connect_hosts,
+        origin: me.state().app_hosts.origin(id),
+    }))
+}
+
+/// An editor's change of a shared app's name and description, recorded in its owner's log.
+pub async fn update_shared(me: &SignedIn, id: AppId, details: Details) -> Result<(), AppsError> {
+    let mut opened = access::open(me, id).await?;
+    if opened.role != Role::Editor {
+        return Err(AppsError::NotEditor);
+    }
+    let changed = store::members::edit_shared(
+        &mut opened.tx,
+        opened.owner,
+        id,
+        &details.name,
+        &details.description,
+        me.now(),
+    )
+    .await?;
+    if !changed {
+        return Err(AppsError::NotEditor);
+    }
+    let detail = format!("{} (by an editor)", details.name);
+    access::record_for_owner(me, &mut opened, APP_UPDATED, &detail).await?;
+    opened.tx.commit().await?;
+    Ok(())
 }
 
 /// Makes an app, empty or from the starter, routed in the directory to the owner's region.
@@ -219,7 +299,7 @@ pub async fn create(
     directory::route_app(directory, id, me.tenant()).await?;
     let made = async {
         let mut tx = me.begin_own().await?;
-        store::lock_changes(&mut tx).await?;
+        store::lock_changes(&mut tx, me.owner_id()).await?;
         if store::count(&mut tx).await? >= APPS_PER_ACCOUNT {
             return Err(AppsError::TooManyApps);
         }
@@ -300,13 +380,17 @@ pub async fn restore(me: &SignedIn, id: AppId) -> Result<(), AppsError> {
     Ok(())
 }
 
-/// The frame of an app on its owner's page: its own origin, opened by a capability token for
-/// the owner that lasts `CAPABILITY_MINUTES`.
-pub async fn owner_frame(me: &SignedIn, id: AppId) -> Result<String, AppsError> {
-    let mut tx = me.begin_own().await?;
-    live(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(frame_for(me.state(), id, Viewer::Owner(me.owner_id()), me.now()))
+/// The frame of an app on its page: its own origin, opened by a capability token for its owner
+/// or a collaborator that lasts `CAPABILITY_MINUTES`.
+pub async fn frame(me: &SignedIn, id: AppId) -> Result<String, AppsError> {
+    let opened = access::open(me, id).await?;
+    let viewer = match opened.role {
+        Role::Owner if opened.app.purge_at.is_some() => return Err(AppsError::Trashed),
+        Role::Owner => Viewer::Owner(me.owner_id()),
+        Role::Editor | Role::Viewer => Viewer::Member(me.owner_id()),
+    };
+    opened.tx.commit().await?;
+    Ok(frame_for(me.state(), id, viewer, me.now()))
 }
 
 /// The address of `app`'s index on its own origin, for `viewer`, from `now`.

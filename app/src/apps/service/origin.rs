@@ -11,9 +11,9 @@ use super::{
 use crate::{
     apps::{
         model::AppPath,
-        store::{self, files, links},
+        store::{self, files, links, members},
     },
-    platform::{db::TenantTx, directory, ids::AppId, state::AppState},
+    platform::{db::TenantTx, directory, ids::AppId, region::Tenant, state::AppState},
 };
 
 /// The answer to a request on an app's origin.
@@ -51,19 +51,29 @@ pub async fn serve(
     let Some(tenant) = directory::route_of_app(state.regions.directory(), app).await? else {
         return Ok(Answer::Closed);
     };
-    let mut tx = TenantTx::begin(&state.regions, tenant).await?;
-    let may_see = match capability.viewer {
-        Viewer::Owner(owner) => owner == tenant.owner_id,
-        Viewer::Link(link) => links::opens(&mut tx, app, link, now).await?,
+    let owner = tenant.owner_id;
+    // A collaborator's view runs as the collaborator, in the app's region: the database's
+    // policies decide what it reaches, and a removed member reaches nothing from then on.
+    let acting = match capability.viewer {
+        Viewer::Member(member) => Tenant::new(member, tenant.region),
+        Viewer::Owner(_) | Viewer::Link(_) => tenant,
     };
-    let live = store::get(&mut tx, app).await?.filter(|found| found.purge_at.is_none());
+    let mut tx = TenantTx::begin(&state.regions, acting).await?;
+    let may_see = match capability.viewer {
+        Viewer::Owner(viewer) => viewer == owner,
+        Viewer::Link(link) => links::opens(&mut tx, app, link, now).await?,
+        Viewer::Member(_) => members::role(&mut tx, owner, app).await?.is_some(),
+    };
+    let live = store::get_of(&mut tx, owner, app)
+        .await?
+        .filter(|found| found.purge_at.is_none());
     let (true, Some(live), false) = (may_see, live, tx.deletion_scheduled().await?) else {
         return Ok(Answer::Closed);
     };
     let Some(path) = file_path(path) else {
         return Ok(Answer::Missing);
     };
-    let file = files::read(&mut tx, app, path.as_str()).await?;
+    let file = files::read(&mut tx, owner, app, path.as_str()).await?;
     tx.commit().await?;
     Ok(match file {
         Some((content_type, body)) => Answer::File {

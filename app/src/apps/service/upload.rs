@@ -10,16 +10,23 @@ use std::{
 
 use time::OffsetDateTime;
 
-use super::{live, AppsError};
+use super::{
+    access::{self, Opened, Role},
+    AppsError,
+};
 use crate::{
     apps::{
         model::{
             AppPath, UploadProblem, ACCOUNT_BYTES, APP_BYTES, APP_FILES, APP_FILES_CHANGED,
             ZIP_RATIO,
         },
-        store::{self, files},
+        store::{self, files, members},
     },
-    platform::{context::SignedIn, db::TenantTx, ids::AppId},
+    platform::{
+        context::SignedIn,
+        db::TenantTx,
+        ids::{AppId, OwnerId},
+    },
 };
 
 /// One file as the browser sent it.
@@ -130,29 +137,33 @@ pub fn unpack(incoming: Vec<Incoming>) -> Result<Vec<Unpacked>, UploadProblem> {
     Ok(unpacked)
 }
 
-/// Writes the files into the tenant's app, then checks the limits with them in.
+/// Writes the files into `owner`'s app, then checks the limits with them in (the owner's
+/// account total read through a function that answers the owner and the app's editors alone).
 async fn write(
     tx: &mut TenantTx,
+    owner: OwnerId,
     app: AppId,
     unpacked: &[Unpacked],
     now: OffsetDateTime,
 ) -> Result<(), AppsError> {
     for file in unpacked {
-        files::put(tx, app, file.path.as_str(), &content_type(&file.path), &file.bytes, now).await?;
+        let content_type = content_type(&file.path);
+        files::put(tx, owner, app, file.path.as_str(), &content_type, &file.bytes, now).await?;
     }
-    let totals = files::totals(tx, app).await?;
-    let problem = if totals.app_files > APP_FILES {
+    let (app_files, app_bytes) = files::app_totals(tx, owner, app).await?;
+    let account_bytes = members::owner_bytes(tx, owner, app).await?.unwrap_or(i64::MAX);
+    let problem = if app_files > APP_FILES {
         Some(UploadProblem::TooManyFiles)
-    } else if totals.app_bytes > APP_BYTES {
+    } else if app_bytes > APP_BYTES {
         Some(UploadProblem::AppTooLarge)
-    } else if totals.account_bytes > ACCOUNT_BYTES {
+    } else if account_bytes > ACCOUNT_BYTES {
         Some(UploadProblem::AccountTooLarge)
     } else {
         None
     };
     match problem {
         Some(problem) => Err(AppsError::Upload(problem)),
-        None => store::touch(tx, app, now).await.map_err(AppsError::from),
+        None => Ok(()),
     }
 }
 
@@ -164,43 +175,65 @@ fn described(verb: &str, paths: &[&str]) -> String {
     format!("{verb} {} file(s): {}{tail}", paths.len(), shown.join(", "))
 }
 
-/// Adds (or replaces) the uploaded files of an app out of the trash, all or nothing.
+/// The app opened for a change of its files: by its owner (out of the trash) or an editor.
+async fn editable(me: &SignedIn, app: AppId) -> Result<Opened, AppsError> {
+    let opened = access::open(me, app).await?;
+    match opened.role {
+        Role::Owner if opened.app.purge_at.is_some() => Err(AppsError::Trashed),
+        role if role.edits() => Ok(opened),
+        _ => Err(AppsError::NotEditor),
+    }
+}
+
+/// Records a change of files: in the owner's log (with the app marked changed) or, for an
+/// editor's change, in the owner's log as an editor's; then commits.
+async fn record_and_commit(
+    me: &SignedIn,
+    mut opened: Opened,
+    detail: &str,
+) -> Result<(), AppsError> {
+    if opened.role == Role::Owner {
+        store::touch(&mut opened.tx, opened.app.id, me.now()).await?;
+        me.audit(&mut opened.tx, APP_FILES_CHANGED, detail).await?;
+    } else {
+        let detail = format!("{detail} (by an editor)");
+        access::record_for_owner(me, &mut opened, APP_FILES_CHANGED, &detail).await?;
+    }
+    opened.tx.commit().await?;
+    Ok(())
+}
+
+/// Adds (or replaces) the uploaded files of an app, all or nothing: its owner's (out of the
+/// trash) or one its owner made `me` an editor of.
 pub async fn upload(me: &SignedIn, app: AppId, incoming: Vec<Incoming>) -> Result<usize, AppsError> {
     let unpacked = tokio::task::spawn_blocking(move || unpack(incoming))
         .await
         .map_err(|_| AppsError::Upload(UploadProblem::Unreadable))?
         .map_err(AppsError::Upload)?;
-    let now = me.now();
-    let mut tx = me.begin_own().await?;
-    // One upload of an account at a time; another waits for nothing and holds no connection.
-    if !store::try_lock_changes(&mut tx).await? {
-        return Err(AppsError::Upload(UploadProblem::Busy));
-    }
-    live(&mut tx, app).await.map_err(|error| match error {
+    let mut opened = editable(me, app).await.map_err(|error| match error {
         AppsError::Trashed => AppsError::Upload(UploadProblem::Trashed),
         other => other,
     })?;
-    write(&mut tx, app, &unpacked, now).await?;
+    // One upload per owner's apps at a time; another waits for nothing and holds no connection.
+    if !store::try_lock_changes(&mut opened.tx, opened.owner).await? {
+        return Err(AppsError::Upload(UploadProblem::Busy));
+    }
+    write(&mut opened.tx, opened.owner, app, &unpacked, me.now()).await?;
     let paths: Vec<&str> = unpacked.iter().map(|file| file.path.as_str()).collect();
-    me.audit(&mut tx, APP_FILES_CHANGED, &described("uploaded", &paths)).await?;
-    tx.commit().await?;
+    record_and_commit(me, opened, &described("uploaded", &paths)).await?;
     Ok(unpacked.len())
 }
 
-/// Deletes one file of an app out of the trash.
+/// Deletes one file of an app, as its owner (out of the trash) or an editor.
 pub async fn delete_file(me: &SignedIn, app: AppId, path: &str) -> Result<(), AppsError> {
     let path = AppPath::parse(path).map_err(|_| AppsError::NoSuchFile)?;
     let path = path.as_str();
-    let mut tx = me.begin_own().await?;
-    store::lock_changes(&mut tx).await?;
-    live(&mut tx, app).await?;
-    if !files::delete(&mut tx, app, path).await? {
+    let mut opened = editable(me, app).await?;
+    store::lock_changes(&mut opened.tx, opened.owner).await?;
+    if !files::delete(&mut opened.tx, opened.owner, app, path).await? {
         return Err(AppsError::NoSuchFile);
     }
-    store::touch(&mut tx, app, me.now()).await?;
-    me.audit(&mut tx, APP_FILES_CHANGED, &described("deleted", &[path])).await?;
-    tx.commit().await?;
-    Ok(())
+    record_and_commit(me, opened, &described("deleted", &[path])).await
 }
 
 const STARTER_HTML: &str = r#"<!doctype html>
@@ -249,7 +282,8 @@ pub(super) async fn add_starter(
             })
         })
         .collect();
-    write(tx, app, &unpacked, now).await
+    let owner = tx.owner_id();
+    write(tx, owner, app, &unpacked, now).await
 }
 
 #[cfg(test)]

@@ -61,6 +61,37 @@ pub const EXPORTS: &[RecordKind] = &[
         ],
         documents: None,
     },
+    RecordKind {
+        file: "apps/people.json",
+        title: "People you shared apps with",
+        about: "The addresses you invited to your apps, with their roles and whether they joined.",
+        tables: &["app_members"],
+        from: "FROM app_members WHERE owner_id = $1",
+        order_by: "app_id, email",
+        fields: &[
+            field("app_id", "app_id::text", Text, "The app."),
+            field("email", "email", Text, "The address you invited."),
+            field("role", "role", Text, "viewer or editor."),
+            field("invited_at", "invited_at", Time, "When you last sent the invitation."),
+            field("invitation_expires_at", "invite_expires_at", Time, "When the invitation stops working."),
+            field("joined_at", "accepted_at", OptionalTime, "When they accepted (null: not yet)."),
+        ],
+        documents: None,
+    },
+    RecordKind {
+        file: "apps/shared_with_me.json",
+        title: "Apps shared with you",
+        about: "Other people's apps you joined (in your region's database), with your role; the apps themselves are theirs.",
+        tables: &["app_members"],
+        from: "FROM app_members WHERE member_id = $1",
+        order_by: "accepted_at, app_id",
+        fields: &[
+            field("app_id", "app_id::text", Text, "The app."),
+            field("role", "role", Text, "viewer or editor."),
+            field("joined_at", "accepted_at", OptionalTime, "When you accepted."),
+        ],
+        documents: None,
+    },
 ];
 
 pub const FILES: &[FileSet] = &[
@@ -90,6 +121,11 @@ pub const WITHHELD: &[Withheld] = &[
         table: "app_share_links",
         what: "Each share link's token hash and password hash",
         reason: "Secrets that open the link; what each link is and how it was used is in apps/share_links.json.",
+    },
+    Withheld {
+        table: "app_members",
+        what: "The hash of each invitation's token, and who else an app you joined is shared with",
+        reason: "A secret that opens the invitation, and other people's data; your invitations and memberships are in apps/people.json and apps/shared_with_me.json.",
     },
     Withheld {
         table: "app_routes",

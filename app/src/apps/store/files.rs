@@ -1,10 +1,14 @@
-//! An app's files: tenant rows, so that isolation, export and deletion cover them.
+//! An app's files: tenant rows, so that isolation, export and deletion cover them. Each query
+//! names the app's owner: the owner's own transaction, or a member's, whom the policies let in.
 //!
 //! Owns: `app_files`.
 
 use time::OffsetDateTime;
 
-use crate::platform::{db::TenantTx, ids::AppId};
+use crate::platform::{
+    db::TenantTx,
+    ids::{AppId, OwnerId},
+};
 
 /// A file as listed (without its content).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -17,6 +21,7 @@ pub struct StoredFile {
 /// Writes a file, replacing the one at the same path.
 pub async fn put(
     tx: &mut TenantTx,
+    owner: OwnerId,
     app: AppId,
     path: &str,
     content_type: &str,
@@ -30,7 +35,7 @@ pub async fn put(
          SET content_type = excluded.content_type, content = excluded.content, \
              size_bytes = excluded.size_bytes, updated_at = excluded.updated_at",
     )
-    .bind(tx.owner_id())
+    .bind(owner)
     .bind(app)
     .bind(path)
     .bind(content_type)
@@ -42,10 +47,15 @@ pub async fn put(
 }
 
 /// Deletes a file; false when the app has none at that path.
-pub async fn delete(tx: &mut TenantTx, app: AppId, path: &str) -> Result<bool, sqlx::Error> {
+pub async fn delete(
+    tx: &mut TenantTx,
+    owner: OwnerId,
+    app: AppId,
+    path: &str,
+) -> Result<bool, sqlx::Error> {
     let deleted =
         sqlx::query("DELETE FROM app_files WHERE owner_id = $1 AND app_id = $2 AND path = $3")
-            .bind(tx.owner_id())
+            .bind(owner)
             .bind(app)
             .bind(path)
             .execute(&mut **tx)
@@ -54,12 +64,16 @@ pub async fn delete(tx: &mut TenantTx, app: AppId, path: &str) -> Result<bool, s
 }
 
 /// The app's files, by path.
-pub async fn list(tx: &mut TenantTx, app: AppId) -> Result<Vec<StoredFile>, sqlx::Error> {
+pub async fn list(
+    tx: &mut TenantTx,
+    owner: OwnerId,
+    app: AppId,
+) -> Result<Vec<StoredFile>, sqlx::Error> {
     sqlx::query_as(
         "SELECT path, content_type, size_bytes FROM app_files \
          WHERE owner_id = $1 AND app_id = $2 ORDER BY path",
     )
-    .bind(tx.owner_id())
+    .bind(owner)
     .bind(app)
     .fetch_all(&mut **tx)
     .await
@@ -68,6 +82,7 @@ pub async fn list(tx: &mut TenantTx, app: AppId) -> Result<Vec<StoredFile>, sqlx
 /// A file's content type and content.
 pub async fn read(
     tx: &mut TenantTx,
+    owner: OwnerId,
     app: AppId,
     path: &str,
 ) -> Result<Option<(String, Vec<u8>)>, sqlx::Error> {
@@ -75,30 +90,24 @@ pub async fn read(
         "SELECT content_type, content FROM app_files \
          WHERE owner_id = $1 AND app_id = $2 AND path = $3",
     )
-    .bind(tx.owner_id())
+    .bind(owner)
     .bind(app)
     .bind(path)
     .fetch_optional(&mut **tx)
     .await
 }
 
-/// How many files the app holds and how much they weigh, and how much all the tenant's apps
-/// weigh.
-#[derive(Debug, Clone, Copy, sqlx::FromRow)]
-pub struct Totals {
-    pub app_files: i64,
-    pub app_bytes: i64,
-    pub account_bytes: i64,
-}
-
-pub async fn totals(tx: &mut TenantTx, app: AppId) -> Result<Totals, sqlx::Error> {
+/// How many files the app holds and how much they weigh.
+pub async fn app_totals(
+    tx: &mut TenantTx,
+    owner: OwnerId,
+    app: AppId,
+) -> Result<(i64, i64), sqlx::Error> {
     sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE app_id = $2) AS app_files, \
-                coalesce(sum(size_bytes) FILTER (WHERE app_id = $2), 0)::bigint AS app_bytes, \
-                coalesce(sum(size_bytes), 0)::bigint AS account_bytes \
-         FROM app_files WHERE owner_id = $1",
+        "SELECT count(*), coalesce(sum(size_bytes), 0)::bigint FROM app_files \
+         WHERE owner_id = $1 AND app_id = $2",
     )
-    .bind(tx.owner_id())
+    .bind(owner)
     .bind(app)
     .fetch_one(&mut **tx)
     .await

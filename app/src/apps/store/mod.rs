@@ -7,6 +7,7 @@
 pub mod export;
 pub mod files;
 pub mod links;
+pub mod members;
 
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -36,11 +37,11 @@ const COLUMNS: &str = "a.id, a.name, a.description, a.connect_hosts, a.updated_a
      (SELECT coalesce(sum(f.size_bytes), 0)::bigint FROM app_files f \
       WHERE f.owner_id = a.owner_id AND f.app_id = a.id) AS bytes";
 
-/// Makes the tenant's changes to its apps wait for each other until the transaction ends, so
-/// that the limits on files and sizes are counted by one change at a time.
-pub async fn lock_changes(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
+/// Makes changes to `owner`'s apps (by the owner or an editor) wait for each other until the
+/// transaction ends, so that the limits on files and sizes are counted by one change at a time.
+pub async fn lock_changes(tx: &mut TenantTx, owner: OwnerId) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('apps:' || $1::text, 0))")
-        .bind(tx.owner_id())
+        .bind(owner)
         .execute(&mut **tx)
         .await
         .map(drop)
@@ -55,9 +56,9 @@ pub async fn count(tx: &mut TenantTx) -> Result<i64, sqlx::Error> {
 }
 
 /// Like `lock_changes`, but false at once when another change holds the lock.
-pub async fn try_lock_changes(tx: &mut TenantTx) -> Result<bool, sqlx::Error> {
+pub async fn try_lock_changes(tx: &mut TenantTx, owner: OwnerId) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended('apps:' || $1::text, 0))")
-        .bind(tx.owner_id())
+        .bind(owner)
         .fetch_one(&mut **tx)
         .await
 }
@@ -104,10 +105,20 @@ pub async fn list(tx: &mut TenantTx) -> Result<Vec<StoredApp>, sqlx::Error> {
 }
 
 pub async fn get(tx: &mut TenantTx, id: AppId) -> Result<Option<StoredApp>, sqlx::Error> {
+    let owner = tx.owner_id();
+    get_of(tx, owner, id).await
+}
+
+/// `owner`'s app, as the transaction's tenant may see it (its own, or one shared with it).
+pub async fn get_of(
+    tx: &mut TenantTx,
+    owner: OwnerId,
+    id: AppId,
+) -> Result<Option<StoredApp>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM apps a WHERE a.owner_id = $1 AND a.id = $2"
     ))
-    .bind(tx.owner_id())
+    .bind(owner)
     .bind(id)
     .fetch_optional(&mut **tx)
     .await
@@ -219,6 +230,7 @@ pub fn erase(tx: &mut TenantTx) -> BoxFuture<'_, Result<(), sqlx::Error>> {
     Box::pin(async move {
         let owner_id = tx.owner_id();
         for_owner(tx, owner_id, &[
+            "DELETE FROM app_members WHERE owner_id = $1",
             "DELETE FROM app_share_links WHERE owner_id = $1",
             "DELETE FROM app_files WHERE owner_id = $1",
             "DELETE FROM apps WHERE owner_id = $1",
@@ -236,6 +248,8 @@ pub fn seed(conn: &mut PgConnection, owner: OwnerId) -> BoxFuture<'_, Result<(),
              VALUES ($1, $1, 'index.html', 'text/html', '\\x3c703e', 3, now())",
             "INSERT INTO app_share_links (owner_id, app_id, id, label, token_sha256, created_at) \
              VALUES ($1, $1, gen_random_uuid(), 'Seed', decode(repeat('00', 32), 'hex'), now())",
+            "INSERT INTO app_members (owner_id, app_id, id, email, role, invited_at, invite_expires_at) \
+             VALUES ($1, $1, gen_random_uuid(), 'seed@example.com', 'viewer', now(), now())",
         ])
         .await
     })

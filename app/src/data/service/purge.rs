@@ -72,6 +72,17 @@ pub async fn schedule(
     .await
 }
 
+/// Removes, in every region's database, what the account left in other tenants' rows (its
+/// memberships of their apps); its own region's rows go with the purge too.
+async fn leave_every_region(context: &JobContext, owner: OwnerId) -> Result<(), JobError> {
+    for (region, pool) in context.regions.cells() {
+        let mut tx = TenantTx::begin_on(pool, Tenant::new(owner, region)).await?;
+        crate::server::leave(&mut tx).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
 /// Where a purge run stops: at the end, or (for tests of an interrupted run) right after a step,
 /// as if the process had been killed there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,6 +227,7 @@ pub async fn purge(
         entry
     } else {
         let removed = erasure::forget_routes(&context.directory, tenant.owner_id, &codes).await?;
+        leave_every_region(context, tenant.owner_id).await?;
         erasure::record_routes_forgotten(&context.pool, entry.id, &removed).await?;
         if stop == Step::Routes {
             return Ok(Some(entry));
