@@ -111,6 +111,9 @@ CREATE TABLE app_members (
     CHECK ((member_id IS NULL) = (accepted_at IS NULL)),
     CHECK (member_id IS DISTINCT FROM owner_id)
 );
+-- One membership per account and app, whatever addresses it was invited at.
+CREATE UNIQUE INDEX app_members_one_per_member ON app_members (owner_id, app_id, member_id)
+    WHERE member_id IS NOT NULL;
 CREATE INDEX app_members_member_idx ON app_members (member_id) WHERE member_id IS NOT NULL;
 SELECT custodian_protect_tenant_table('app_members');
 
@@ -130,23 +133,47 @@ CREATE FUNCTION custodian_app_role(p_owner uuid, p_app uuid) RETURNS text
 $$;
 GRANT EXECUTE ON FUNCTION custodian_app_role(uuid, uuid) TO custodian_app;
 
--- Members read the app (out of the trash) and its files; editors also write its files.
+-- Whether a tenant's account is scheduled for deletion (locked): its apps are then closed to
+-- its collaborators too. Answers that one fact about any tenant, nothing else.
+CREATE FUNCTION custodian_tenant_locked(p_owner uuid) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$
+DECLARE
+    me text := current_setting('app.owner_id', true);
+    locked boolean;
+BEGIN
+    PERFORM set_config('app.owner_id', p_owner::text, true);
+    SELECT deletion_requested_at IS NOT NULL INTO locked FROM tenants WHERE owner_id = p_owner;
+    PERFORM set_config('app.owner_id', coalesce(me, ''), true);
+    RETURN coalesce(locked, false);
+END
+$$;
+REVOKE ALL ON FUNCTION custodian_tenant_locked(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION custodian_tenant_locked(uuid) TO custodian_app;
+
+-- Members read the app (out of the trash) and its files; editors also write its files. A
+-- file is reached only through its app, so the trash closes files too.
 CREATE POLICY members_read ON apps FOR SELECT
     USING (trashed_at IS NULL AND custodian_app_role(owner_id, id) IS NOT NULL);
 CREATE POLICY members_read ON app_files FOR SELECT
-    USING (custodian_app_role(owner_id, app_id) IS NOT NULL);
+    USING (custodian_app_role(owner_id, app_id) IS NOT NULL
+           AND EXISTS (SELECT 1 FROM apps a WHERE a.owner_id = app_files.owner_id AND a.id = app_files.app_id));
 CREATE POLICY editors_add ON app_files FOR INSERT
-    WITH CHECK (custodian_app_role(owner_id, app_id) = 'editor');
+    WITH CHECK (custodian_app_role(owner_id, app_id) = 'editor'
+                AND EXISTS (SELECT 1 FROM apps a WHERE a.owner_id = app_files.owner_id AND a.id = app_files.app_id));
 CREATE POLICY editors_change ON app_files FOR UPDATE
-    USING (custodian_app_role(owner_id, app_id) = 'editor')
+    USING (custodian_app_role(owner_id, app_id) = 'editor'
+           AND EXISTS (SELECT 1 FROM apps a WHERE a.owner_id = app_files.owner_id AND a.id = app_files.app_id))
     WITH CHECK (custodian_app_role(owner_id, app_id) = 'editor');
 CREATE POLICY editors_remove ON app_files FOR DELETE
-    USING (custodian_app_role(owner_id, app_id) = 'editor');
+    USING (custodian_app_role(owner_id, app_id) = 'editor'
+           AND EXISTS (SELECT 1 FROM apps a WHERE a.owner_id = app_files.owner_id AND a.id = app_files.app_id));
 
 -- Accepting an invitation: for the transaction's tenant, when the token's hash matches an
--- invitation to `p_email` (the caller's verified address) that has not expired. Answers
+-- invitation to `p_email` that has not expired at `p_now`. The caller (the server) passes the
+-- account's verified address, which lives in the account's own region, and its clock. Answers
 -- 'viewer' or 'editor' when accepted, else why not: 'unknown', 'expired', 'other-address',
--- 'own-app'.
+-- 'own-app', 'already-member'.
 CREATE FUNCTION custodian_accept_app_invite(
     p_owner uuid, p_app uuid, p_invite bytea, p_email text, p_now timestamptz
 ) RETURNS text
@@ -171,6 +198,9 @@ BEGIN
     ELSIF lower(invitation.email) <> lower(p_email) THEN
         PERFORM set_config('app.owner_id', me::text, true);
         RETURN 'other-address';
+    ELSIF EXISTS (SELECT 1 FROM app_members WHERE owner_id = p_owner AND app_id = p_app AND member_id = me) THEN
+        PERFORM set_config('app.owner_id', me::text, true);
+        RETURN 'already-member';
     END IF;
     UPDATE app_members SET member_id = me, accepted_at = p_now, invite_sha256 = NULL
         WHERE owner_id = p_owner AND id = invitation.id;
@@ -214,7 +244,7 @@ DECLARE
     me uuid := custodian_required_owner();
     total bigint;
 BEGIN
-    IF me <> p_owner AND custodian_app_role(p_owner, p_app) IS DISTINCT FROM 'editor' THEN
+    IF me IS DISTINCT FROM p_owner AND custodian_app_role(p_owner, p_app) IS DISTINCT FROM 'editor' THEN
         RETURN NULL;
     END IF;
     PERFORM set_config('app.owner_id', p_owner::text, true);

@@ -5,7 +5,7 @@
 import { crc32 } from "node:zlib";
 import type { Page } from "@playwright/test";
 import { expect, hydrated, seriousViolations, test } from "./fixtures";
-import { signIn, signUpVerified } from "./helpers";
+import { mailText, signIn, signUpVerified } from "./helpers";
 
 const FRAME_SANDBOX = "allow-scripts allow-forms allow-popups";
 
@@ -258,4 +258,59 @@ test("an app's script, probing from its sandbox, reaches no session, page, stora
   );
   await page.goto("/account");
   await expect(page).toHaveURL(/\/account$/);
+});
+
+test("share an app with a collaborator, who accepts with the invited address and opens it", async ({ page, browser }) => {
+  test.setTimeout(120_000);
+  const stamp = Date.now();
+  const owner = `owner-${stamp}@example.com`;
+  const friend = `friend-${stamp}@example.com`;
+  await signUpVerified(page, owner);
+  await signIn(page, owner);
+  const appPage = await makeApp(page, "Team board", "starter");
+
+  const people = page.getByRole("region", { name: "People" });
+  await people.getByLabel("Invite by email address").fill(friend);
+  await people.getByLabel("Role").selectOption("viewer");
+  await people.getByRole("button", { name: "Send the invitation" }).click();
+  await expect(page.getByText("The invitation is on its way. It works for 7 days.")).toBeVisible();
+  await expect(people.getByRole("cell", { name: friend })).toBeVisible();
+  await expect(people.getByRole("cell", { name: /^Invited, until/ })).toBeVisible();
+  expect(await seriousViolations(page)).toEqual([]);
+
+  let link = "";
+  await expect
+    .poll(() => {
+      link = /(http:\/\/\S+\/apps\/join\/\S+)/.exec(mailText(friend, "An app was shared with you"))?.[1] ?? "";
+      return link;
+    }, { timeout: 15_000 })
+    .not.toBe("");
+
+  const other = await browser.newContext();
+  const guest = await other.newPage();
+  await signUpVerified(guest, friend);
+  await signIn(guest, friend);
+  await guest.goto(link);
+  await hydrated(guest);
+  expect(await seriousViolations(guest)).toEqual([]);
+  await guest.getByRole("button", { name: "Accept the invitation" }).click();
+  await expect(guest).toHaveURL(new RegExp(`${appPage}\\?notice=app-joined`));
+  await hydrated(guest);
+  await expect(guest.getByRole("heading", { name: "Team board", level: 1 })).toBeVisible();
+  await expect(guest.getByText(/Shared with you as Viewer/)).toBeVisible();
+  await expect(guest.frameLocator("iframe").getByRole("heading", { name: "Hello from your app" })).toBeVisible();
+  await expect(guest.getByRole("region", { name: "Who has access" })).toHaveCount(0);
+  await expect(guest.getByLabel("Upload files or a zip")).toHaveCount(0);
+  expect(await seriousViolations(guest)).toEqual([]);
+  await guest.goto("/apps");
+  await expect(guest.getByRole("list", { name: "Apps shared with you" }).getByRole("link", { name: "Team board" })).toBeVisible();
+
+  // The owner sees the person joined, and removes them: the app is gone for them at once.
+  await page.reload();
+  await expect(people.getByRole("cell", { name: /^Joined/ })).toBeVisible();
+  await people.getByRole("button", { name: `Remove ${friend}` }).click();
+  await expect(page.getByText("Removed: they can no longer open the app.")).toBeVisible();
+  const gone = await guest.goto(appPage);
+  expect(gone?.status()).toBe(404);
+  await other.close();
 });

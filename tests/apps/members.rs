@@ -369,3 +369,44 @@ async fn a_deleted_members_memberships_go_with_the_account(owner: PgPool) {
         .unwrap();
     assert_eq!(invited, 0);
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn an_owner_locked_for_deletion_closes_the_app_to_members_and_a_member_joins_once(
+    owner: PgPool,
+) {
+    let w = test_app(owner).await;
+    let (ada, bob, app) = shared_with_bob(&w, MemberRole::Editor).await;
+    members::invite(&w.as_owner(ada), app, BOB, MemberRole::Viewer)
+        .await
+        .unwrap();
+    let role_only: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM mail_outbox WHERE recipient = $1 AND subject = 'An app was shared with you'",
+    )
+    .bind(BOB)
+    .fetch_one(&w.owner)
+    .await
+    .unwrap();
+    assert_eq!(
+        role_only, 1,
+        "a member's role changes without another invitation"
+    );
+    let AppPageData::Shared(detail) = service::page(&w.as_owner(bob), app).await.unwrap() else {
+        panic!("shared");
+    };
+    assert_eq!(detail.app.role, MemberRole::Viewer);
+
+    let frame = service::frame(&w.as_owner(bob), app).await.unwrap();
+    sqlx::query("UPDATE tenants SET deletion_requested_at = now(), deletion_due_at = now() + interval '14 days' WHERE owner_id = $1")
+        .bind(ada)
+        .execute(&w.owner)
+        .await
+        .unwrap();
+    assert!(matches!(
+        service::page(&w.as_owner(bob), app).await,
+        Err(AppsError::NoSuchApp)
+    ));
+    assert_eq!(
+        send(&w.router(), get_frame(&frame)).await.0.status(),
+        StatusCode::NOT_FOUND
+    );
+}

@@ -13,13 +13,13 @@ use crate::support::{app_pool, seed_tenant, tenant_tables, tenant_tx};
 /// P10: an app's collaborators): (table, policy). Any other policy beside a table's isolation
 /// fails the check.
 const CROSS_TENANT_POLICIES: &[(&str, &str)] = &[
-    ("public.apps", "members_read"),
-    ("public.app_files", "members_read"),
-    ("public.app_files", "editors_add"),
-    ("public.app_files", "editors_change"),
-    ("public.app_files", "editors_remove"),
-    ("public.app_members", "member_sees_own"),
-    ("public.app_members", "member_leaves"),
+    ("public.apps", "members_read r"),
+    ("public.app_files", "members_read r"),
+    ("public.app_files", "editors_add a"),
+    ("public.app_files", "editors_change w"),
+    ("public.app_files", "editors_remove d"),
+    ("public.app_members", "member_sees_own r"),
+    ("public.app_members", "member_leaves d"),
 ];
 
 /// Every way a tenant table (or the app role) can fall short of P1, as readable sentences.
@@ -33,7 +33,8 @@ async fn rls_violations(owner: &PgPool) -> Vec<String> {
                    AND pg_get_expr(p.polwithcheck, p.polrelid) LIKE '%owner_id = custodian_current_owner()%' \
                    AND p.polpermissive) \
              AS isolated, \
-           ARRAY(SELECT p.polname::text FROM pg_policy p \
+           ARRAY(SELECT p.polname::text || ' ' || p.polcmd::text || \
+                   CASE WHEN p.polpermissive THEN '' ELSE ' restrictive' END FROM pg_policy p \
                  WHERE p.polrelid = c.oid AND p.polname <> 'tenant_isolation' ORDER BY 1) AS others \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
@@ -126,7 +127,7 @@ async fn the_catalog_check_catches_an_unprotected_table(owner: PgPool) {
         .unwrap();
     let violations = rls_violations(&owner).await;
     assert!(violations
-        .contains(&"public.apps: policy peek is not a declared cross-tenant policy".to_owned()));
+        .contains(&"public.apps: policy peek r is not a declared cross-tenant policy".to_owned()));
     assert!(violations.contains(&"public.careless: row level security not enabled".to_owned()));
     assert!(violations.contains(&"public.half_done: row level security not forced".to_owned()));
     assert_eq!(

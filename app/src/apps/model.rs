@@ -58,17 +58,23 @@ pub fn is_upload_path(path: &str) -> bool {
 /// Where a share link leads: `/s/<app-id>/<token>`, a page of the site that frames the app.
 pub const SHARE_PREFIX: &str = "/s/";
 
-/// Whether `path` is a share link's page (its address holds the link's secret).
+/// Where an invitation's link leads: `/apps/join/<app-id>/<token>`.
+pub const JOIN_PREFIX: &str = "/apps/join/";
+
+/// Whether `path` is a page whose address holds a secret: a share link's or an invitation's.
 pub fn is_share_path(path: &str) -> bool {
-    path.starts_with(SHARE_PREFIX)
+    path.starts_with(SHARE_PREFIX) || path.starts_with(JOIN_PREFIX)
 }
 
-/// `path` as logs may keep it: a share link's token is replaced, the app's id kept.
+/// `path` as logs may keep it: a share link's or an invitation's token is replaced, the app's
+/// id kept.
 pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    match path.strip_prefix(SHARE_PREFIX).and_then(|rest| rest.split_once('/')) {
-        Some((app, _)) => format!("{SHARE_PREFIX}{app}/…").into(),
-        None => path.into(),
+    for prefix in [SHARE_PREFIX, JOIN_PREFIX] {
+        if let Some((app, _)) = path.strip_prefix(prefix).and_then(|rest| rest.split_once('/')) {
+            return format!("{prefix}{app}/…").into();
+        }
     }
+    path.into()
 }
 
 notices! {
@@ -446,6 +452,8 @@ mod tests {
         assert_eq!(loggable_path("/s/abc/SECRET"), "/s/abc/…");
         assert_eq!(loggable_path("/s/abc/SECRET/more"), "/s/abc/…");
         assert_eq!(loggable_path("/apps/abc"), "/apps/abc");
+        assert_eq!(loggable_path("/apps/join/abc/SECRET"), "/apps/join/abc/…");
+        assert!(is_share_path("/apps/join/abc/SECRET"));
         assert!(is_share_path("/s/abc/SECRET") && !is_share_path("/security"));
     }
 

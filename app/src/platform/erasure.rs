@@ -241,7 +241,8 @@ pub async fn tenant_ids_named(owner: &mut PgConnection) -> Result<Vec<OwnerId>, 
         "SELECT owner_id FROM tenants UNION SELECT tenant_id FROM address_routes \
          UNION SELECT account FROM mail_outbox UNION SELECT account FROM email_directory \
          UNION SELECT invited_by FROM invites WHERE invited_by IS NOT NULL \
-         UNION SELECT used_by FROM invites WHERE used_by IS NOT NULL",
+         UNION SELECT used_by FROM invites WHERE used_by IS NOT NULL \
+         UNION SELECT member_id FROM app_members WHERE member_id IS NOT NULL",
     )
     .fetch_all(owner)
     .await

@@ -195,8 +195,8 @@ pub async fn allow_for_account(
 
 /// The kinds of mail counted per recipient, and the actions counted per account, as their
 /// callers name them: the buckets an erased account leaves are found from these.
-const MAIL_KINDS: [&str; 4] = ["signup", "verify", "change", "reset"];
-const ACCOUNT_ACTIONS: [&str; 1] = ["email change"];
+const MAIL_KINDS: [&str; 5] = ["signup", "verify", "change", "reset", "app invite"];
+const ACCOUNT_ACTIONS: [&str; 2] = ["email change", "app invite"];
 
 /// Every bucket that counts something of the account `owner_id` or its address.
 pub fn buckets_naming(kek: &KeyEncryptionKey, owner_id: OwnerId, email: &str) -> Vec<String> {

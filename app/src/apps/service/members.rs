@@ -29,6 +29,7 @@ use crate::{
         directory,
         ids::AppId,
         mail::{self, Mail},
+        rate_limit,
         region::Tenant,
     },
 };
@@ -47,6 +48,9 @@ pub(super) fn row(member: StoredMember, now: OffsetDateTime) -> MemberRow {
         invitation_expired: member.accepted_at.is_none() && member.invite_expires_at <= now,
     }
 }
+
+/// Invitations an account may mail per hour, whoever they go to.
+const INVITES_PER_HOUR: u32 = 20;
 
 /// The join page's address for an invitation.
 fn join_url(me: &SignedIn, app: AppId, token: &str) -> String {
@@ -76,13 +80,28 @@ pub async fn invite(
     }
     let known = members::list(&mut tx, app)
         .await?
-        .iter()
-        .any(|member| member.email.eq_ignore_ascii_case(email.as_str()));
-    if !known && members::count(&mut tx, app).await? >= MEMBERS_PER_APP {
+        .into_iter()
+        .find(|member| member.email.eq_ignore_ascii_case(email.as_str()));
+    if known.is_none() && members::count(&mut tx, app).await? >= MEMBERS_PER_APP {
         return Err(AppsError::TooManyMembers);
     }
     members::invite(&mut tx, app, email.as_str(), role.code(), &digest(&token), now, expires_at)
         .await?;
+    let detail = format!("{} as {} ({})", email.as_str(), role.label(), shared.name);
+    if known.is_some_and(|member| member.accepted_at.is_some()) {
+        // Already a member: the role changes, and no invitation is mailed.
+        me.audit(&mut tx, APP_MEMBER_INVITED, &format!("role changed: {detail}")).await?;
+        tx.commit().await?;
+        return Ok(());
+    }
+    let kek = &me.state().key_encryption_key;
+    let within_limits = rate_limit::allow_mail(&mut tx, kek, "app invite", email.as_str(), now)
+        .await?
+        && rate_limit::allow_for_account(&mut tx, kek, "app invite", me.owner_id(), INVITES_PER_HOUR, now)
+            .await?;
+    if !within_limits {
+        return Err(AppsError::TooManyInvitations);
+    }
     let body = format!(
         "{} shared the app \"{}\" with you on Custodian, as {}.\n\n\
          To accept, sign in with the account whose verified address is {} and open:\n{}\n\n\
@@ -105,7 +124,6 @@ pub async fn invite(
         now,
     )
     .await?;
-    let detail = format!("{} as {} ({})", email.as_str(), role.label(), shared.name);
     me.audit(&mut tx, APP_MEMBER_INVITED, &detail).await?;
     tx.commit().await?;
     Ok(())
@@ -148,6 +166,7 @@ pub async fn accept(me: &SignedIn, app: AppId, token: &str) -> Result<(), AppsEr
         "viewer" | "editor" => MemberRole::parse(&answer),
         "other-address" => return Err(AppsError::InviteOtherAddress),
         "own-app" => return Err(AppsError::InviteSelf),
+        "already-member" => return Err(AppsError::AlreadyMember),
         _ => return Err(AppsError::InviteGone),
     };
     let name = store::get_of(&mut tx, tenant.owner_id, app)

@@ -60,6 +60,10 @@ pub enum AppsError {
     NoSuchMember,
     #[error("This invitation does not work: it was withdrawn, it expired, or it was already used.")]
     InviteGone,
+    #[error("You already have access to this app.")]
+    AlreadyMember,
+    #[error("You have sent many invitations in the last hour. Try again later.")]
+    TooManyInvitations,
     #[error("Verify your email address first (the link we mailed you), then open the invitation again.")]
     InviteUnverified,
     #[error("This invitation was sent to another address. Sign in with the account whose verified address received it.")]
@@ -356,6 +360,7 @@ pub async fn trash(me: &SignedIn, id: AppId) -> Result<String, AppsError> {
     let now = me.now();
     let purge_at = now + Duration::days(TRASH_DAYS);
     let mut tx = me.begin_own().await?;
+    store::lock_changes(&mut tx, me.owner_id()).await?;
     let app = live(&mut tx, id).await?;
     store::trash(&mut tx, id, now, purge_at).await?;
     purge::schedule(&mut tx, id, purge_at, now).await?;

@@ -185,6 +185,27 @@ async fn editable(me: &SignedIn, app: AppId) -> Result<Opened, AppsError> {
     }
 }
 
+/// Whether the app still takes the change once its lock is held: a trash, a removal or a
+/// downgrade that came in meanwhile wins.
+async fn still_editable(opened: &mut Opened) -> Result<(), AppsError> {
+    let app = opened.app.id;
+    let live = store::get_of(&mut opened.tx, opened.owner, app)
+        .await?
+        .is_some_and(|found| found.purge_at.is_none());
+    let editing = match opened.role {
+        Role::Owner => true,
+        Role::Editor | Role::Viewer => {
+            members::role(&mut opened.tx, opened.owner, app).await?.as_deref() == Some("editor")
+        }
+    };
+    match (live, editing) {
+        (true, true) => Ok(()),
+        (false, _) if opened.role == Role::Owner => Err(AppsError::Trashed),
+        (_, false) => Err(AppsError::NotEditor),
+        (false, true) => Err(AppsError::NoSuchApp),
+    }
+}
+
 /// Records a change of files: in the owner's log (with the app marked changed) or, for an
 /// editor's change, in the owner's log as an editor's; then commits.
 async fn record_and_commit(
@@ -218,6 +239,10 @@ pub async fn upload(me: &SignedIn, app: AppId, incoming: Vec<Incoming>) -> Resul
     if !store::try_lock_changes(&mut opened.tx, opened.owner).await? {
         return Err(AppsError::Upload(UploadProblem::Busy));
     }
+    still_editable(&mut opened).await.map_err(|error| match error {
+        AppsError::Trashed => AppsError::Upload(UploadProblem::Trashed),
+        other => other,
+    })?;
     write(&mut opened.tx, opened.owner, app, &unpacked, me.now()).await?;
     let paths: Vec<&str> = unpacked.iter().map(|file| file.path.as_str()).collect();
     record_and_commit(me, opened, &described("uploaded", &paths)).await?;
@@ -230,6 +255,7 @@ pub async fn delete_file(me: &SignedIn, app: AppId, path: &str) -> Result<(), Ap
     let path = path.as_str();
     let mut opened = editable(me, app).await?;
     store::lock_changes(&mut opened.tx, opened.owner).await?;
+    still_editable(&mut opened).await?;
     if !files::delete(&mut opened.tx, opened.owner, app, path).await? {
         return Err(AppsError::NoSuchFile);
     }

@@ -106,9 +106,12 @@ pub async fn accept(
         .await
 }
 
-/// The role the transaction's tenant holds on `owner`'s app, if any.
+/// The role the transaction's tenant holds on `owner`'s app, if any: none while the owner's
+/// account is locked for deletion.
 pub async fn role(tx: &mut TenantTx, owner: OwnerId, app: AppId) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT custodian_app_role($1, $2)")
+    sqlx::query_scalar(
+        "SELECT CASE WHEN custodian_tenant_locked($1) THEN NULL ELSE custodian_app_role($1, $2) END",
+    )
         .bind(owner)
         .bind(app)
         .fetch_one(&mut **tx)
