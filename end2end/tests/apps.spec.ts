@@ -274,7 +274,7 @@ test("share an app with a collaborator, who accepts with the invited address and
   await people.getByLabel("Role").selectOption("viewer");
   await people.getByRole("button", { name: "Send the invitation" }).click();
   await expect(page.getByText("The invitation is on its way. It works for 7 days.")).toBeVisible();
-  await expect(people.getByRole("cell", { name: friend })).toBeVisible();
+  await expect(people.getByRole("cell", { name: friend, exact: true })).toBeVisible();
   await expect(people.getByRole("cell", { name: /^Invited, until/ })).toBeVisible();
   expect(await seriousViolations(page)).toEqual([]);
 
