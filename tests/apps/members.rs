@@ -165,6 +165,14 @@ async fn an_editor_changes_files_and_details_recorded_in_the_owners_log(owner: P
         2,
         "the editor's changes are in Ada's log"
     );
+    let logged = w.kinds(ada).await;
+    let by_bob = format!("by {BOB}");
+    assert!(
+        logged
+            .iter()
+            .any(|event| event.starts_with("app_files_changed:") && event.ends_with(&by_bob)),
+        "the owner's log names the editor: {logged:?}"
+    );
     assert!(w.chain_break(ada).await.is_none());
     assert!(w.chain_break(bob).await.is_none());
     let over = upload::upload(&me, app, vec![file("big.bin", vec![0u8; 11 << 20])]).await;

@@ -74,9 +74,28 @@ pub async fn open(me: &SignedIn, app: AppId) -> Result<Opened, AppsError> {
     })
 }
 
-/// Records a member's change in the owner's security log, last in the member's transaction
-/// (which from then on acts for the owner, and commits nothing else).
+/// Records a member's change in the owner's security log, naming the member by the address the
+/// owner invited, last in the member's transaction (which from then on acts for the owner, and
+/// commits nothing else).
 pub async fn record_for_owner(
+    me: &SignedIn,
+    opened: &mut Opened,
+    kind: crate::platform::area::EventKind,
+    detail: &str,
+) -> Result<(), AppsError> {
+    let address = member_address(opened).await?;
+    record_as_owner(me, opened, kind, &format!("{detail}, by {address}")).await
+}
+
+/// The address the owner invited the member at.
+pub async fn member_address(opened: &mut Opened) -> Result<String, AppsError> {
+    Ok(members::my_address(&mut opened.tx, opened.owner, opened.app.id)
+        .await?
+        .unwrap_or_else(|| "a former member".to_owned()))
+}
+
+/// Records `detail` in the owner's security log, last in the member's transaction.
+pub async fn record_as_owner(
     me: &SignedIn,
     opened: &mut Opened,
     kind: crate::platform::area::EventKind,

@@ -200,10 +200,11 @@ pub async fn leave(me: &SignedIn, app: AppId) -> Result<(), AppsError> {
         return Err(AppsError::NoSuchApp);
     }
     let name = opened.app.name.clone();
+    let address = access::member_address(&mut opened).await?;
     if !members::leave(&mut opened.tx, opened.owner, app).await? {
         return Err(AppsError::NoSuchApp);
     }
-    access::record_for_owner(me, &mut opened, APP_MEMBER_LEFT, &format!("a member left ({name})"))
+    access::record_as_owner(me, &mut opened, APP_MEMBER_LEFT, &format!("left {name}, by {address}"))
         .await?;
     opened.tx.commit().await?;
     record_own(me, APP_LEFT, &name).await

@@ -283,7 +283,7 @@ pub async fn update_shared(me: &SignedIn, id: AppId, details: Details) -> Result
     if !changed {
         return Err(AppsError::NotEditor);
     }
-    let detail = format!("{} (by an editor)", details.name);
+    let detail = format!("renamed {}", details.name);
     access::record_for_owner(me, &mut opened, APP_UPDATED, &detail).await?;
     opened.tx.commit().await?;
     Ok(())

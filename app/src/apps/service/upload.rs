@@ -217,8 +217,7 @@ async fn record_and_commit(
         store::touch(&mut opened.tx, opened.app.id, me.now()).await?;
         me.audit(&mut opened.tx, APP_FILES_CHANGED, detail).await?;
     } else {
-        let detail = format!("{detail} (by an editor)");
-        access::record_for_owner(me, &mut opened, APP_FILES_CHANGED, &detail).await?;
+        access::record_for_owner(me, &mut opened, APP_FILES_CHANGED, detail).await?;
     }
     opened.tx.commit().await?;
     Ok(())

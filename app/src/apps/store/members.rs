@@ -118,6 +118,23 @@ pub async fn role(tx: &mut TenantTx, owner: OwnerId, app: AppId) -> Result<Optio
         .await
 }
 
+/// The address the transaction's tenant was invited at to `owner`'s app (how its owner knows
+/// it), if it is a member.
+pub async fn my_address(
+    tx: &mut TenantTx,
+    owner: OwnerId,
+    app: AppId,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT email FROM app_members WHERE owner_id = $1 AND app_id = $2 AND member_id = $3",
+    )
+    .bind(owner)
+    .bind(app)
+    .bind(tx.owner_id())
+    .fetch_optional(&mut **tx)
+    .await
+}
+
 /// An app shared with the transaction's tenant.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SharedWithMe {
