@@ -124,17 +124,6 @@ pub async fn get_of(
     .await
 }
 
-/// Whether the app exists and is out of the trash.
-pub async fn is_live(tx: &mut TenantTx, id: AppId) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM apps WHERE owner_id = $1 AND id = $2 AND trashed_at IS NULL)",
-    )
-    .bind(tx.owner_id())
-    .bind(id)
-    .fetch_one(&mut **tx)
-    .await
-}
-
 /// The details of an app out of the trash; false when there is none.
 pub async fn update_details(
     tx: &mut TenantTx,
