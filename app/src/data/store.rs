@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::platform::{
-    db::TenantTx,
+    db::{self, TenantTx},
     ids::OwnerId,
     jobs::BoxFuture,
     portable::{field, FieldType::*, RecordKind, Withheld},
@@ -37,11 +37,8 @@ const COLUMNS: &str = "id, state, stage, files_done, files_total, records_writte
 /// Makes the tenant's export requests wait for each other until the transaction ends, so the
 /// daily limit is counted by one request at a time.
 pub async fn lock_requests(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('data_exports:' || $1::text, 0))")
-        .bind(tx.owner_id())
-        .execute(&mut **tx)
-        .await
-        .map(drop)
+    let key = format!("data_exports:{}", tx.owner_id());
+    db::lock_until_commit(tx, &key).await
 }
 
 /// The export being built or waiting to be, if any.

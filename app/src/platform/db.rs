@@ -275,6 +275,27 @@ pub async fn begin_for_browser(
         .await?)
 }
 
+/// Makes every transaction that asks for `key` wait until this one ends (an advisory lock held
+/// to commit or rollback): for limits counted by one change at a time.
+pub async fn lock_until_commit(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(key)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// `lock_until_commit`, but false at once when another transaction holds `key`.
+pub async fn try_lock_until_commit(
+    conn: &mut PgConnection,
+    key: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(key)
+        .fetch_one(conn)
+        .await
+}
+
 /// A transaction in which only one tenant's rows are visible and writable. It is the only way
 /// the server touches tenant tables: row-level security matches `owner_id` against the setting
 /// made here, and outside such a transaction no tenant row matches at all.

@@ -13,7 +13,7 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 
 use crate::platform::{
-    db::TenantTx,
+    db::{self, TenantTx},
     ids::{AppId, OwnerId},
     jobs::BoxFuture,
     server_parts::for_owner,
@@ -40,11 +40,7 @@ const COLUMNS: &str = "a.id, a.name, a.description, a.connect_hosts, a.updated_a
 /// Makes changes to `owner`'s apps (by the owner or an editor) wait for each other until the
 /// transaction ends, so that the limits on files and sizes are counted by one change at a time.
 pub async fn lock_changes(tx: &mut TenantTx, owner: OwnerId) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('apps:' || $1::text, 0))")
-        .bind(owner)
-        .execute(&mut **tx)
-        .await
-        .map(drop)
+    db::lock_until_commit(tx, &format!("apps:{owner}")).await
 }
 
 /// How many apps the tenant has, the trash's included.
@@ -57,10 +53,7 @@ pub async fn count(tx: &mut TenantTx) -> Result<i64, sqlx::Error> {
 
 /// Like `lock_changes`, but false at once when another change holds the lock.
 pub async fn try_lock_changes(tx: &mut TenantTx, owner: OwnerId) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended('apps:' || $1::text, 0))")
-        .bind(owner)
-        .fetch_one(&mut **tx)
-        .await
+    db::try_lock_until_commit(tx, &format!("apps:{owner}")).await
 }
 
 /// The tenant's apps in the trash and when each is purged.
