@@ -175,6 +175,24 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Characters of a link secret: 32 random bytes in unpadded base64url.
+pub const LINK_SECRET_LEN: usize = 43;
+
+/// A fresh secret for a mailed or shared link: 256 random bits, base64url. Only its
+/// `secret_sha256` is stored.
+pub fn link_secret() -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// How a link secret is stored and looked up: its SHA-256.
+pub fn secret_sha256(secret: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(secret.as_bytes()).into()
+}
+
 /// Bytes as lower-case hexadecimal: how digests and key ids are written for people.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

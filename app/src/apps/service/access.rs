@@ -12,6 +12,7 @@ use crate::{
         directory,
         ids::{AppId, OwnerId},
         region::Tenant,
+        state::AppState,
     },
 };
 
@@ -39,6 +40,16 @@ pub struct Opened {
     pub app: StoredApp,
 }
 
+/// The owner and region of `app`, from the directory. An app whose owner is moving between
+/// regions is answered as one that is not there, for now.
+pub async fn route(state: &AppState, app: AppId) -> Result<Option<Tenant>, AppsError> {
+    match directory::route_of_app(state.regions.directory(), app).await {
+        Ok(route) => Ok(route),
+        Err(DbError::TenantMoving) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// Opens `app` for `me`: their own, or one shared with them; otherwise `NoSuchApp`, the same
 /// answer whether the app does not exist or is someone else's.
 pub async fn open(me: &SignedIn, app: AppId) -> Result<Opened, AppsError> {
@@ -52,10 +63,9 @@ pub async fn open(me: &SignedIn, app: AppId) -> Result<Opened, AppsError> {
         });
     }
     drop(tx);
-    let tenant = match directory::route_of_app(me.state().regions.directory(), app).await {
-        Ok(Some(tenant)) if tenant.owner_id != me.owner_id() => tenant,
-        Ok(_) | Err(DbError::TenantMoving) => return Err(AppsError::NoSuchApp),
-        Err(error) => return Err(error.into()),
+    let tenant = match route(me.state(), app).await? {
+        Some(tenant) if tenant.owner_id != me.owner_id() => tenant,
+        _ => return Err(AppsError::NoSuchApp),
     };
     let mut tx = me.begin(Tenant::new(me.owner_id(), tenant.region)).await?;
     let role = match members::role(&mut tx, tenant.owner_id, app).await?.as_deref() {

@@ -3,12 +3,9 @@
 //! at once. Opening one counts a use and gives a frame on the app's origin for that link only;
 //! a password locks the link for `LINK_LOCK_MINUTES` after `LINK_TRIES` wrong tries.
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use rand::RngCore as _;
-use sha2::{Digest as _, Sha256};
 use time::{Duration, OffsetDateTime};
 
-use super::{capability::Viewer, frame_for, live, AppsError};
+use super::{access, capability::Viewer, frame_for, live, AppsError};
 use crate::{
     apps::{
         model::{
@@ -23,18 +20,14 @@ use crate::{
     },
     auth::service::password,
     platform::{
+        keys,
         audit,
         clock::to_minute,
         context::{SignedIn, Visitor},
-        db::{DbError, TenantTx},
-        directory,
+        db::TenantTx,
         ids::{AppId, ShareLinkId},
     },
 };
-
-fn digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
-}
 
 fn state_of(link: &StoredLink, now: OffsetDateTime) -> LinkState {
     if link.revoked_at.is_some() {
@@ -82,9 +75,7 @@ pub async fn create(
         None => None,
     };
     let now = me.now();
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let token = keys::link_secret();
     let mut tx = me.begin_own().await?;
     live(&mut tx, app).await?;
     if links::count(&mut tx, app).await? >= LINKS_PER_APP {
@@ -95,7 +86,7 @@ pub async fn create(
     let new = links::NewLink {
         id,
         label,
-        token_sha256: &digest(&token),
+        token_sha256: &keys::secret_sha256(&token),
         password_hash: password_hash.as_deref(),
         expires_at,
     };
@@ -149,21 +140,16 @@ pub async fn open(
     password: Option<&str>,
 ) -> Result<SharedView, AppsError> {
     let now = visitor.now();
-    if token.len() != 43 {
+    if token.len() != keys::LINK_SECRET_LEN {
         return Err(AppsError::LinkGone);
     }
     let state = visitor.state();
-    // A tenant being moved between regions is answered as a link that does not work, for now.
-    let tenant = match directory::route_of_app(state.regions.directory(), app).await {
-        Ok(Some(tenant)) => tenant,
-        Ok(None) | Err(DbError::TenantMoving) => return Err(AppsError::LinkGone),
-        Err(error) => return Err(error.into()),
-    };
+    let tenant = access::route(state, app).await?.ok_or(AppsError::LinkGone)?;
     let mut tx = visitor.begin(tenant).await?;
     if tx.deletion_scheduled().await? {
         return Err(AppsError::LinkGone);
     }
-    let link = links::hold_by_token(&mut tx, app, &digest(token))
+    let link = links::hold_by_token(&mut tx, app, &keys::secret_sha256(token))
         .await?
         .ok_or(AppsError::LinkGone)?;
     let opened = store::get(&mut tx, app).await?.filter(|a| a.purge_at.is_none());

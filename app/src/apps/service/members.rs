@@ -4,9 +4,6 @@
 //! verified address is the invited one. Members see shared apps in "Shared with you" and can
 //! leave; the owner removes anyone, and removal holds from the next request on.
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use rand::RngCore as _;
-use sha2::{Digest as _, Sha256};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -22,21 +19,17 @@ use crate::{
     },
     auth::{model::Email, service::accounts},
     platform::{
+        keys,
         audit,
         clock::to_minute,
         context::SignedIn,
-        db::{DbError, TenantTx},
-        directory,
+        db::TenantTx,
         ids::AppId,
         mail::{self, Mail},
         rate_limit,
         region::Tenant,
     },
 };
-
-fn digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
-}
 
 pub(super) fn row(member: StoredMember, now: OffsetDateTime) -> MemberRow {
     MemberRow {
@@ -69,9 +62,7 @@ pub async fn invite(
     let email = Email::parse(email).map_err(|_| AppsError::InviteAddress)?;
     let now = me.now();
     let expires_at = now + Duration::days(INVITE_DAYS);
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let token = keys::link_secret();
     let mut tx = me.begin_own().await?;
     let shared = live(&mut tx, app).await?;
     let me_as_owner = accounts::profile(&mut tx).await?;
@@ -85,7 +76,7 @@ pub async fn invite(
     if known.is_none() && members::count(&mut tx, app).await? >= MEMBERS_PER_APP {
         return Err(AppsError::TooManyMembers);
     }
-    members::invite(&mut tx, app, email.as_str(), role.code(), &digest(&token), now, expires_at)
+    members::invite(&mut tx, app, email.as_str(), role.code(), &keys::secret_sha256(&token), now, expires_at)
         .await?;
     let detail = format!("{} as {} ({})", email.as_str(), role.label(), shared.name);
     if known.is_some_and(|member| member.accepted_at.is_some()) {
@@ -144,7 +135,7 @@ pub async fn remove(me: &SignedIn, app: AppId, member: Uuid) -> Result<(), AppsE
 
 /// Accepts an invitation as `me`: only with the verified address it was sent to.
 pub async fn accept(me: &SignedIn, app: AppId, token: &str) -> Result<(), AppsError> {
-    if token.len() != 43 {
+    if token.len() != keys::LINK_SECRET_LEN {
         return Err(AppsError::InviteGone);
     }
     let now = me.now();
@@ -154,13 +145,9 @@ pub async fn accept(me: &SignedIn, app: AppId, token: &str) -> Result<(), AppsEr
     if profile.email_verified_at.is_none() {
         return Err(AppsError::InviteUnverified);
     }
-    let tenant = match directory::route_of_app(me.state().regions.directory(), app).await {
-        Ok(Some(tenant)) => tenant,
-        Ok(None) | Err(DbError::TenantMoving) => return Err(AppsError::InviteGone),
-        Err(error) => return Err(error.into()),
-    };
+    let tenant = access::route(me.state(), app).await?.ok_or(AppsError::InviteGone)?;
     let mut tx = me.begin(Tenant::new(me.owner_id(), tenant.region)).await?;
-    let answer = members::accept(&mut tx, tenant.owner_id, app, &digest(token), &profile.email, now)
+    let answer = members::accept(&mut tx, tenant.owner_id, app, &keys::secret_sha256(token), &profile.email, now)
         .await?;
     let role = match answer.as_str() {
         "viewer" | "editor" => MemberRole::parse(&answer),

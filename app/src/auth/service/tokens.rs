@@ -2,9 +2,6 @@
 //! wasn't me"). The token names its tenant through an opaque id only this server can read, and
 //! carries 256 random bits; only their SHA-256 is stored, so a leaked table cannot be used.
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use super::AuthError;
@@ -16,7 +13,7 @@ use crate::{
         directory,
         error::InfraError,
         ids::{OwnerId, PasskeyId},
-        keys::KeyEncryptionKey,
+        keys::{self, KeyEncryptionKey},
         region::Tenant,
         state::AppState,
     },
@@ -58,10 +55,6 @@ pub enum TokenError {
     Expired,
     #[error("This link has already been used.")]
     Used,
-}
-
-fn digest(secret: &str) -> Vec<u8> {
-    Sha256::digest(secret.as_bytes()).to_vec()
 }
 
 /// What a "this wasn't me" link undoes: the change its mail reported.
@@ -144,11 +137,9 @@ pub async fn issue(
 ) -> Result<String, InfraError> {
     let (new_email, scope) = carries.columns();
     let route = crypto::opaque_id(kek, tx.owner_id())?;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let secret = URL_SAFE_NO_PAD.encode(bytes);
+    let secret = keys::link_secret();
     let token = NewToken {
-        secret_sha256: &digest(&secret),
+        secret_sha256: &keys::secret_sha256(&secret),
         purpose: purpose.as_str(),
         new_email,
         scope,
@@ -162,7 +153,7 @@ pub async fn issue(
 /// The tenant a token belongs to, read from its opaque first part.
 pub fn owner_of(kek: &KeyEncryptionKey, token: &str) -> Result<OwnerId, TokenError> {
     let (route, secret) = token.trim().split_once('.').ok_or(TokenError::Invalid)?;
-    if secret.len() != 43 {
+    if secret.len() != keys::LINK_SECRET_LEN {
         return Err(TokenError::Invalid);
     }
     crypto::open_opaque_id(kek, route).ok_or(TokenError::Invalid)
@@ -177,7 +168,7 @@ pub async fn redeem(
     now: OffsetDateTime,
 ) -> Result<Carries, AuthError> {
     let (_, secret) = token.trim().split_once('.').ok_or(TokenError::Invalid)?;
-    let secret = digest(secret);
+    let secret = keys::secret_sha256(secret);
     let (expires_at, used_at, new_email, scope) =
         store::find_for_update(tx, &secret, purpose.as_str())
             .await?
@@ -244,6 +235,8 @@ pub async fn not_me_link(
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+
     use super::*;
 
     #[test]
