@@ -216,9 +216,15 @@ fn file_rows(stored: Vec<files::StoredFile>) -> Vec<FileRow> {
 
 /// Everything the app's page shows its owner.
 pub async fn detail(me: &SignedIn, id: AppId) -> Result<AppDetail, AppsError> {
-    let now = me.now();
     let mut tx = me.begin_own().await?;
     let app = owned(&mut tx, id).await?;
+    owner_view(me, tx, app).await
+}
+
+/// The owner's view of `app`, read in the owner's transaction `tx` (which it commits).
+async fn owner_view(me: &SignedIn, mut tx: TenantTx, app: StoredApp) -> Result<AppDetail, AppsError> {
+    let now = me.now();
+    let id = app.id;
     let stored_files = files::list(&mut tx, me.owner_id(), id).await?;
     let stored_links = store::links::list(&mut tx, id).await?;
     let stored_members = store::members::list(&mut tx, id).await?;
@@ -243,10 +249,7 @@ pub async fn detail(me: &SignedIn, id: AppId) -> Result<AppDetail, AppsError> {
 pub async fn page(me: &SignedIn, id: AppId) -> Result<AppPageData, AppsError> {
     let mut opened = access::open(me, id).await?;
     let role = match opened.role {
-        Role::Owner => {
-            drop(opened);
-            return Ok(AppPageData::Own(detail(me, id).await?));
-        }
+        Role::Owner => return Ok(AppPageData::Own(owner_view(me, opened.tx, opened.app).await?)),
         Role::Editor => MemberRole::Editor,
         Role::Viewer => MemberRole::Viewer,
     };
