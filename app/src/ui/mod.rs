@@ -16,3 +16,16 @@ pub use load::{LoadError, Loading};
 pub use notices::query_notice;
 pub use sudo::{besides_sudo, resubmit, SudoForms, SudoPrompt};
 pub use url::query_value;
+
+/// Percent-encodes text for a URL (a query value, a data: URL): everything but the unreserved
+/// characters of RFC 3986.
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}

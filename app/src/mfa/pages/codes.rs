@@ -22,7 +22,7 @@ pub(super) fn FreshCodes(codes: Vec<String>) -> impl IntoView {
         "Custodian backup codes. Each works once.\n\n{}\n",
         codes.join("\n")
     );
-    let download = format!("data:text/plain;charset=utf-8,{}", url_escape(&text));
+    let download = format!("data:text/plain;charset=utf-8,{}", crate::ui::percent_encode(&text));
     let copied = RwSignal::new(None::<&'static str>);
     let copy = move |_| {
         let text = text.clone();
@@ -65,18 +65,6 @@ pub(super) fn FreshCodes(codes: Vec<String>) -> impl IntoView {
             </p>
         </section>
     }
-}
-
-/// Percent-encodes text for a data: URL.
-fn url_escape(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }
 
 #[component]
