@@ -48,6 +48,8 @@ pub mod mail;
 #[cfg(feature = "ssr")]
 pub mod portable;
 #[cfg(feature = "ssr")]
+pub mod publication;
+#[cfg(feature = "ssr")]
 pub mod rate_limit;
 #[cfg(feature = "ssr")]
 pub mod regions;

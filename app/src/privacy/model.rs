@@ -263,6 +263,16 @@ pub enum ReceiptVerdict {
         rows_removed: i64,
         data_key_destroyed: bool,
     },
+    /// A publication receipt signed by this server's key and unchanged since (promise P10).
+    Publication {
+        action: String,
+        app_name: String,
+        app_id: String,
+        author: String,
+        at: String,
+        files: usize,
+        override_reason: Option<String>,
+    },
     /// Well-formed, but the signature does not match its contents.
     Tampered,
     /// Not a receipt at all; says what is wrong.

@@ -77,6 +77,33 @@ pub fn VerifyReceiptPage() -> impl IntoView {
                 </dl>
             </div>
         }.into_any(),
+        Some(Ok(ReceiptVerdict::Publication { action, app_name, app_id, author, at, files, override_reason })) => view! {
+            <div class="rounded border border-emerald-700 bg-emerald-50 p-4 dark:bg-emerald-950">
+                <p class="font-bold">
+                    "Genuine: Custodian signed this publication receipt and nothing in it has changed."
+                </p>
+                <dl class="mt-2 grid grid-cols-[auto_1fr] gap-x-4 text-sm">
+                    <dt>"What happened"</dt>
+                    <dd>
+                        {if action == "published" {
+                            "Published to Discover"
+                        } else {
+                            "Withdrawn from Discover"
+                        }}
+                    </dd>
+                    <dt>"App"</dt>
+                    <dd>{format!("{app_name} ({app_id})")}</dd>
+                    <dt>"Author shown"</dt>
+                    <dd>{author}</dd>
+                    <dt>"When"</dt>
+                    <dd>{at}</dd>
+                    <dt>"Files made public"</dt>
+                    <dd>{files.to_string()}</dd>
+                    <dt>"Published despite the check"</dt>
+                    <dd>{override_reason.unwrap_or_else(|| "no".to_owned())}</dd>
+                </dl>
+            </div>
+        }.into_any(),
         Some(Ok(ReceiptVerdict::Tampered)) => view! {
             <p class="rounded border border-red-700 bg-red-50 p-4 font-bold text-red-800 dark:bg-red-950 dark:text-red-200">
                 "Not genuine: this document was changed after it was signed, or Custodian did not sign it."

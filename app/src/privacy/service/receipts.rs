@@ -14,7 +14,7 @@ use crate::{
         ids::ConsentRecordId,
         keys::{self, Derived, KeyEncryptionKey},
         portable::Signing,
-        erasure, residency,
+        erasure, publication, residency,
         signed::{self, Unverified},
         state::AppState,
     },
@@ -191,6 +191,21 @@ pub fn verify(state: &AppState, text: &str) -> ReceiptVerdict {
                 purged: deletion.purged,
                 rows_removed: deletion.rows_removed,
                 data_key_destroyed: deletion.data_key_destroyed,
+            },
+            Err(Unverified::Tampered) => ReceiptVerdict::Tampered,
+            Err(Unverified::Malformed(why)) => malformed(why),
+        };
+    }
+    if document.get(publication::RECEIPT).is_some() {
+        return match publication::verify_receipt(&state.key_encryption_key, &document) {
+            Ok(verified) => ReceiptVerdict::Publication {
+                action: verified.action,
+                app_name: verified.app_name,
+                app_id: verified.app_id,
+                author: verified.author,
+                at: verified.at,
+                files: verified.files,
+                override_reason: verified.override_reason,
             },
             Err(Unverified::Tampered) => ReceiptVerdict::Tampered,
             Err(Unverified::Malformed(why)) => malformed(why),
