@@ -6,7 +6,8 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use app::{
-    apps::model::{is_share_path, is_upload_path, loggable_path},
+    apps::model::{is_share_path, is_upload_path, loggable_path, DISCOVER_CACHE_SECONDS},
+    discover::model::is_gallery_path,
     is_protected,
     platform::{
         app_hosts::AppHosts,
@@ -181,6 +182,10 @@ pub async fn security_headers(
     request.extensions_mut().insert(nonce.clone());
     let is_server_function = request.uri().path().starts_with("/api/");
     let reached_by_link = is_share_path(request.uri().path());
+    // Discover's pages asked for without any cookie show nothing personal: the same for all.
+    let public_page = is_gallery_path(request.uri().path())
+        && request.method() == Method::GET
+        && !request.headers().contains_key(header::COOKIE);
     let mut response = next.run(request).await;
 
     let headers = response.headers_mut();
@@ -216,7 +221,19 @@ pub async fn security_headers(
             "max-age=63072000; includeSubDomains",
         );
     }
-    if is_server_function || is_html(response.headers()) {
+    let shareable = public_page
+        && response.status() == StatusCode::OK
+        && !response.headers().contains_key(header::SET_COOKIE);
+    if shareable {
+        // An unpublished app leaves every copy within this time, as the page says.
+        let cache = format!("public, max-age={DISCOVER_CACHE_SECONDS}");
+        if let Ok(value) = HeaderValue::from_str(&cache) {
+            response.headers_mut().insert(header::CACHE_CONTROL, value);
+        }
+        response
+            .headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("Cookie"));
+    } else if is_server_function || is_html(response.headers()) {
         // Pages can show a signed-in person's data; no browser or proxy cache may keep them.
         response
             .headers_mut()

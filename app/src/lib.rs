@@ -22,7 +22,7 @@ macro_rules! areas {
     };
 }
 
-areas!(privacy, auth, mfa, signin, account, security, data, apps, home);
+areas!(privacy, auth, mfa, signin, account, security, data, apps, discover, home);
 
 /// What the pages and server functions look up about every area.
 pub fn catalog() -> Catalog {

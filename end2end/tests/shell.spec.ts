@@ -17,7 +17,7 @@ test("the home page renders, hydrates and calls the server from the browser", as
 test("the navigation names the areas that exist and the skip link reaches the main content", async ({ page, problems }) => {
   await page.goto("/");
   const nav = page.getByRole("navigation", { name: "Main" });
-  await expect(nav.getByRole("link")).toHaveText(["Account", "Security", "Your data", "Privacy", "Apps"]);
+  await expect(nav.getByRole("link")).toHaveText(["Account", "Security", "Your data", "Privacy", "Apps", "Discover"]);
   for (const link of await nav.getByRole("link").all()) {
     const href = await link.getAttribute("href");
     expect((await page.request.get(href!)).status(), `${href} answers`).toBe(200);

@@ -100,16 +100,24 @@ async fn all_of_an_accounts_apps_weigh_at_most_100_mb(owner: PgPool) {
     let me = w.as_owner(ada);
     let chunk = vec![7u8; 10_000_000];
     for n in 0..10 {
-        let app = service::create(&me, Details::parse(&format!("App {n}"), "").unwrap(), false)
-            .await
-            .unwrap();
+        let app = service::create(
+            &me,
+            Details::parse(&format!("App {n}"), "").unwrap(),
+            service::Start::Empty,
+        )
+        .await
+        .unwrap();
         upload::upload(&me, app, vec![file("data.bin", chunk.clone())])
             .await
             .unwrap();
     }
-    let last = service::create(&me, Details::parse("One more", "").unwrap(), false)
-        .await
-        .unwrap();
+    let last = service::create(
+        &me,
+        Details::parse("One more", "").unwrap(),
+        service::Start::Empty,
+    )
+    .await
+    .unwrap();
     let refused = upload::upload(&me, last, vec![file("data.bin", vec![1u8; 5 << 20])]).await;
     assert!(
         matches!(

@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod discover;
 mod files;
 mod http;
 mod links;
@@ -27,7 +28,7 @@ pub(crate) async fn starter_app(w: &TestApp, owner: OwnerId) -> AppId {
     service::create(
         &w.as_owner(owner),
         Details::parse("My app", "A test app").unwrap(),
-        true,
+        service::Start::Starter,
     )
     .await
     .unwrap()

@@ -19,9 +19,13 @@ async fn the_archive_holds_every_app_with_its_files(owner: PgPool) {
     let w = test_app(owner).await;
     let ada = w.sign_up("ada@example.com").await;
     let me = w.as_owner(ada);
-    let app = service::create(&me, Details::parse("Exported", "mine").unwrap(), false)
-        .await
-        .unwrap();
+    let app = service::create(
+        &me,
+        Details::parse("Exported", "mine").unwrap(),
+        service::Start::Empty,
+    )
+    .await
+    .unwrap();
     let page = b"<h1>exported page</h1>".to_vec();
     let upload = vec![
         Incoming {

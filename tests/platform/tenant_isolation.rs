@@ -13,7 +13,9 @@ use crate::support::{app_pool, seed_tenant, tenant_tables, tenant_tx};
 /// P10: an app's collaborators): (table, policy). Any other policy beside a table's isolation
 /// fails the check.
 const CROSS_TENANT_POLICIES: &[(&str, &str)] = &[
+    ("public.apps", "discover_reads r"),
     ("public.apps", "members_read r"),
+    ("public.app_files", "discover_reads r"),
     ("public.app_files", "members_read r"),
     ("public.app_files", "editors_add a"),
     ("public.app_files", "editors_change w"),

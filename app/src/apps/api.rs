@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::model::{AppPageData, AppSummary, NewLink, SharedApp, SharedView};
+use super::model::{AppPageData, AppSummary, NewLink, PublishOutcome, SharedApp, SharedView};
 use crate::{
     platform::ids::{AppId, ShareLinkId},
     ui::FormError,
@@ -31,7 +31,12 @@ pub async fn create_app(
 
     let me = SignedIn::current()?;
     let details = Details::parse(&name, &description)?;
-    let id = service::create(&me, details, start == "starter").await?;
+    let start = if start == "starter" {
+        service::Start::Starter
+    } else {
+        service::Start::Empty
+    };
+    let id = service::create(&me, details, start).await?;
     leptos_axum::redirect(&AppsNotice::Created.at(&app_page(id)));
     Ok(id)
 }
@@ -227,4 +232,56 @@ pub async fn open_shared_link(
         }
         opened => Ok(opened?),
     }
+}
+
+/// Publishes the app to Discover (sudo): the typed name must match, and the publish check's
+/// findings block it unless a reason to publish anyway is given.
+#[server(endpoint = "apps/publish")]
+pub async fn publish_app(
+    id: AppId,
+    confirm_name: String,
+    remix: Option<String>,
+    reason: Option<String>,
+) -> Result<PublishOutcome, FormError> {
+    use super::{
+        model::{app_page, AppsNotice},
+        service::publish::{self, Reason},
+    };
+    use crate::platform::context::Sudo;
+
+    let me = Sudo::current()?;
+    let reason = Reason::parse(reason.as_deref().unwrap_or_default())?;
+    let outcome = publish::publish(&me, id, &confirm_name, remix.is_some(), reason).await?;
+    if outcome == PublishOutcome::Published {
+        leptos_axum::redirect(&AppsNotice::Published.at(&app_page(id)));
+    }
+    Ok(outcome)
+}
+
+/// Takes the app off Discover at once.
+#[server(endpoint = "apps/unpublish")]
+pub async fn unpublish_app(id: AppId) -> Result<(), FormError> {
+    use super::model::{app_page, AppsNotice};
+    use crate::platform::context::SignedIn;
+
+    super::service::publish::unpublish(&SignedIn::current()?, id).await?;
+    leptos_axum::redirect(&AppsNotice::Unpublished.at(&app_page(id)));
+    Ok(())
+}
+
+/// Allows ("on") or stops remixing of a published app.
+#[server(endpoint = "apps/remix-setting")]
+pub async fn set_app_remix(id: AppId, allow: String) -> Result<(), FormError> {
+    use super::model::{app_page, AppsNotice};
+    use crate::platform::context::SignedIn;
+
+    let allowed = allow == "on";
+    super::service::publish::set_remix(&SignedIn::current()?, id, allowed).await?;
+    let notice = if allowed {
+        AppsNotice::RemixOn
+    } else {
+        AppsNotice::RemixOff
+    };
+    leptos_axum::redirect(&notice.at(&app_page(id)));
+    Ok(())
 }

@@ -6,7 +6,7 @@ use axum::{
     extract::{DefaultBodyLimit, Multipart, Path, Request},
     http::{header, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Redirect, Response},
-    routing::post,
+    routing::{get, post},
     Router,
 };
 
@@ -14,20 +14,52 @@ use super::{
     model::{app_page, AppsNotice, UploadProblem, UPLOAD_BODY_BYTES},
     service::{
         origin::{self, Answer},
+        publish,
         upload::{self, Incoming},
         AppsError,
     },
 };
-use crate::platform::{context::Visitor, ids::AppId, state::AppState};
+use crate::platform::{context::Visitor, http::json_download, ids::AppId, state::AppState};
 
 pub fn routes() -> Router<AppState> {
     // The body was already read and limited (src/ middleware); the extractor's own 2 MB default
     // would refuse an app's worth of files.
-    Router::new().route(
-        "/apps/{id}/files",
-        post(upload_files).layer(DefaultBodyLimit::max(UPLOAD_BODY_BYTES)),
-    )
+    Router::new()
+        .route(
+            "/apps/{id}/files",
+            post(upload_files).layer(DefaultBodyLimit::max(UPLOAD_BODY_BYTES)),
+        )
+        .route("/apps/{id}/publications/{receipt}", get(publication_receipt))
 }
+
+/// `/apps/<id>/publications/<receipt>`: one of the owner's signed publication receipts, as a
+/// file; another person's receipt is answered as one that does not exist.
+async fn publication_receipt(
+    visitor: Visitor,
+    Path((id, receipt)): Path<(String, String)>,
+) -> Response {
+    let Ok(me) = visitor.signed_in() else {
+        return (StatusCode::UNAUTHORIZED, "Sign in to download your receipt.").into_response();
+    };
+    let (Ok(app), Ok(receipt)) = (id.parse::<AppId>(), receipt.parse::<uuid::Uuid>()) else {
+        return (StatusCode::NOT_FOUND, NO_RECEIPT).into_response();
+    };
+    match publish::receipt(&me, app, receipt).await {
+        Ok(Some(document)) => json_download(
+            &format!("custodian-publication-{receipt}.json"),
+            &document,
+            RECEIPT_UNAVAILABLE,
+        ),
+        Ok(None) => (StatusCode::NOT_FOUND, NO_RECEIPT).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "a publication receipt could not be read");
+            (StatusCode::SERVICE_UNAVAILABLE, RECEIPT_UNAVAILABLE).into_response()
+        }
+    }
+}
+
+const NO_RECEIPT: &str = "There is no such receipt among yours.";
+const RECEIPT_UNAVAILABLE: &str = "The receipt cannot be read right now; try again in a moment.";
 
 /// The app page again, saying why the upload was refused (one of the fixed texts).
 fn refused(app: AppId, problem: UploadProblem) -> Response {

@@ -81,6 +81,7 @@ notices! {
     /// Confirmations of the apps pages, shown after a redirect.
     AppsNotice {
         Created = "app-created" => "Your app is made. Only you can see it.",
+        Remixed = "app-remixed" => "Your remix is made: a private copy of the files that only you can see.",
         Saved = "app-saved" => "Saved.",
         FilesUploaded = "files-uploaded" => "The files were uploaded.",
         FileDeleted = "file-deleted" => "The file was deleted.",
@@ -92,6 +93,10 @@ notices! {
         Joined = "app-joined" => "You joined the app. It is in \u{201c}Shared with you\u{201d} on the Apps page.",
         Left = "app-left" => "You left the app: it is no longer shared with you.",
         LinksRevoked = "links-revoked" => "Every link was revoked.",
+        Published = "app-published" => "Published: the app is on Discover for anyone to open. Your receipt is below.",
+        Unpublished = "app-unpublished" => "Unpublished: the app left Discover and its public page at once (copies kept by browsers expire within a minute). Your receipt is below.",
+        RemixOn = "remix-on" => "Remixing is on: signed-in people can copy the app's files into an app of their own.",
+        RemixOff = "remix-off" => "Remixing is off. Copies made before stay with the people who made them.",
     }
 }
 
@@ -111,6 +116,9 @@ events! {
     APP_MEMBER_LEFT = "app_member_left" => "Collaborator left an app",
     APP_JOINED = "app_joined" => "Joined an app shared with you",
     APP_LEFT = "app_left" => "Left an app shared with you",
+    APP_PUBLISHED = "app_published" => "App published to Discover",
+    APP_UNPUBLISHED = "app_unpublished" => "App taken off Discover",
+    APP_REMIX_CHANGED = "app_remix_changed" => "Remixing of a published app changed",
 }
 
 /// Why an upload was refused: a fixed text for each, so that an address can name only these.
@@ -395,7 +403,61 @@ pub struct AppDetail {
     pub members: Vec<MemberRow>,
     /// The app's own origin, where its content is served.
     pub origin: String,
+    pub publication: Box<Publication>,
 }
+
+/// Whether an app is on Discover, as its owner's page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Publication {
+    /// The day it was published and the author name shown, while it is on Discover.
+    pub published: Option<(String, String)>,
+    pub remix_allowed: bool,
+    /// The author name a publication would show (the account's display name).
+    pub author: String,
+    /// Where the app came from, if it is a remix.
+    pub remixed_from: Option<String>,
+    pub receipts: Vec<ReceiptRow>,
+}
+
+/// A publication receipt, listed for download.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptRow {
+    pub id: uuid::Uuid,
+    pub published: bool,
+    pub at: String,
+}
+
+/// An app's page on Discover, once it is published.
+pub fn discover_page(app: AppId) -> String {
+    format!("/discover/{app}")
+}
+
+/// The address a publication receipt downloads from.
+pub fn receipt_path(app: AppId, receipt: uuid::Uuid) -> String {
+    format!("{APPS_PAGE}/{app}/publications/{receipt}")
+}
+
+/// What the publish check found in one line of a file (never the value itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub path: String,
+    pub line: usize,
+    pub what: String,
+}
+
+/// What asking to publish did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PublishOutcome {
+    Published,
+    /// The check found these; nothing became public.
+    Blocked(Vec<Finding>),
+}
+
+/// The longest reason to publish despite the check's findings, and the shortest.
+pub const REASON_CHARS: std::ops::RangeInclusive<usize> = 10..=500;
+
+/// How long a copy of a Discover page may be kept by a browser or cache after the app leaves.
+pub const DISCOVER_CACHE_SECONDS: u32 = 60;
 
 /// A new share link: its address, shown once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

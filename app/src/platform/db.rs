@@ -275,6 +275,14 @@ pub async fn begin_for_browser(
         .await?)
 }
 
+/// A read-only transaction for no tenant and no browser: no tenant row matches in it except
+/// those a policy opens to anyone (apps published to Discover and their files).
+pub async fn begin_public(pool: &PgPool) -> Result<Transaction<'static, Postgres>, DbError> {
+    Ok(pool
+        .begin_with("BEGIN READ ONLY; SELECT set_config('app.owner_id', '', true)")
+        .await?)
+}
+
 /// Makes every transaction that asks for `key` wait until this one ends (an advisory lock held
 /// to commit or rollback): for limits counted by one change at a time.
 pub async fn lock_until_commit(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {

@@ -127,6 +127,26 @@ impl Regions {
         self.cells.iter().any(|(served, _)| *served == region)
     }
 
+    /// The pool of each database that holds regions, once each (several regions may share one
+    /// database in a test's or a developer's layout): for reads across every region.
+    pub fn databases(&self) -> Vec<&PgPool> {
+        let mut seen = Vec::new();
+        let mut pools = Vec::new();
+        for (_, pool) in self.cells.iter() {
+            let options = pool.connect_options();
+            let name = (
+                options.get_host().to_owned(),
+                options.get_port(),
+                options.get_database().map(str::to_owned),
+            );
+            if !seen.contains(&name) {
+                seen.push(name);
+                pools.push(pool);
+            }
+        }
+        pools
+    }
+
     /// Every region served, with its pool.
     pub fn cells(&self) -> impl Iterator<Item = (Region, &PgPool)> {
         self.cells.iter().map(|(region, pool)| (*region, pool))

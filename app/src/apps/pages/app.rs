@@ -9,6 +9,7 @@ use super::{
     files::{Files, Preview},
     member::SharedAppView,
     people::WhoHasAccess,
+    publish::Publishing,
 };
 use crate::{
     apps::{
@@ -73,6 +74,11 @@ fn AppView(detail: AppDetail) -> impl IntoView {
     view! {
         <PageHeader title=detail.summary.name.clone() />
         <p class="mt-2 max-w-prose">{detail.summary.description.clone()}</p>
+        {detail
+            .publication
+            .remixed_from
+            .clone()
+            .map(|from| view! { <p class=QUIET_TEXT>{format!("A remix of {from}.")}</p> })}
         <p class=QUIET_TEXT>
             {format!(
                 "{} file(s), {} · changed {} · served only from its own origin, {}",
@@ -93,6 +99,12 @@ fn AppView(detail: AppDetail) -> impl IntoView {
                     <Details detail=detail.clone() />
                     <Files id files=detail.files.clone() editable=true />
                     <WhoHasAccess id members=detail.members.clone() links=detail.links.clone() />
+                    <Publishing
+                        id
+                        name=detail.summary.name.clone()
+                        files=usize::try_from(detail.summary.files).unwrap_or_default()
+                        publication=(*detail.publication).clone()
+                    />
                     <Trash id />
                 }
                     .into_any()

@@ -6,6 +6,7 @@ pub mod files;
 pub mod links;
 pub mod member;
 pub mod people;
+pub mod publish;
 pub mod share;
 
 pub use app::AppPage;

@@ -24,6 +24,8 @@ pub enum Viewer {
     Link(ShareLinkId),
     /// A collaborator (another tenant) from the app's page.
     Member(OwnerId),
+    /// Anyone, from the app's page on Discover: it opens only while the app is published.
+    Public,
 }
 
 /// Why a token opens nothing.
@@ -47,6 +49,7 @@ impl Capability {
             Viewer::Owner(owner) => (b'o', owner.as_uuid()),
             Viewer::Link(link) => (b'l', link.as_uuid()),
             Viewer::Member(member) => (b'm', member.as_uuid()),
+            Viewer::Public => (b'p', self.app.as_uuid()),
         };
         let mut body = [0; BODY];
         body[0] = VERSION;
@@ -88,6 +91,7 @@ impl Capability {
             b'o' => Viewer::Owner(OwnerId::from_uuid(uuid(18..34)?)),
             b'l' => Viewer::Link(ShareLinkId::from_uuid(uuid(18..34)?)),
             b'm' => Viewer::Member(OwnerId::from_uuid(uuid(18..34)?)),
+            b'p' => Viewer::Public,
             _ => return Err(Refusal::Invalid),
         };
         let mut seconds = [0; 8];

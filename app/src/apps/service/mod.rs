@@ -3,9 +3,11 @@
 
 pub mod access;
 pub mod capability;
+pub mod check;
 pub mod links;
 pub mod members;
 pub mod origin;
+pub mod publish;
 pub mod purge;
 pub mod upload;
 
@@ -88,6 +90,16 @@ pub enum AppsError {
     LinkLocked(String),
     #[error("That is not the link's password.")]
     WrongPassword,
+    #[error("Type the app's name exactly as it is shown, to confirm.")]
+    ConfirmName,
+    #[error("The app has no files yet: add some before you publish it.")]
+    NothingToPublish,
+    #[error("The app is already on Discover.")]
+    AlreadyPublished,
+    #[error("The app is not on Discover.")]
+    NotPublished,
+    #[error("Give a reason of 10 to 500 characters, or fix the files and try again.")]
+    Reason,
     #[error(transparent)]
     Infra(#[from] InfraError),
 }
@@ -102,6 +114,8 @@ impl From<AppsError> for FormError {
             AppsError::ConnectHosts => "connect_hosts",
             AppsError::LinkLabel => "label",
             AppsError::InviteAddress | AppsError::InviteSelf => "email",
+            AppsError::ConfirmName => "confirm_name",
+            AppsError::Reason => "reason",
             AppsError::LinkPassword | AppsError::WrongPassword | AppsError::LinkLocked(_) => {
                 "password"
             }
@@ -228,6 +242,7 @@ async fn owner_view(me: &SignedIn, mut tx: TenantTx, app: StoredApp) -> Result<A
     let stored_files = files::list(&mut tx, me.owner_id(), id).await?;
     let stored_links = store::links::list(&mut tx, id).await?;
     let stored_members = store::members::list(&mut tx, id).await?;
+    let publication = Box::new(publish::view(&mut tx, &app).await?);
     tx.commit().await?;
     Ok(AppDetail {
         summary: summary(&app),
@@ -242,6 +257,7 @@ async fn owner_view(me: &SignedIn, mut tx: TenantTx, app: StoredApp) -> Result<A
             .map(|member| members::row(member, now))
             .collect(),
         origin: me.state().app_hosts.origin(id),
+        publication,
     })
 }
 
@@ -292,12 +308,19 @@ pub async fn update_shared(me: &SignedIn, id: AppId, details: Details) -> Result
     Ok(())
 }
 
-/// Makes an app, empty or from the starter, routed in the directory to the owner's region.
-pub async fn create(
-    me: &SignedIn,
-    details: Details,
-    from_starter: bool,
-) -> Result<AppId, AppsError> {
+/// What a new app starts with.
+pub enum Start {
+    Empty,
+    Starter,
+    /// A copy of a published app's files (a remix), noting where they came from.
+    Remix {
+        from: String,
+        files: Vec<upload::Unpacked>,
+    },
+}
+
+/// Makes an app, routed in the directory to the owner's region.
+pub async fn create(me: &SignedIn, details: Details, start: Start) -> Result<AppId, AppsError> {
     let id = AppId::random();
     let now = me.now();
     // The route first: a request can find the app only once its rows exist, and a route left
@@ -310,11 +333,21 @@ pub async fn create(
         if store::count(&mut tx).await? >= APPS_PER_ACCOUNT {
             return Err(AppsError::TooManyApps);
         }
-        store::insert(&mut tx, id, &details.name, &details.description, now).await?;
-        if from_starter {
-            upload::add_starter(&mut tx, id, now).await?;
+        let remixed_from = match &start {
+            Start::Remix { from, .. } => Some(from.as_str()),
+            Start::Empty | Start::Starter => None,
+        };
+        store::insert(&mut tx, id, &details.name, &details.description, remixed_from, now).await?;
+        let detail = match remixed_from {
+            Some(from) => format!("{}; a remix of {from}", details.name),
+            None => details.name.clone(),
+        };
+        match &start {
+            Start::Empty => {}
+            Start::Starter => upload::add_starter(&mut tx, id, now).await?,
+            Start::Remix { files, .. } => upload::write(&mut tx, me.owner_id(), id, files, now).await?,
         }
-        me.audit(&mut tx, APP_CREATED, &details.name).await?;
+        me.audit(&mut tx, APP_CREATED, &detail).await?;
         tx.commit().await?;
         Ok(())
     };
@@ -366,6 +399,9 @@ pub async fn trash(me: &SignedIn, id: AppId) -> Result<String, AppsError> {
     store::lock_changes(&mut tx, me.owner_id()).await?;
     let app = live(&mut tx, id).await?;
     store::trash(&mut tx, id, now, purge_at).await?;
+    if app.published_at.is_some() {
+        publish::record_withdrawal(me, &mut tx, &app, "moved to the trash", now).await?;
+    }
     purge::schedule(&mut tx, id, purge_at, now).await?;
     let purge_on = to_minute(purge_at);
     me.audit(&mut tx, APP_TRASHED, &format!("{}; purged on {purge_on}", app.name))

@@ -1,6 +1,7 @@
 //! What an app's own origin answers (promise P10). Only a capability token in the path opens
-//! anything, and only while its viewer may still see the app: its owner, or a share link that
-//! still works. Nothing here reads or sets a cookie.
+//! anything, and only while its viewer may still see the app: its owner, a collaborator, a
+//! share link that still works, or anyone while the app is on Discover. Nothing here reads or
+//! sets a cookie.
 
 use percent_encoding::percent_decode_str;
 
@@ -11,9 +12,15 @@ use super::{
 use crate::{
     apps::{
         model::AppPath,
-        store::{self, files, links, members},
+        store::{self, files, links, members, published},
     },
-    platform::{db::TenantTx, directory, ids::AppId, region::Tenant, state::AppState},
+    platform::{
+        db::{self, TenantTx},
+        directory,
+        ids::AppId,
+        region::Tenant,
+        state::AppState,
+    },
 };
 
 /// The answer to a request on an app's origin.
@@ -52,17 +59,21 @@ pub async fn serve(
         return Ok(Answer::Closed);
     };
     let owner = tenant.owner_id;
+    if capability.viewer == Viewer::Public {
+        return serve_published(state, tenant, app, path).await;
+    }
     // A collaborator's view runs as the collaborator, in the app's region: the database's
     // policies decide what it reaches, and a removed member reaches nothing from then on.
     let acting = match capability.viewer {
         Viewer::Member(member) => Tenant::new(member, tenant.region),
-        Viewer::Owner(_) | Viewer::Link(_) => tenant,
+        Viewer::Owner(_) | Viewer::Link(_) | Viewer::Public => tenant,
     };
     let mut tx = TenantTx::begin(&state.regions, acting).await?;
     let may_see = match capability.viewer {
         Viewer::Owner(viewer) => viewer == owner,
         Viewer::Link(link) => links::opens(&mut tx, app, link, now).await?,
         Viewer::Member(_) => members::role(&mut tx, owner, app).await?.is_some(),
+        Viewer::Public => false,
     };
     let live = store::get_of(&mut tx, owner, app)
         .await?
@@ -80,6 +91,34 @@ pub async fn serve(
             content_type,
             body,
             connect_hosts: live.connect_hosts,
+        },
+        None => Answer::Missing,
+    })
+}
+
+/// A file of a published app, read in a transaction for no tenant: the database's Discover
+/// policy alone lets the app and its files through, so an app unpublished, trashed or of a
+/// locked account answers `Closed` from the next request on.
+async fn serve_published(
+    state: &AppState,
+    tenant: Tenant,
+    app: AppId,
+    path: &str,
+) -> Result<Answer, AppsError> {
+    let mut tx = db::begin_public(state.regions.pool(tenant.region)?).await?;
+    let Some(listed) = published::one(&mut tx, tenant.owner_id, app).await? else {
+        return Ok(Answer::Closed);
+    };
+    let Some(path) = file_path(path) else {
+        return Ok(Answer::Missing);
+    };
+    let file = files::read(&mut tx, tenant.owner_id, app, path.as_str()).await?;
+    tx.commit().await?;
+    Ok(match file {
+        Some((content_type, body)) => Answer::File {
+            content_type,
+            body,
+            connect_hosts: listed.connect_hosts,
         },
         None => Answer::Missing,
     })

@@ -139,7 +139,7 @@ pub fn unpack(incoming: Vec<Incoming>) -> Result<Vec<Unpacked>, UploadProblem> {
 
 /// Writes the files into `owner`'s app, then checks the limits with them in (the owner's
 /// account total read through a function that answers the owner and the app's editors alone).
-async fn write(
+pub(super) async fn write(
     tx: &mut TenantTx,
     owner: OwnerId,
     app: AppId,

@@ -20,6 +20,10 @@ pub const EXPORTS: &[RecordKind] = &[
             field("updated_at", "updated_at", Time, "When it last changed."),
             field("trashed_at", "trashed_at", OptionalTime, "When you moved it to the trash."),
             field("purge_at", "purge_at", OptionalTime, "When it is deleted for good, if in the trash."),
+            field("published_at", "published_at", OptionalTime, "Since when it is on Discover (null: not published)."),
+            field("published_author", "published_author", OptionalText, "The author name Discover shows."),
+            field("remix_allowed", "remix_allowed", Boolean, "Whether people may remix it from Discover."),
+            field("remixed_from", "remixed_from", OptionalText, "The published app it is a remix of."),
         ],
         documents: None,
     },
@@ -92,6 +96,21 @@ pub const EXPORTS: &[RecordKind] = &[
         ],
         documents: None,
     },
+    RecordKind {
+        file: "apps/publications.json",
+        title: "Publications to Discover",
+        about: "Each time you published an app or took it down; the signed receipts are in apps/<app-id>/publications/.",
+        tables: &["app_publications"],
+        from: "FROM app_publications WHERE owner_id = $1",
+        order_by: "at, id",
+        fields: &[
+            field("id", "id::text", Text, "The receipt's id."),
+            field("app_id", "app_id::text", Text, "The app."),
+            field("action", "action", Text, "published or unpublished."),
+            field("at", "at", Time, "When."),
+        ],
+        documents: None,
+    },
 ];
 
 pub const FILES: &[FileSet] = &[
@@ -113,6 +132,15 @@ pub const FILES: &[FileSet] = &[
                      'connect_hosts', to_jsonb(connect_hosts), 'created_at', created_at, \
                      'updated_at', updated_at, 'trashed_at', trashed_at, 'purge_at', purge_at)), 'UTF8') \
                  FROM apps WHERE owner_id = $1 ORDER BY id",
+    },
+    FileSet {
+        title: "Publication receipts",
+        about: "The signed receipt of each publication and withdrawal, as issued; the verify page checks one.",
+        tables: &["app_publications"],
+        folder: "apps/<app-id>/publications/",
+        select: "SELECT 'apps/' || app_id::text || '/publications/' || id::text || '.json', \
+                 convert_to(jsonb_pretty(receipt), 'UTF8') \
+                 FROM app_publications WHERE owner_id = $1 ORDER BY app_id, at, id",
     },
 ];
 

@@ -3,6 +3,7 @@
 //!
 //! Owns: `app_files`.
 
+use sqlx::PgConnection;
 use time::OffsetDateTime;
 
 use crate::platform::{
@@ -79,9 +80,10 @@ pub async fn list(
     .await
 }
 
-/// A file's content type and content.
+/// A file's content type and content, as the connection's tenant (or, with none, anyone) may
+/// read it.
 pub async fn read(
-    tx: &mut TenantTx,
+    conn: &mut PgConnection,
     owner: OwnerId,
     app: AppId,
     path: &str,
@@ -93,7 +95,40 @@ pub async fn read(
     .bind(owner)
     .bind(app)
     .bind(path)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Every file of the app with its content, by path: what the publish check reads and a remix
+/// copies.
+pub async fn contents(
+    conn: &mut PgConnection,
+    owner: OwnerId,
+    app: AppId,
+) -> Result<Vec<(String, String, Vec<u8>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT path, content_type, content FROM app_files \
+         WHERE owner_id = $1 AND app_id = $2 ORDER BY path",
+    )
+    .bind(owner)
+    .bind(app)
+    .fetch_all(conn)
+    .await
+}
+
+/// Each file's path, SHA-256 (hex) and size, by path: what a publication receipt names.
+pub async fn digests(
+    tx: &mut TenantTx,
+    owner: OwnerId,
+    app: AppId,
+) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT path, encode(sha256(content), 'hex'), size_bytes::bigint FROM app_files \
+         WHERE owner_id = $1 AND app_id = $2 ORDER BY path",
+    )
+    .bind(owner)
+    .bind(app)
+    .fetch_all(&mut **tx)
     .await
 }
 

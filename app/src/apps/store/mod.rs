@@ -8,6 +8,7 @@ pub mod export;
 pub mod files;
 pub mod links;
 pub mod members;
+pub mod published;
 
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -28,11 +29,17 @@ pub struct StoredApp {
     pub connect_hosts: Vec<String>,
     pub updated_at: OffsetDateTime,
     pub purge_at: Option<OffsetDateTime>,
+    /// On Discover since, under this author name.
+    pub published_at: Option<OffsetDateTime>,
+    pub published_author: Option<String>,
+    pub remix_allowed: bool,
+    pub remixed_from: Option<String>,
     pub files: i64,
     pub bytes: i64,
 }
 
 const COLUMNS: &str = "a.id, a.name, a.description, a.connect_hosts, a.updated_at, a.purge_at, \
+     a.published_at, a.published_author, a.remix_allowed, a.remixed_from, \
      (SELECT count(*) FROM app_files f WHERE f.owner_id = a.owner_id AND f.app_id = a.id) AS files, \
      (SELECT coalesce(sum(f.size_bytes), 0)::bigint FROM app_files f \
       WHERE f.owner_id = a.owner_id AND f.app_id = a.id) AS bytes";
@@ -66,21 +73,24 @@ pub async fn trashed(tx: &mut TenantTx) -> Result<Vec<(AppId, OffsetDateTime)>, 
     .await
 }
 
+/// Makes an app; `remixed_from` notes the published app it copies, if any.
 pub async fn insert(
     tx: &mut TenantTx,
     id: AppId,
     name: &str,
     description: &str,
+    remixed_from: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO apps (owner_id, id, name, description, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $5)",
+        "INSERT INTO apps (owner_id, id, name, description, remixed_from, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
     )
     .bind(tx.owner_id())
     .bind(id)
     .bind(name)
     .bind(description)
+    .bind(remixed_from)
     .bind(now)
     .execute(&mut **tx)
     .await
@@ -152,7 +162,7 @@ pub async fn touch(tx: &mut TenantTx, id: AppId, now: OffsetDateTime) -> Result<
         .map(drop)
 }
 
-/// Moves an app out of the trash into it, to be purged at `purge_at`; false when it is not
+/// Moves an app into the trash (and off Discover), to be purged at `purge_at`; false when it is not
 /// there to move.
 pub async fn trash(
     tx: &mut TenantTx,
@@ -161,7 +171,8 @@ pub async fn trash(
     purge_at: OffsetDateTime,
 ) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query(
-        "UPDATE apps SET trashed_at = $3, purge_at = $4 \
+        "UPDATE apps SET trashed_at = $3, purge_at = $4, \
+             published_at = NULL, published_author = NULL, remix_allowed = false \
          WHERE owner_id = $1 AND id = $2 AND trashed_at IS NULL",
     )
     .bind(tx.owner_id())
@@ -232,6 +243,8 @@ pub fn seed(conn: &mut PgConnection, owner: OwnerId) -> BoxFuture<'_, Result<(),
              VALUES ($1, $1, gen_random_uuid(), 'Seed', decode(repeat('00', 32), 'hex'), now())",
             "INSERT INTO app_members (owner_id, app_id, id, email, role, invited_at, invite_expires_at) \
              VALUES ($1, $1, gen_random_uuid(), 'seed@example.com', 'viewer', now(), now())",
+            "INSERT INTO app_publications (owner_id, id, app_id, action, at, receipt) \
+             VALUES ($1, gen_random_uuid(), $1, 'published', now(), '{}')",
         ])
         .await
     })
