@@ -18,9 +18,6 @@ ALTER TABLE apps
 
 CREATE INDEX apps_published_idx ON apps (published_at DESC, id) WHERE published_at IS NOT NULL;
 
-UPDATE apps a SET owner_locked = true
-    FROM tenants t WHERE t.owner_id = a.owner_id AND t.deletion_requested_at IS NOT NULL;
-
 CREATE FUNCTION custodian_apps_follow_lock() RETURNS trigger
     LANGUAGE plpgsql SET search_path = public, pg_temp
     AS $$
@@ -43,16 +40,16 @@ CREATE POLICY discover_reads ON app_files FOR SELECT
                    WHERE a.owner_id = app_files.owner_id AND a.id = app_files.app_id
                      AND a.published_at IS NOT NULL));
 
--- Each publication and withdrawal, with the signed receipt the owner downloads.
+-- Each publication and withdrawal, with the signed receipt the owner downloads. Kept when the
+-- app is purged (the proof it was taken down outlives it), until the account is erased.
 CREATE TABLE app_publications (
-    owner_id uuid NOT NULL,
+    owner_id uuid NOT NULL REFERENCES tenants (owner_id) ON DELETE CASCADE,
     id uuid NOT NULL,
     app_id uuid NOT NULL,
     action text NOT NULL CHECK (action IN ('published', 'unpublished')),
     at timestamptz NOT NULL,
     receipt jsonb NOT NULL,
-    PRIMARY KEY (owner_id, id),
-    FOREIGN KEY (owner_id, app_id) REFERENCES apps (owner_id, id) ON DELETE CASCADE
+    PRIMARY KEY (owner_id, id)
 );
 CREATE INDEX app_publications_app_idx ON app_publications (owner_id, app_id, at DESC);
-SELECT custodian_protect_tenant_table('app_publications', 'SELECT, INSERT');
+SELECT custodian_protect_tenant_table('app_publications', 'SELECT, INSERT, DELETE');

@@ -225,14 +225,15 @@ pub async fn security_headers(
         && response.status() == StatusCode::OK
         && !response.headers().contains_key(header::SET_COOKIE);
     if shareable {
-        // An unpublished app leaves every copy within this time, as the page says.
-        let cache = format!("public, max-age={DISCOVER_CACHE_SECONDS}");
+        // An unpublished app leaves every copy within this time, as the page says. Private: the
+        // page carries this response's CSP nonce, which no shared cache should hand to others.
+        let cache = format!("private, max-age={DISCOVER_CACHE_SECONDS}");
         if let Ok(value) = HeaderValue::from_str(&cache) {
             response.headers_mut().insert(header::CACHE_CONTROL, value);
         }
         response
             .headers_mut()
-            .insert(header::VARY, HeaderValue::from_static("Cookie"));
+            .append(header::VARY, HeaderValue::from_static("Cookie"));
     } else if is_server_function || is_html(response.headers()) {
         // Pages can show a signed-in person's data; no browser or proxy cache may keep them.
         response

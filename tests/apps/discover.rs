@@ -4,7 +4,9 @@
 
 use app::{
     apps::{
-        model::{LinkExpiry, MemberRole, PublishOutcome, APP_PUBLISHED, APP_UNPUBLISHED},
+        model::{
+            LinkExpiry, MemberRole, PublishOutcome, UploadProblem, APP_PUBLISHED, APP_UNPUBLISHED,
+        },
         service::{self, links, members, publish, upload, AppsError},
         store::published,
     },
@@ -28,9 +30,14 @@ use crate::{
 
 const CAROL: &str = "carol@example.com";
 
+/// The author name the tests publish under: not the account's display name.
+fn author() -> publish::Author {
+    publish::Author::parse("Ada the maker").unwrap()
+}
+
 /// Publishes `app` of `owner` with its name typed right, expecting it to pass.
 async fn publish_app(w: &TestApp, owner: OwnerId, app: AppId, remix: bool) {
-    let outcome = publish::publish(&w.as_owner(owner), app, "My app", remix, None).await;
+    let outcome = publish::publish(&w.as_owner(owner), app, "My app", author(), remix, None).await;
     assert_eq!(outcome.unwrap(), PublishOutcome::Published);
 }
 
@@ -43,7 +50,9 @@ async fn named_app(w: &TestApp, owner: OwnerId, name: &str) -> AppId {
     service::update(&me, app, details, Vec::new())
         .await
         .unwrap();
-    publish::publish(&me, app, name, false, None).await.unwrap();
+    publish::publish(&me, app, name, author(), false, None)
+        .await
+        .unwrap();
     app
 }
 
@@ -81,6 +90,8 @@ async fn only_published_apps_of_unlocked_accounts_are_readable_without_a_tenant(
     deletion::request(&w.as_owner(bob), BOB).await.unwrap();
 
     assert_eq!(gallery_ids(&w, "").await, vec![public]);
+    // Published, and published then trashed or unpublished: a receipt for each step.
+    assert_eq!(rows(&w, "app_publications", ada).await, 5);
     // The database decides, not a filter: every row the app role reads without a tenant.
     let mut tx = db::begin_public(&w.state.pool).await.unwrap();
     let readable: Vec<AppId> = sqlx::query_scalar("SELECT id FROM apps")
@@ -116,7 +127,11 @@ async fn only_published_apps_of_unlocked_accounts_are_readable_without_a_tenant(
     }
     // Cancelling the deletion brings the app back as it was published.
     deletion::cancel(&w.as_owner(bob)).await.unwrap();
-    assert_eq!(gallery_ids(&w, "").await, vec![locked, public]);
+    let mut back = gallery_ids(&w, "").await;
+    back.sort();
+    let mut both = vec![locked, public];
+    both.sort();
+    assert_eq!(back, both);
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
@@ -130,7 +145,7 @@ async fn the_publish_check_blocks_until_the_files_are_fixed_or_a_reason_is_given
     upload::upload(&me, app, vec![file("app.js", leaky)])
         .await
         .unwrap();
-    let blocked = publish::publish(&me, app, "My app", false, None)
+    let blocked = publish::publish(&me, app, "My app", author(), false, None)
         .await
         .unwrap();
     let PublishOutcome::Blocked(findings) = blocked else {
@@ -146,7 +161,7 @@ async fn the_publish_check_blocks_until_the_files_are_fixed_or_a_reason_is_given
     let too_short = publish::Reason::parse("ok");
     assert!(matches!(too_short, Err(AppsError::Reason)));
     let reason = publish::Reason::parse("These are revoked test keys for the demo").unwrap();
-    let outcome = publish::publish(&me, app, "My app", false, reason)
+    let outcome = publish::publish(&me, app, "My app", author(), false, reason)
         .await
         .unwrap();
     assert_eq!(outcome, PublishOutcome::Published);
@@ -164,9 +179,29 @@ async fn the_publish_check_blocks_until_the_files_are_fixed_or_a_reason_is_given
     );
     assert_eq!(verified.files, 3, "the starter's three, app.js replaced");
 
+    // Once published, a change that brings a secret back is refused; a clean one is taken.
+    let again = upload::upload(
+        &me,
+        app,
+        vec![file(
+            "more.js",
+            "const k = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789';",
+        )],
+    )
+    .await;
+    assert!(
+        matches!(again, Err(AppsError::Upload(UploadProblem::Published))),
+        "{again:?}"
+    );
+    assert_eq!(rows(&w, "app_files", ada).await, 3);
+    upload::upload(&me, app, vec![file("more.js", "const k = 1;")])
+        .await
+        .unwrap();
+    assert_eq!(rows(&w, "app_files", ada).await, 4);
+
     // Fixed files publish without a reason.
     let clean = starter_app(&w, ada).await;
-    let outcome = publish::publish(&me, clean, "My app", false, None)
+    let outcome = publish::publish(&me, clean, "My app", author(), false, None)
         .await
         .unwrap();
     assert_eq!(outcome, PublishOutcome::Published);
@@ -185,10 +220,18 @@ async fn publishing_needs_the_typed_name_a_live_app_with_files_and_its_owner(own
     let app = starter_app(&w, ada).await;
     let me = w.as_owner(ada);
     for typed in ["my app", "My app!", "", "Other"] {
-        let refused = publish::publish(&me, app, typed, false, None).await;
+        let refused = publish::publish(&me, app, typed, author(), false, None).await;
         assert!(matches!(refused, Err(AppsError::ConfirmName)), "{typed}");
     }
-    let theirs = publish::publish(&w.as_owner(bob), app, "My app", false, None).await;
+    assert!(matches!(
+        publish::Author::parse(" "),
+        Err(AppsError::Author)
+    ));
+    assert!(matches!(
+        publish::Author::parse(&"a".repeat(101)),
+        Err(AppsError::Author)
+    ));
+    let theirs = publish::publish(&w.as_owner(bob), app, "My app", author(), false, None).await;
     assert!(matches!(theirs, Err(AppsError::NoSuchApp)));
     let empty = service::create(
         &me,
@@ -198,17 +241,17 @@ async fn publishing_needs_the_typed_name_a_live_app_with_files_and_its_owner(own
     .await
     .unwrap();
     assert!(matches!(
-        publish::publish(&me, empty, "Empty", false, None).await,
+        publish::publish(&me, empty, "Empty", author(), false, None).await,
         Err(AppsError::NothingToPublish)
     ));
     service::trash(&me, empty).await.unwrap();
     assert!(matches!(
-        publish::publish(&me, empty, "Empty", false, None).await,
+        publish::publish(&me, empty, "Empty", author(), false, None).await,
         Err(AppsError::Trashed)
     ));
     publish_app(&w, ada, app, false).await;
     assert!(matches!(
-        publish::publish(&me, app, "My app", false, None).await,
+        publish::publish(&me, app, "My app", author(), false, None).await,
         Err(AppsError::AlreadyPublished)
     ));
     assert!(matches!(
@@ -318,7 +361,14 @@ async fn a_remix_copies_the_files_and_nothing_else(owner: PgPool) {
         .await
         .unwrap();
     assert_eq!(name, "My app (remix)");
-    assert!(from.contains("\u{201c}My app\u{201d} by"), "{from}");
+    assert!(
+        from.starts_with("\u{201c}My app\u{201d}, /discover/"),
+        "{from}"
+    );
+    assert!(
+        !from.contains("Ada"),
+        "the author's name stays theirs: {from}"
+    );
     assert!(from.contains(&format!("/discover/{app}")), "{from}");
     assert_eq!(published_at, None, "a remix starts private");
 
@@ -366,8 +416,9 @@ async fn gallery_pages_are_public_briefly_cacheable_and_unknown_apps_answer_404(
     let (response, html) = send(&router, get("/discover")).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(html.contains("Public weather"));
+    assert!(html.contains("By Ada the maker"));
     assert!(!html.contains(ADA), "no address on a public page");
-    assert_eq!(header(&response, "cache-control"), "public, max-age=60");
+    assert_eq!(header(&response, "cache-control"), "private, max-age=60");
     assert_eq!(header(&response, "x-robots-tag"), "");
     assert!(!html.contains("noindex"));
 
@@ -393,10 +444,10 @@ async fn gallery_pages_are_public_briefly_cacheable_and_unknown_apps_answer_404(
         assert!(html.contains("There is no such app on Discover"), "{path}");
         assert!(!html.contains("My app"), "{path}");
     }
-    for query in ["?page=0", "?page=99999", "?q=%25&page=x"] {
+    for query in ["?page=0", "?page=101", "?q=%25&page=x"] {
         let (response, html) = send(&router, get(&format!("/discover{query}"))).await;
         assert_eq!(response.status(), StatusCode::OK, "{query}");
-        assert!(html.contains("Pages are numbered from 1 to 500"), "{query}");
+        assert!(html.contains("Pages are numbered from 1 to 100"), "{query}");
     }
     let long = "x".repeat(300);
     let (response, html) = send(&router, get(&format!("/discover?q={long}"))).await;

@@ -240,18 +240,20 @@ pub async fn open_shared_link(
 pub async fn publish_app(
     id: AppId,
     confirm_name: String,
+    author: String,
     remix: Option<String>,
     reason: Option<String>,
 ) -> Result<PublishOutcome, FormError> {
     use super::{
         model::{app_page, AppsNotice},
-        service::publish::{self, Reason},
+        service::publish::{self, Author, Reason},
     };
     use crate::platform::context::Sudo;
 
     let me = Sudo::current()?;
+    let author = Author::parse(&author)?;
     let reason = Reason::parse(reason.as_deref().unwrap_or_default())?;
-    let outcome = publish::publish(&me, id, &confirm_name, remix.is_some(), reason).await?;
+    let outcome = publish::publish(&me, id, &confirm_name, author, remix.is_some(), reason).await?;
     if outcome == PublishOutcome::Published {
         leptos_axum::redirect(&AppsNotice::Published.at(&app_page(id)));
     }
@@ -269,13 +271,17 @@ pub async fn unpublish_app(id: AppId) -> Result<(), FormError> {
     Ok(())
 }
 
-/// Allows ("on") or stops remixing of a published app.
+/// Allows ("on", which needs sudo: copies cannot be taken back) or stops remixing of a
+/// published app.
 #[server(endpoint = "apps/remix-setting")]
 pub async fn set_app_remix(id: AppId, allow: String) -> Result<(), FormError> {
     use super::model::{app_page, AppsNotice};
-    use crate::platform::context::SignedIn;
+    use crate::platform::context::{SignedIn, Sudo};
 
     let allowed = allow == "on";
+    if allowed {
+        Sudo::current()?;
+    }
     super::service::publish::set_remix(&SignedIn::current()?, id, allowed).await?;
     let notice = if allowed {
         AppsNotice::RemixOn

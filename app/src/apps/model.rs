@@ -165,6 +165,7 @@ upload_problems! {
     Trashed = "trashed" => "The app is in the trash: restore it before changing its files.",
     Unreadable = "unreadable" => "The upload could not be read; nothing was uploaded. Try again.",
     Busy = "busy" => "Another change to your apps is under way; nothing was uploaded. Try again in a moment.",
+    Published = "published-check" => "This app is on Discover, and the upload holds what looks like a secret or an address of this site's pages; nothing was uploaded. Remove it, or unpublish the app first.",
 }
 
 /// Why a file path is refused.

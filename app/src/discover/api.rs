@@ -13,10 +13,13 @@ pub async fn discover_gallery(
     page: Option<String>,
 ) -> Result<GalleryPage, FormError> {
     use super::service::{self, Search};
-    use crate::platform::context::Visitor;
+    use crate::platform::{context::Visitor, rate_limit::Action};
 
     let visitor = Visitor::current()?;
     let search = Search::parse(q.as_deref().unwrap_or_default())?;
+    if search.pattern().is_some() {
+        visitor.count(Action::Search).await?;
+    }
     let page = service::page_number(page.as_deref())?;
     Ok(service::gallery(visitor.state(), &search, page).await?)
 }

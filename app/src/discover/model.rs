@@ -8,8 +8,9 @@ use crate::platform::ids::AppId;
 pub const GALLERY: &str = "/discover";
 /// Apps listed per page.
 pub const PAGE_SIZE: usize = 20;
-/// The last page a visitor may ask for (10,000 apps deep): deeper reads cost more than they show.
-pub const LAST_PAGE: usize = 500;
+/// The last page a visitor may ask for (2,000 apps deep): deeper reads cost more than they
+/// show; a search narrows the gallery instead.
+pub const LAST_PAGE: usize = 100;
 /// The longest search, in characters.
 pub const SEARCH_CHARS: usize = 100;
 

@@ -172,10 +172,10 @@ pub async fn remix(me: &SignedIn, id: AppId) -> Result<AppId, DiscoverError> {
             AppPath::parse(&path).ok().map(|path| Unpacked { path, bytes })
         })
         .collect();
+    // The app and where it was, not its author's name: the copy is the remixer's data.
     let from = format!(
-        "\u{201c}{}\u{201d} by {}, {GALLERY}/{id}, as published on {}",
+        "\u{201c}{}\u{201d}, {GALLERY}/{id}, as published on {}",
         listed.name,
-        listed.published_author,
         to_minute(listed.published_at)
     );
     let details = Details::parse(&remix_name(&listed.name), &listed.description)?;

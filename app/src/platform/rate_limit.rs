@@ -51,6 +51,8 @@ pub enum Action {
     ReceiptCheck,
     /// Opening a share link (its password included).
     ShareLink,
+    /// Searching Discover (each search reads every published app).
+    Search,
 }
 
 impl Action {
@@ -62,6 +64,7 @@ impl Action {
             Self::Consent => "consent",
             Self::ReceiptCheck => "receipt",
             Self::ShareLink => "share",
+            Self::Search => "search",
         }
     }
 
@@ -69,7 +72,7 @@ impl Action {
         match self {
             Self::Authenticate | Self::Consent | Self::ReceiptCheck | Self::ShareLink => 1,
             Self::Passkey => 2,
-            Self::StrengthCheck => 4,
+            Self::StrengthCheck | Self::Search => 4,
         }
     }
 }

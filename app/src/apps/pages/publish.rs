@@ -47,6 +47,7 @@ fn Published(id: AppId, day: String, author: String, remix_allowed: bool) -> imp
     let unpublish_error = action_error(unpublish);
     let remix = ServerAction::<SetAppRemix>::new();
     let remix_error = action_error(remix);
+    let remix_form = NodeRef::<html::Form>::new();
     view! {
         <p role="status" class="mt-2">
             {format!("On Discover since {day}, with {author} as its author. ")}
@@ -66,7 +67,7 @@ fn Published(id: AppId, day: String, author: String, remix_allowed: bool) -> imp
                 "Unpublish"
             </button>
         </ActionForm>
-        <ActionForm action=remix attr:class="mt-4">
+        <ActionForm action=remix node_ref=remix_form attr:class="mt-4">
             <input type="hidden" name="id" value=id.to_string() />
             <input type="hidden" name="allow" value=if remix_allowed { "off" } else { "on" } />
             <p class=QUIET_TEXT>
@@ -76,11 +77,12 @@ fn Published(id: AppId, day: String, author: String, remix_allowed: bool) -> imp
                     "Remixing is off: nobody can copy the app's files from Discover."
                 }}
             </p>
-            <FormNotice error=remix_error />
+            <FormNotice error=besides_sudo(remix_error) />
             <button type="submit" class=format!("mt-2 {}", ButtonKind::Quiet.class())>
                 {if remix_allowed { "Stop remixing" } else { "Allow remixing" }}
             </button>
         </ActionForm>
+        <SudoPrompt error=remix_error then=resubmit(remix_form) />
     }
 }
 
@@ -110,9 +112,7 @@ fn NotPublished(id: AppId, name: String, files: usize, author: String) -> impl I
                         <li>
                             {format!("The app's name, \u{201c}{name}\u{201d}, and its description")}
                         </li>
-                        <li>
-                            {format!("Your display name, \u{201c}{author}\u{201d}, as its author")}
-                        </li>
+                        <li>"The author name you give below, as its author"</li>
                         <li>
                             {format!(
                                 "All of its files ({files}) and anything they load from the hosts it may connect to",
@@ -155,6 +155,14 @@ fn NotPublished(id: AppId, name: String, files: usize, author: String) -> impl I
                         <input type="checkbox" id="field-remix" name="remix" value="on" />
                         <label for="field-remix">"Allow remixing"</label>
                     </div>
+                    <Field
+                        label="Author name shown"
+                        name="author"
+                        autocomplete="off"
+                        value=author
+                        hint="Your display name, or any name you would rather publish under."
+                        error
+                    />
                     <Field
                         label="Type the app's name to confirm"
                         name="confirm_name"

@@ -100,6 +100,10 @@ pub enum AppsError {
     NotPublished,
     #[error("Give a reason of 10 to 500 characters, or fix the files and try again.")]
     Reason,
+    #[error("Give the author name to show, of 1 to 100 characters.")]
+    Author,
+    #[error("The check of the files could not run; nothing was published. Try again.")]
+    CheckFailed,
     #[error(transparent)]
     Infra(#[from] InfraError),
 }
@@ -116,6 +120,7 @@ impl From<AppsError> for FormError {
             AppsError::InviteAddress | AppsError::InviteSelf => "email",
             AppsError::ConfirmName => "confirm_name",
             AppsError::Reason => "reason",
+            AppsError::Author => "author",
             AppsError::LinkPassword | AppsError::WrongPassword | AppsError::LinkLocked(_) => {
                 "password"
             }

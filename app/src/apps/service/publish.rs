@@ -10,7 +10,7 @@ use super::{check::PublishCheck, live, owned, AppsError};
 use crate::{
     apps::{
         model::{
-            Publication as PublicationView, PublishOutcome, ReceiptRow,
+            Finding, Publication as PublicationView, PublishOutcome, ReceiptRow,
             APP_PUBLISHED, APP_REMIX_CHANGED, APP_UNPUBLISHED, REASON_CHARS,
         },
         store::{
@@ -24,7 +24,7 @@ use crate::{
         clock::to_minute,
         context::{SignedIn, Sudo},
         db::{self, TenantTx},
-        ids::AppId,
+        ids::{AppId, OwnerId},
         publication::{self, PublishedFile},
         state::AppState,
     },
@@ -48,16 +48,57 @@ impl Reason {
     }
 }
 
-/// The check for this site and this owner.
-fn check_for(state: &AppState) -> PublishCheck {
-    let server_paths = leptos::server_fn::axum::server_fn_paths()
-        .map(|(path, _)| path.to_owned())
-        .collect();
-    PublishCheck::new(&super::check::authority(&state.public_url), server_paths, Vec::new())
+/// The author name Discover shows, as the owner typed it (their display name, or another).
+pub struct Author(String);
+
+impl Author {
+    pub fn parse(text: &str) -> Result<Self, AppsError> {
+        let text = text.trim();
+        let count = text.chars().count();
+        if !(1..=100).contains(&count) || text.chars().any(char::is_control) {
+            return Err(AppsError::Author);
+        }
+        Ok(Self(text.to_owned()))
+    }
 }
 
-/// The author name a publication shows: the owner's display name.
-async fn author(tx: &mut TenantTx) -> Result<String, AppsError> {
+/// What the publish check finds in `contents` (path, content type, content), read off the
+/// async threads: up to an app's 10 MB of text.
+pub(super) async fn findings(
+    state: &AppState,
+    contents: Vec<(String, String, Vec<u8>)>,
+) -> Result<Vec<Finding>, AppsError> {
+    let check = PublishCheck::new(&state.public_url, Vec::new());
+    tokio::task::spawn_blocking(move || {
+        check.scan(
+            contents
+                .iter()
+                .map(|(path, content_type, content)| {
+                    (path.as_str(), content_type.as_str(), content.as_slice())
+                }),
+        )
+    })
+    .await
+    .map_err(|_| AppsError::CheckFailed)
+}
+
+/// Whether files about to be added to `app` may be: always, unless the app is on Discover and
+/// the publish check finds something in them (what was accepted when it was published stays).
+pub(super) async fn may_add(
+    state: &AppState,
+    tx: &mut TenantTx,
+    owner: OwnerId,
+    app: AppId,
+    added: Vec<(String, String, Vec<u8>)>,
+) -> Result<bool, AppsError> {
+    let published = store::get_of(tx, owner, app)
+        .await?
+        .is_some_and(|found| found.published_at.is_some());
+    Ok(!published || findings(state, added).await?.is_empty())
+}
+
+/// The display name, which a publication offers as its author name.
+async fn display_name(tx: &mut TenantTx) -> Result<String, AppsError> {
     Ok(auth::service::accounts::profile(tx).await?.display_name)
 }
 
@@ -67,6 +108,7 @@ pub async fn publish(
     me: &Sudo,
     id: AppId,
     typed_name: &str,
+    author: Author,
     remix_allowed: bool,
     reason: Option<Reason>,
 ) -> Result<PublishOutcome, AppsError> {
@@ -85,14 +127,13 @@ pub async fn publish(
     if contents.is_empty() {
         return Err(AppsError::NothingToPublish);
     }
-    let findings = check_for(me.state())
-        .scan(contents.iter().map(|(path, _, content)| (path.as_str(), content.as_slice())));
+    let findings = findings(me.state(), contents).await?;
     let reason = match (findings.is_empty(), reason) {
         (true, _) => None,
         (false, Some(reason)) => Some(reason.0),
         (false, None) => return Ok(PublishOutcome::Blocked(findings)),
     };
-    let author = author(&mut tx).await?;
+    let author = author.0;
     if !published::publish(&mut tx, id, &author, remix_allowed, now).await? {
         return Err(AppsError::Trashed);
     }
@@ -226,7 +267,7 @@ pub(super) async fn view(tx: &mut TenantTx, app: &StoredApp) -> Result<Publicati
             .zip(app.published_author.clone())
             .map(|(at, author)| (to_minute(at), author)),
         remix_allowed: app.remix_allowed,
-        author: author(tx).await?,
+        author: display_name(tx).await?,
         remixed_from: app.remixed_from.clone(),
         receipts,
     })
@@ -258,6 +299,8 @@ pub async fn listed(
         tx.commit().await?;
     }
     all.sort_by_key(|listed| std::cmp::Reverse((listed.published_at, listed.id)));
+    // A tenant being copied to another region is in both databases until the copy switches.
+    all.dedup_by_key(|listed| listed.id);
     all.truncate(usize::try_from(limit).unwrap_or(0));
     Ok(all)
 }

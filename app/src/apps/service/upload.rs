@@ -242,6 +242,13 @@ pub async fn upload(me: &SignedIn, app: AppId, incoming: Vec<Incoming>) -> Resul
         AppsError::Trashed => AppsError::Upload(UploadProblem::Trashed),
         other => other,
     })?;
+    let added = unpacked
+        .iter()
+        .map(|file| (file.path.as_str().to_owned(), content_type(&file.path), file.bytes.clone()))
+        .collect();
+    if !super::publish::may_add(me.state(), &mut opened.tx, opened.owner, app, added).await? {
+        return Err(AppsError::Upload(UploadProblem::Published));
+    }
     write(&mut opened.tx, opened.owner, app, &unpacked, me.now()).await?;
     let paths: Vec<&str> = unpacked.iter().map(|file| file.path.as_str()).collect();
     record_and_commit(me, opened, &described("uploaded", &paths)).await?;

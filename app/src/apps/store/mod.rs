@@ -223,6 +223,7 @@ pub fn erase(tx: &mut TenantTx) -> BoxFuture<'_, Result<(), sqlx::Error>> {
     Box::pin(async move {
         let owner_id = tx.owner_id();
         for_owner(tx, owner_id, &[
+            "DELETE FROM app_publications WHERE owner_id = $1",
             "DELETE FROM app_members WHERE owner_id = $1",
             "DELETE FROM app_share_links WHERE owner_id = $1",
             "DELETE FROM app_files WHERE owner_id = $1",
