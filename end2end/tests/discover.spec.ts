@@ -56,7 +56,7 @@ test("publish after the check and sudo, find it signed out, unpublish it, verify
   // A script with a key in it: the check blocks publishing and names the file and line.
   await uploadScript(page, "const a = 1;\nconst key = 'sk-proj-abcdefghijklmnopqrstuvwx';\n");
   await confirmPublishing(page, name);
-  await expect(section.getByRole("region", { name: "What becomes public" })).toContainText("Your display name");
+  await expect(section.getByRole("region", { name: "What becomes public" })).toContainText("The author name you give below");
   await expect(section.getByRole("region", { name: "What stays private" })).toContainText("Prompts and secrets");
   expect(await seriousViolations(page)).toEqual([]);
   await section.getByLabel("Type the app's name to confirm").fill("not the name");
@@ -105,7 +105,8 @@ test("publish after the check and sudo, find it signed out, unpublish it, verify
   const after = await fresh.request.get(publicPage);
   expect(after.status()).toBe(404);
   const listed = await (await fresh.request.get(`/discover?q=${encodeURIComponent(name)}`)).text();
-  expect(listed).not.toContain(name);
+  expect(listed).not.toContain(publicPage);
+  expect(listed).toContain("No published app matches");
   await fresh.close();
   await stranger.close();
 
@@ -143,6 +144,7 @@ test("another person remixes a published app into a private app of their own", a
   await expect(page).toHaveURL(/notice=app-published/);
   await hydrated(page);
   await section.getByRole("link", { name: "Open its Discover page" }).click();
+  await expect(page).toHaveURL(/\/discover\/[0-9a-f-]{36}$/);
   const publicPage = new URL(page.url()).pathname;
 
   const other = await browser.newContext();

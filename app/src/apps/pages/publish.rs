@@ -103,7 +103,7 @@ fn NotPublished(id: AppId, name: String, files: usize, author: String) -> impl I
         </p>
         <details class="mt-4">
             <summary class=format!(
-                "cursor-pointer {}",
+                "inline-block cursor-pointer {}",
                 ButtonKind::Quiet.class(),
             )>"Publish to Discover…"</summary>
             <div class="mt-4 max-w-2xl">

@@ -83,11 +83,11 @@ fn SearchForm(query: String, error: Option<FormError>) -> impl IntoView {
     let message = error.and_then(|error| error.for_field("q"));
     let invalid = message.is_some();
     view! {
-        <form method="get" action=GALLERY role="search" class="mt-6 flex max-w-xl items-end gap-3">
-            <div class="flex flex-1 flex-col gap-1">
-                <label for="field-q" class="font-medium">
-                    "Search apps"
-                </label>
+        <form method="get" action=GALLERY role="search" class="mt-6 flex max-w-xl flex-col gap-1">
+            <label for="field-q" class="font-medium">
+                "Search apps"
+            </label>
+            <div class="flex gap-3">
                 <input
                     id="field-q"
                     name="q"
@@ -96,15 +96,15 @@ fn SearchForm(query: String, error: Option<FormError>) -> impl IntoView {
                     maxlength=SEARCH_CHARS.to_string()
                     aria-invalid=invalid.to_string()
                     aria-describedby="field-q-error"
-                    class=INPUT
+                    class=format!("flex-1 {INPUT}")
                 />
-                <p id="field-q-error" role="alert" class="text-sm text-red-800 dark:text-red-300">
-                    {message}
-                </p>
+                <button type="submit" class=ButtonKind::Primary.class()>
+                    "Search"
+                </button>
             </div>
-            <button type="submit" class=ButtonKind::Primary.class()>
-                "Search"
-            </button>
+            <p id="field-q-error" role="alert" class="text-sm text-red-800 dark:text-red-300">
+                {message}
+            </p>
         </form>
     }
 }
