@@ -486,6 +486,13 @@ impl TenantTx {
         self.tx.commit().await?;
         Ok(())
     }
+
+    /// Ends the transaction now, undoing it. Dropping one rolls it back too, but only once its
+    /// connection is next used: until then its locks stay held.
+    pub async fn rollback(self) -> Result<(), DbError> {
+        self.tx.rollback().await?;
+        Ok(())
+    }
 }
 
 impl Deref for TenantTx {

@@ -238,10 +238,30 @@ pub async fn upload(me: &SignedIn, app: AppId, incoming: Vec<Incoming>) -> Resul
     if !store::try_lock_changes(&mut opened.tx, opened.owner).await? {
         return Err(AppsError::Upload(UploadProblem::Busy));
     }
-    still_editable(&mut opened).await.map_err(|error| match error {
+    if let Err(refusal) = write_checked(me, &mut opened, &unpacked).await {
+        // The lock goes with the transaction now: a retry right away must not find it held.
+        if let Err(error) = opened.tx.rollback().await {
+            tracing::warn!(%error, "a refused upload's transaction did not roll back");
+        }
+        return Err(refusal);
+    }
+    let paths: Vec<&str> = unpacked.iter().map(|file| file.path.as_str()).collect();
+    record_and_commit(me, opened, &described("uploaded", &paths)).await?;
+    Ok(unpacked.len())
+}
+
+/// Writes an upload once the app still takes it, within the limits and, for an app on
+/// Discover, the publish check.
+async fn write_checked(
+    me: &SignedIn,
+    opened: &mut Opened,
+    unpacked: &[Unpacked],
+) -> Result<(), AppsError> {
+    still_editable(opened).await.map_err(|error| match error {
         AppsError::Trashed => AppsError::Upload(UploadProblem::Trashed),
         other => other,
     })?;
+    let app = opened.app.id;
     let added = unpacked
         .iter()
         .map(|file| (file.path.as_str().to_owned(), content_type(&file.path), file.bytes.clone()))
@@ -249,10 +269,7 @@ pub async fn upload(me: &SignedIn, app: AppId, incoming: Vec<Incoming>) -> Resul
     if !super::publish::may_add(me.state(), &mut opened.tx, opened.owner, app, added).await? {
         return Err(AppsError::Upload(UploadProblem::Published));
     }
-    write(&mut opened.tx, opened.owner, app, &unpacked, me.now()).await?;
-    let paths: Vec<&str> = unpacked.iter().map(|file| file.path.as_str()).collect();
-    record_and_commit(me, opened, &described("uploaded", &paths)).await?;
-    Ok(unpacked.len())
+    write(&mut opened.tx, opened.owner, app, unpacked, me.now()).await
 }
 
 /// Deletes one file of an app, as its owner (out of the trash) or an editor.
