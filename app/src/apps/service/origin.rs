@@ -4,6 +4,7 @@
 //! sets a cookie.
 
 use percent_encoding::percent_decode_str;
+use sqlx::PgConnection;
 
 use super::{
     capability::{Capability, Refusal, Viewer},
@@ -17,7 +18,7 @@ use crate::{
     platform::{
         db::{self, TenantTx},
         directory,
-        ids::AppId,
+        ids::{AppId, OwnerId},
         region::Tenant,
         state::AppState,
     },
@@ -59,20 +60,19 @@ pub async fn serve(
         return Ok(Answer::Closed);
     };
     let owner = tenant.owner_id;
-    if capability.viewer == Viewer::Public {
-        return serve_published(state, tenant, app, path).await;
-    }
     // A collaborator's view runs as the collaborator, in the app's region: the database's
     // policies decide what it reaches, and a removed member reaches nothing from then on.
     let acting = match capability.viewer {
+        Viewer::Public => return serve_published(state, tenant, app, path).await,
         Viewer::Member(member) => Tenant::new(member, tenant.region),
-        Viewer::Owner(_) | Viewer::Link(_) | Viewer::Public => tenant,
+        Viewer::Owner(_) | Viewer::Link(_) => tenant,
     };
     let mut tx = TenantTx::begin(&state.regions, acting).await?;
     let may_see = match capability.viewer {
         Viewer::Owner(viewer) => viewer == owner,
         Viewer::Link(link) => links::opens(&mut tx, app, link, now).await?,
         Viewer::Member(_) => members::role(&mut tx, owner, app).await?.is_some(),
+        // Answered above, through the Discover policy.
         Viewer::Public => false,
     };
     let live = store::get_of(&mut tx, owner, app)
@@ -81,19 +81,9 @@ pub async fn serve(
     let (true, Some(live), false) = (may_see, live, tx.deletion_scheduled().await?) else {
         return Ok(Answer::Closed);
     };
-    let Some(path) = file_path(path) else {
-        return Ok(Answer::Missing);
-    };
-    let file = files::read(&mut tx, owner, app, path.as_str()).await?;
+    let answer = file_answer(&mut tx, owner, app, path, live.connect_hosts).await?;
     tx.commit().await?;
-    Ok(match file {
-        Some((content_type, body)) => Answer::File {
-            content_type,
-            body,
-            connect_hosts: live.connect_hosts,
-        },
-        None => Answer::Missing,
-    })
+    Ok(answer)
 }
 
 /// A file of a published app, read in a transaction for no tenant: the database's Discover
@@ -109,16 +99,27 @@ async fn serve_published(
     let Some(listed) = published::one(&mut tx, tenant.owner_id, app).await? else {
         return Ok(Answer::Closed);
     };
+    let answer = file_answer(&mut tx, tenant.owner_id, app, path, listed.connect_hosts).await?;
+    tx.commit().await?;
+    Ok(answer)
+}
+
+/// The file at the requested `path` of `owner`'s `app`, as the connection may read it.
+async fn file_answer(
+    conn: &mut PgConnection,
+    owner: OwnerId,
+    app: AppId,
+    path: &str,
+    connect_hosts: Vec<String>,
+) -> Result<Answer, AppsError> {
     let Some(path) = file_path(path) else {
         return Ok(Answer::Missing);
     };
-    let file = files::read(&mut tx, tenant.owner_id, app, path.as_str()).await?;
-    tx.commit().await?;
-    Ok(match file {
+    Ok(match files::read(conn, owner, app, path.as_str()).await? {
         Some((content_type, body)) => Answer::File {
             content_type,
             body,
-            connect_hosts: listed.connect_hosts,
+            connect_hosts,
         },
         None => Answer::Missing,
     })
