@@ -40,6 +40,13 @@ CREATE POLICY discover_reads ON app_files FOR SELECT
                    WHERE a.owner_id = app_files.owner_id AND a.id = app_files.app_id
                      AND a.published_at IS NOT NULL));
 
+-- A member's read is only for a transaction with a tenant: asked first for a published app
+-- read by no tenant (the gallery), it would look up a membership per row.
+DROP POLICY members_read ON apps;
+CREATE POLICY members_read ON apps FOR SELECT
+    USING (trashed_at IS NULL AND custodian_current_owner() IS NOT NULL
+           AND custodian_app_role(owner_id, id) IS NOT NULL);
+
 -- Each publication and withdrawal, with the signed receipt the owner downloads. Kept when the
 -- app is purged (the proof it was taken down outlives it), until the account is erased.
 CREATE TABLE app_publications (
