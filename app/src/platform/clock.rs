@@ -57,6 +57,19 @@ pub fn to_minute(at: OffsetDateTime) -> String {
     format!("{} {:02}:{:02} UTC", at.date(), at.hour(), at.minute())
 }
 
+/// An instant as documents carry it: RFC 3339 (empty if it cannot be written).
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// An RFC 3339 instant of a document, for people (`to_minute`); empty when it is not one.
+pub fn rfc3339_to_minute(text: &str) -> String {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map(to_minute)
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

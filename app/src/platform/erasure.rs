@@ -351,10 +351,7 @@ pub async fn read_file(data_dir: &Path) -> std::io::Result<Vec<FileLine>> {
 
 /// The signed deletion receipt of a completed purge.
 pub fn receipt(key: &KeyEncryptionKey, entry: &Entry) -> Value {
-    let rfc3339 = |at: OffsetDateTime| {
-        at.format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default()
-    };
+    let rfc3339 = super::clock::rfc3339;
     let rows: BTreeMap<String, i64> = entry
         .rows_removed
         .as_object()
@@ -399,14 +396,8 @@ pub fn verify_receipt(
 ) -> Result<VerifiedDeletion, Unverified> {
     let body = signed::verify(key, document, RECEIPT)?;
     let text = |name: &str| body[name].as_str().unwrap_or_default().to_owned();
-    let minute = |name: &str| {
-        OffsetDateTime::parse(
-            body[name].as_str().unwrap_or_default(),
-            &time::format_description::well_known::Rfc3339,
-        )
-        .map(super::clock::to_minute)
-        .unwrap_or_default()
-    };
+    let minute =
+        |name: &str| super::clock::rfc3339_to_minute(body[name].as_str().unwrap_or_default());
     Ok(VerifiedDeletion {
         ledger_entry: text("ledgerEntry"),
         requested: minute("requested"),

@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::{
+    clock::{rfc3339, rfc3339_to_minute},
     ids::AppId,
     keys::KeyEncryptionKey,
     signed::{self, Unverified},
@@ -41,11 +42,6 @@ pub struct Publication {
     /// What the publish check found, and the owner's reason to publish anyway.
     pub findings: usize,
     pub override_reason: Option<String>,
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// The signed receipt of `publication`.
@@ -96,12 +92,7 @@ pub fn verify_receipt(
 ) -> Result<VerifiedPublication, Unverified> {
     let body = signed::verify(key, document, RECEIPT)?;
     let text = |value: &Value| value.as_str().unwrap_or_default().to_owned();
-    let at = OffsetDateTime::parse(
-        body["at"].as_str().unwrap_or_default(),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .map(super::clock::to_minute)
-    .unwrap_or_default();
+    let at = rfc3339_to_minute(body["at"].as_str().unwrap_or_default());
     Ok(VerifiedPublication {
         action: text(&body["action"]),
         app_name: text(&body["app"]["name"]),

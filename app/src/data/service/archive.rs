@@ -15,7 +15,7 @@ use std::{
 use futures_util::TryStreamExt as _;
 use serde_json::{json, Value};
 use sqlx::PgConnection;
-use time::{format_description::well_known::Rfc3339, OffsetDateTime};
+use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use super::{
@@ -25,6 +25,7 @@ use super::{
 use crate::{
     data::store,
     platform::{
+        clock::rfc3339,
         ids::OwnerId,
         portable::{self, FileSet, RecordKind, Signing, Withheld, FORMAT_VERSION},
         region::{Region, Tenant},
@@ -113,10 +114,6 @@ pub struct Summary {
     pub size_bytes: i64,
     pub records: i64,
     pub snapshot_at: OffsetDateTime,
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_default()
 }
 
 /// Writes the whole archive to `out` (created or emptied), reporting progress on the way.
