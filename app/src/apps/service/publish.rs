@@ -6,7 +6,12 @@
 
 use time::OffsetDateTime;
 
-use super::{check::PublishCheck, live, owned, AppsError};
+use super::{
+    check::PublishCheck,
+    live, owned,
+    upload::{content_type, Unpacked},
+    AppsError,
+};
 use crate::{
     apps::{
         model::{
@@ -89,12 +94,19 @@ pub(super) async fn may_add(
     tx: &mut TenantTx,
     owner: OwnerId,
     app: AppId,
-    added: Vec<(String, String, Vec<u8>)>,
+    added: &[Unpacked],
 ) -> Result<bool, AppsError> {
     let published = store::get_of(tx, owner, app)
         .await?
         .is_some_and(|found| found.published_at.is_some());
-    Ok(!published || findings(state, added).await?.is_empty())
+    if !published {
+        return Ok(true);
+    }
+    let added = added
+        .iter()
+        .map(|file| (file.path.as_str().to_owned(), content_type(&file.path), file.bytes.clone()))
+        .collect();
+    Ok(findings(state, added).await?.is_empty())
 }
 
 /// The display name, which a publication offers as its author name.

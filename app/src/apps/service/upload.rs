@@ -262,11 +262,8 @@ async fn write_checked(
         other => other,
     })?;
     let app = opened.app.id;
-    let added = unpacked
-        .iter()
-        .map(|file| (file.path.as_str().to_owned(), content_type(&file.path), file.bytes.clone()))
-        .collect();
-    if !super::publish::may_add(me.state(), &mut opened.tx, opened.owner, app, added).await? {
+    // Published apps only: the files are copied for the check off the async threads.
+    if !super::publish::may_add(me.state(), &mut opened.tx, opened.owner, app, unpacked).await? {
         return Err(AppsError::Upload(UploadProblem::Published));
     }
     write(&mut opened.tx, opened.owner, app, unpacked, me.now()).await
