@@ -40,6 +40,8 @@ pub enum CliError {
     Key(#[from] KeyError),
     #[error(transparent)]
     Invite(#[from] InviteError),
+    #[error(transparent)]
+    Outbound(#[from] app::platform::outbound::OutboundError),
     #[error("MAIL_TRANSPORT cannot be used: {0}")]
     Mail(#[from] MailError),
     #[error("data directory {path} is not usable ({source}); fix its permissions or choose another with --data-dir or DATA_DIR")]

@@ -12,6 +12,7 @@ use app::{
         hashing::HashingSlots,
         jobs::{JobContext, Runner},
         mail::Mailer,
+        outbound::Outbound,
         rate_limit::Limits,
         region::Region,
         session::SessionRecords,
@@ -107,6 +108,7 @@ pub async fn serve(settings: Settings) -> Result<(), CliError> {
         trusted_proxies: trusted_proxies.into(),
         mail_origin: transport.origin().into(),
         data_dir: settings.data_dir.clone().into(),
+        outbound: Outbound::new(&settings.outbound())?,
     };
     // Each region runs its own jobs on its own database (a region is a cell).
     for (region, _) in regions.cells() {

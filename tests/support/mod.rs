@@ -8,6 +8,7 @@
 pub(crate) mod browser;
 pub(crate) mod factors;
 pub(crate) mod regions;
+pub(crate) mod upstream;
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ use app::{
         jobs::JobContext,
         keys,
         mail::Mailer,
+        outbound::{Outbound, OutboundSettings},
         rate_limit::Limits,
         region::{Region, Tenant},
         regions::Regions,
@@ -105,6 +107,7 @@ pub(crate) fn state(
         trusted_proxies: Arc::from([]),
         mail_origin: Arc::from("this server (tests)"),
         data_dir: Arc::from(dir.path()),
+        outbound: Outbound::new(&OutboundSettings::default()).unwrap(),
     };
     (state, dir)
 }

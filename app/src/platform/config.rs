@@ -176,6 +176,24 @@ pub struct Settings {
     #[arg(long, global = true, env = "APPS_DOMAIN")]
     pub apps_domain: Option<String>,
 
+    /// Lets an app's egress reach private, loopback and link-local addresses: for tests and
+    /// local development only, never in production.
+    #[arg(
+        long,
+        global = true,
+        env = "EGRESS_ALLOW_PRIVATE_ADDRESSES",
+        default_value_t = false
+    )]
+    pub egress_allow_private_addresses: bool,
+
+    /// A PEM file of further certificate authorities an app's egress trusts (an internal CA).
+    #[arg(long, global = true, env = "EGRESS_CA_FILE")]
+    pub egress_ca_file: Option<PathBuf>,
+
+    /// Seconds an egress request may take, its answer included (1 to 120).
+    #[arg(long, global = true, env = "EGRESS_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u8).range(1..=120))]
+    pub egress_timeout_seconds: u8,
+
     /// Directory with the compiled site (WASM, CSS, static files).
     #[arg(
         long,
@@ -251,6 +269,14 @@ impl Settings {
 
     pub fn retention(&self) -> Result<Retention, ConfigError> {
         Retention::new(self.deletion_grace_days, self.backup_retention_days)
+    }
+
+    pub fn outbound(&self) -> super::outbound::OutboundSettings {
+        super::outbound::OutboundSettings {
+            allow_private: self.egress_allow_private_addresses,
+            extra_ca_file: self.egress_ca_file.clone(),
+            timeout: std::time::Duration::from_secs(self.egress_timeout_seconds.into()),
+        }
     }
 
     pub fn sudo_window(&self) -> time::Duration {

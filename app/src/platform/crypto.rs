@@ -5,6 +5,8 @@
 //!
 //! Owns: `data_keys`.
 
+use std::borrow::Cow;
+
 use aes_gcm::{
     aead::{Aead, Payload},
     Aes256Gcm, KeyInit, Nonce,
@@ -19,7 +21,7 @@ use uuid::Uuid;
 
 use super::{
     db::TenantTx,
-    ids::OwnerId,
+    ids::{AppId, OwnerId},
     keys::{Derived, KeyEncryptionKey},
     region::{Region, Tenant},
 };
@@ -41,16 +43,24 @@ pub enum CryptoError {
 
 /// What a sealed value is for; part of its associated data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
+pub enum Purpose<'a> {
     TotpSecret,
     BackupCode,
+    /// The value of an app's secret: bound to the app and the secret's name, so a sealed value
+    /// moved to another app or name does not open.
+    AppSecret {
+        app: AppId,
+        name: &'a str,
+    },
 }
 
-impl Purpose {
-    fn label(self) -> &'static str {
+impl Purpose<'_> {
+    fn label(self) -> Cow<'static, str> {
         match self {
-            Self::TotpSecret => "totp-secret",
-            Self::BackupCode => "backup-code",
+            Self::TotpSecret => "totp-secret".into(),
+            Self::BackupCode => "backup-code".into(),
+            // A name is upper-case letters, digits and underscores: no separator can be forged.
+            Self::AppSecret { app, name } => format!("app-secret/{app}/{name}").into(),
         }
     }
 }
@@ -257,12 +267,12 @@ pub async fn rotate_data_key(
 pub async fn seal(
     tx: &mut TenantTx,
     kek: &KeyEncryptionKey,
-    purpose: Purpose,
+    purpose: Purpose<'_>,
     plaintext: &[u8],
     now: OffsetDateTime,
 ) -> Result<Vec<u8>, CryptoError> {
     let key = current_key(tx, kek, now).await?;
-    let aad = associated_data(tx.owner_id(), purpose.label());
+    let aad = associated_data(tx.owner_id(), &purpose.label());
     seal_with(&key.sealing(), key.version, &aad, plaintext)
 }
 
@@ -270,11 +280,11 @@ pub async fn seal(
 pub async fn open(
     tx: &mut TenantTx,
     kek: &KeyEncryptionKey,
-    purpose: Purpose,
+    purpose: Purpose<'_>,
     sealed: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
     let key = key_version(tx, kek, version_of(sealed)?).await?;
-    let aad = associated_data(tx.owner_id(), purpose.label());
+    let aad = associated_data(tx.owner_id(), &purpose.label());
     // Values sealed before keys were separated by purpose used the data key itself.
     open_with(&key.sealing(), &aad, sealed).or_else(|_| open_with(&key.bytes, &aad, sealed))
 }
@@ -283,7 +293,7 @@ pub async fn open(
 fn digest_with(key: &[u8; KEY_LEN], owner_id: OwnerId, purpose: Purpose, value: &[u8]) -> Vec<u8> {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
         .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
-    mac.update(&associated_data(owner_id, purpose.label()));
+    mac.update(&associated_data(owner_id, &purpose.label()));
     mac.update(value);
     mac.finalize().into_bytes().to_vec()
 }
@@ -305,7 +315,7 @@ async fn digest_key(
 pub async fn keyed_digest(
     tx: &mut TenantTx,
     kek: &KeyEncryptionKey,
-    purpose: Purpose,
+    purpose: Purpose<'_>,
     value: &[u8],
     now: OffsetDateTime,
 ) -> Result<Vec<u8>, CryptoError> {
@@ -318,7 +328,7 @@ pub async fn keyed_digest(
 pub async fn keyed_digests(
     tx: &mut TenantTx,
     kek: &KeyEncryptionKey,
-    purpose: Purpose,
+    purpose: Purpose<'_>,
     value: &[u8],
     now: OffsetDateTime,
 ) -> Result<[Vec<u8>; 2], CryptoError> {
@@ -360,7 +370,7 @@ mod tests {
     fn aad(owner: u128) -> Vec<u8> {
         associated_data(
             OwnerId::from_uuid(Uuid::from_u128(owner)),
-            Purpose::TotpSecret.label(),
+            &Purpose::TotpSecret.label(),
         )
     }
 
@@ -392,10 +402,34 @@ mod tests {
         assert!(open_with(&KEY, &aad(2), &sealed).is_err());
         let backup = associated_data(
             OwnerId::from_uuid(Uuid::from_u128(1)),
-            Purpose::BackupCode.label(),
+            &Purpose::BackupCode.label(),
         );
         assert!(open_with(&KEY, &backup, &sealed).is_err());
         assert!(open_with(&[8; KEY_LEN], &aad(1), &sealed).is_err());
+    }
+
+    #[test]
+    fn an_app_secret_opens_only_for_its_owner_app_and_name() {
+        let owner = OwnerId::from_uuid(Uuid::from_u128(1));
+        let app = AppId::from_uuid(Uuid::from_u128(5));
+        let bound =
+            |owner, app, name| associated_data(owner, &Purpose::AppSecret { app, name }.label());
+        let sealed = seal_with(&KEY, 1, &bound(owner, app, "API_KEY"), b"sk-value").unwrap();
+        assert_eq!(
+            open_with(&KEY, &bound(owner, app, "API_KEY"), &sealed).unwrap(),
+            b"sk-value"
+        );
+        let other_app = AppId::from_uuid(Uuid::from_u128(6));
+        let other_owner = OwnerId::from_uuid(Uuid::from_u128(2));
+        for moved in [
+            bound(owner, other_app, "API_KEY"),
+            bound(owner, app, "API_KEY2"),
+            bound(owner, app, "API_KE"),
+            bound(other_owner, app, "API_KEY"),
+            associated_data(owner, &Purpose::TotpSecret.label()),
+        ] {
+            assert!(open_with(&KEY, &moved, &sealed).is_err());
+        }
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub mod keys;
 #[cfg(feature = "ssr")]
 pub mod mail;
 #[cfg(feature = "ssr")]
+pub mod outbound;
+#[cfg(feature = "ssr")]
 pub mod portable;
 #[cfg(feature = "ssr")]
 pub mod publication;

@@ -47,6 +47,8 @@ pub struct AppState {
     pub mail_origin: Arc<str>,
     /// Proxies whose X-Forwarded-For names the client.
     pub trusted_proxies: Arc<[IpNet]>,
+    /// Where requests to other hosts (an app's egress) leave from.
+    pub outbound: super::outbound::Outbound,
 }
 
 impl AppState {
