@@ -11,6 +11,7 @@ mod http;
 mod links;
 mod members;
 mod origin;
+mod secrets;
 mod trash;
 
 use app::{

@@ -46,7 +46,7 @@ async fn invitation_to(w: &TestApp, to: &str) -> String {
 }
 
 /// Ada's app shared with verified Bob as `role`, accepted.
-async fn shared_with_bob(w: &TestApp, role: MemberRole) -> (OwnerId, OwnerId, AppId) {
+pub(crate) async fn shared_with_bob(w: &TestApp, role: MemberRole) -> (OwnerId, OwnerId, AppId) {
     let ada = w.sign_up_verified(ADA).await;
     let bob = w.sign_up_verified(BOB).await;
     let app = starter_app(w, ada).await;

@@ -11,6 +11,7 @@ use axum::{
 };
 
 use super::{
+    secrets::egress,
     model::{app_page, AppsNotice, UploadProblem, UPLOAD_BODY_BYTES},
     service::{
         origin::{self, Answer},
@@ -146,18 +147,22 @@ pub async fn serve_app_nowhere(_request: Request) -> Response {
 }
 
 /// Answers a request to `app`'s own origin; the path must start with a capability token,
-/// `/_t/<token>/`. Only GET and HEAD are answered.
+/// `/_t/<token>/`. Files answer GET and HEAD; `_egress/` calls (the secrets') take any method.
 pub async fn serve_app(state: AppState, app: AppId, request: Request) -> Response {
     let site = state.public_url.origin().ascii_serialization();
+    let path = request.uri().path().to_owned();
+    let view = path
+        .strip_prefix("/_t/")
+        .and_then(|rest| rest.split_once('/'));
+    if let Some((token, rest)) = view.filter(|(_, rest)| egress::is_egress(rest)) {
+        let response = egress::serve(&state, app, token, rest, request).await;
+        return with_app_headers(response, &site, &[]);
+    }
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         let refused = plain(StatusCode::METHOD_NOT_ALLOWED, "An app's files can only be read.");
         return with_app_headers(refused, &site, &[]);
     }
-    let path = request.uri().path().to_owned();
-    let answer = match path
-        .strip_prefix("/_t/")
-        .and_then(|rest| rest.split_once('/'))
-    {
+    let answer = match view {
         Some((token, file)) => origin::serve(&state, app, token, file).await,
         None => Ok(Answer::Closed),
     };

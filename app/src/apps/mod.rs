@@ -7,6 +7,7 @@ pub mod api;
 pub mod http;
 pub mod model;
 pub mod pages;
+pub mod secrets;
 #[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]

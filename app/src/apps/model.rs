@@ -97,6 +97,10 @@ notices! {
         Unpublished = "app-unpublished" => "Unpublished: the app left Discover and its public page at once (copies kept by browsers expire within a minute). Your receipt is below.",
         RemixOn = "remix-on" => "Remixing is on: signed-in people can copy the app's files into an app of their own.",
         RemixOff = "remix-off" => "Remixing is off. Copies made before stay with the people who made them.",
+        SecretAdded = "secret-added" => "The secret is sealed and saved. Its value can never be shown again, only replaced.",
+        SecretReplaced = "secret-replaced" => "The secret's value was replaced: the old one is gone.",
+        SecretHostsChanged = "secret-hosts" => "Saved: the secret goes to the new list of hosts from the next request on.",
+        SecretDeleted = "secret-deleted" => "The secret was deleted: its sealed value is gone.",
     }
 }
 
@@ -119,6 +123,11 @@ events! {
     APP_PUBLISHED = "app_published" => "App published to Discover",
     APP_UNPUBLISHED = "app_unpublished" => "App taken off Discover",
     APP_REMIX_CHANGED = "app_remix_changed" => "Remixing of a published app changed",
+    APP_SECRET_ADDED = "app_secret_added" => "Secret added to an app",
+    APP_SECRET_REPLACED = "app_secret_replaced" => "Secret's value replaced",
+    APP_SECRET_HOSTS_CHANGED = "app_secret_hosts_changed" => "Secret's hosts changed",
+    APP_SECRET_DELETED = "app_secret_deleted" => "Secret deleted",
+    APP_SECRET_USED = "app_secret_used" => "Secret used by the running app (first use in the hour)",
 }
 
 /// Why an upload was refused: a fixed text for each, so that an address can name only these.
@@ -344,6 +353,8 @@ pub struct SharedDetail {
     pub files: Vec<FileRow>,
     pub connect_hosts: Vec<String>,
     pub origin: String,
+    /// The names of the app's secrets (a collaborator sees nothing else of them).
+    pub secret_names: Vec<String>,
 }
 
 /// What an app's page shows: the owner's view, or a collaborator's.
@@ -405,6 +416,7 @@ pub struct AppDetail {
     /// The app's own origin, where its content is served.
     pub origin: String,
     pub publication: Box<Publication>,
+    pub secrets: Vec<super::secrets::model::SecretRow>,
 }
 
 /// Whether an app is on Discover, as its owner's page shows it.

@@ -1,5 +1,5 @@
 //! `/apps/<id>`: one app. For its owner: the app running in its sandboxed frame, its details,
-//! its files (upload and delete), who has access (people and links), and the trash; for a
+//! its files (upload and delete), its secrets, who has access (people and links), and the trash; for a
 //! collaborator, their view (`member`).
 
 use leptos::prelude::*;
@@ -15,6 +15,7 @@ use crate::{
     apps::{
         api::{app_overview, RestoreApp, SaveApp, TrashApp},
         model::{AppDetail, AppPageData, TRASH_DAYS},
+        secrets::pages::Secrets,
     },
     platform::ids::AppId,
     ui::{
@@ -98,6 +99,7 @@ fn AppView(detail: AppDetail) -> impl IntoView {
                     <Preview id hosts=detail.connect_hosts.clone() />
                     <Details detail=detail.clone() />
                     <Files id files=detail.files.clone() editable=true />
+                    <Secrets id secrets=detail.secrets.clone() />
                     <WhoHasAccess id members=detail.members.clone() links=detail.links.clone() />
                     <Publishing
                         id

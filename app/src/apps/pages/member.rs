@@ -9,6 +9,7 @@ use crate::{
     apps::{
         api::{AcceptInvitation, LeaveApp, SaveSharedApp},
         model::{MemberRole, SharedDetail},
+        secrets::pages::SecretNames,
     },
     platform::ids::AppId,
     ui::{
@@ -51,6 +52,7 @@ pub fn SharedAppView(detail: SharedDetail) -> impl IntoView {
                 }
             })}
         <Files id=app.id files=detail.files editable=editor />
+        <SecretNames names=detail.secret_names />
         <Leave id=app.id />
     }
 }

@@ -22,6 +22,7 @@ use crate::{
             APP_TRASHED, APP_UPDATED, APPS_PER_ACCOUNT, CAPABILITY_MINUTES, CONNECT_HOSTS,
             LINKS_PER_APP, MEMBERS_PER_APP, TRASH_DAYS,
         },
+        secrets,
         store::{self, files, StoredApp},
     },
     platform::{
@@ -248,6 +249,7 @@ async fn owner_view(me: &SignedIn, mut tx: TenantTx, app: StoredApp) -> Result<A
     let stored_links = store::links::list(&mut tx, id).await?;
     let stored_members = store::members::list(&mut tx, id).await?;
     let publication = Box::new(publish::view(&mut tx, &app).await?);
+    let secrets = secrets::service::rows(me, &mut tx, id).await?;
     tx.commit().await?;
     Ok(AppDetail {
         summary: summary(&app),
@@ -263,6 +265,7 @@ async fn owner_view(me: &SignedIn, mut tx: TenantTx, app: StoredApp) -> Result<A
             .collect(),
         origin: me.state().app_hosts.origin(id),
         publication,
+        secrets,
     })
 }
 
@@ -275,6 +278,7 @@ pub async fn page(me: &SignedIn, id: AppId) -> Result<AppPageData, AppsError> {
         Role::Viewer => MemberRole::Viewer,
     };
     let stored_files = files::list(&mut opened.tx, opened.owner, id).await?;
+    let secret_names = secrets::store::names_for_member(&mut opened.tx, opened.owner, id).await?;
     opened.tx.commit().await?;
     Ok(AppPageData::Shared(SharedDetail {
         app: SharedApp {
@@ -286,6 +290,7 @@ pub async fn page(me: &SignedIn, id: AppId) -> Result<AppPageData, AppsError> {
         files: file_rows(stored_files),
         connect_hosts: opened.app.connect_hosts,
         origin: me.state().app_hosts.origin(id),
+        secret_names,
     }))
 }
 

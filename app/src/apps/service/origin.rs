@@ -42,28 +42,61 @@ pub enum Answer {
     Closed,
 }
 
-/// The file at `path` (as the request names it, percent-encoded) of `app`, for the holder of
-/// `token`.
-pub async fn serve(
-    state: &AppState,
-    app: AppId,
-    token: &str,
-    path: &str,
-) -> Result<Answer, AppsError> {
+/// Whom a token opens an app for, judged now.
+pub enum Admission {
+    /// The viewer may open the app: its owner's tenant, what its scripts may connect to, and
+    /// the transaction the check ran in, which may read its files.
+    Open {
+        tenant: Tenant,
+        connect_hosts: Vec<String>,
+        reader: Reader,
+    },
+    Expired,
+    Closed,
+}
+
+/// The transaction a view reads an app's files in: the viewer's own (owner, link or member),
+/// or one for no tenant (a published app, through the Discover policy).
+pub enum Reader {
+    Tenant(TenantTx),
+    Public(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Reader {
+    pub fn conn(&mut self) -> &mut PgConnection {
+        match self {
+            Self::Tenant(tx) => &mut **tx,
+            Self::Public(tx) => &mut **tx,
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), AppsError> {
+        match self {
+            Self::Tenant(tx) => tx.commit().await?,
+            Self::Public(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// Whether the holder of `token` may open `app` now: the token's MAC, app and expiry, and that
+/// its viewer still may see the app (its owner, a collaborator, a share link that still works,
+/// or anyone while the app is on Discover).
+pub async fn admit(state: &AppState, app: AppId, token: &str) -> Result<Admission, AppsError> {
     let now = state.clock.now();
     let capability = match Capability::open(&state.key_encryption_key, token, app, now) {
         Ok(capability) => capability,
-        Err(Refusal::Expired) => return Ok(Answer::Expired),
-        Err(Refusal::Invalid) => return Ok(Answer::Closed),
+        Err(Refusal::Expired) => return Ok(Admission::Expired),
+        Err(Refusal::Invalid) => return Ok(Admission::Closed),
     };
     let Some(tenant) = directory::route_of_app(state.regions.directory(), app).await? else {
-        return Ok(Answer::Closed);
+        return Ok(Admission::Closed);
     };
     let owner = tenant.owner_id;
     // A collaborator's view runs as the collaborator, in the app's region: the database's
     // policies decide what it reaches, and a removed member reaches nothing from then on.
     let acting = match capability.viewer {
-        Viewer::Public => return serve_published(state, tenant, app, path).await,
+        Viewer::Public => return admit_published(state, tenant, app).await,
         Viewer::Member(member) => Tenant::new(member, tenant.region),
         Viewer::Owner(_) | Viewer::Link(_) => tenant,
     };
@@ -79,28 +112,53 @@ pub async fn serve(
         .await?
         .filter(|found| found.purge_at.is_none());
     let (true, Some(live), false) = (may_see, live, tx.deletion_scheduled().await?) else {
-        return Ok(Answer::Closed);
+        return Ok(Admission::Closed);
     };
-    let answer = file_answer(&mut tx, owner, app, path, live.connect_hosts).await?;
-    tx.commit().await?;
-    Ok(answer)
+    Ok(Admission::Open {
+        tenant,
+        connect_hosts: live.connect_hosts,
+        reader: Reader::Tenant(tx),
+    })
 }
 
-/// A file of a published app, read in a transaction for no tenant: the database's Discover
-/// policy alone lets the app and its files through, so an app unpublished, trashed or of a
-/// locked account answers `Closed` from the next request on.
-async fn serve_published(
+/// A published app, read in a transaction for no tenant: the database's Discover policy alone
+/// lets the app and its files through, so an app unpublished, trashed or of a locked account
+/// answers `Closed` from the next request on.
+async fn admit_published(
     state: &AppState,
     tenant: Tenant,
     app: AppId,
-    path: &str,
-) -> Result<Answer, AppsError> {
+) -> Result<Admission, AppsError> {
     let mut tx = db::begin_public(state.regions.pool(tenant.region)?).await?;
     let Some(listed) = published::one(&mut tx, tenant.owner_id, app).await? else {
-        return Ok(Answer::Closed);
+        return Ok(Admission::Closed);
     };
-    let answer = file_answer(&mut tx, tenant.owner_id, app, path, listed.connect_hosts).await?;
-    tx.commit().await?;
+    Ok(Admission::Open {
+        tenant,
+        connect_hosts: listed.connect_hosts,
+        reader: Reader::Public(tx),
+    })
+}
+
+/// The file at `path` (as the request names it, percent-encoded) of `app`, for the holder of
+/// `token`.
+pub async fn serve(
+    state: &AppState,
+    app: AppId,
+    token: &str,
+    path: &str,
+) -> Result<Answer, AppsError> {
+    let (tenant, connect_hosts, mut reader) = match admit(state, app, token).await? {
+        Admission::Open {
+            tenant,
+            connect_hosts,
+            reader,
+        } => (tenant, connect_hosts, reader),
+        Admission::Expired => return Ok(Answer::Expired),
+        Admission::Closed => return Ok(Answer::Closed),
+    };
+    let answer = file_answer(reader.conn(), tenant.owner_id, app, path, connect_hosts).await?;
+    reader.commit().await?;
     Ok(answer)
 }
 

@@ -14,6 +14,7 @@ use super::{
 };
 use crate::{
     apps::{
+        secrets,
         model::{
             Finding, Publication as PublicationView, PublishOutcome, ReceiptRow,
             APP_PUBLISHED, APP_REMIX_CHANGED, APP_UNPUBLISHED, REASON_CHARS,
@@ -71,9 +72,11 @@ impl Author {
 /// async threads: up to an app's 10 MB of text.
 pub(super) async fn findings(
     state: &AppState,
+    tx: &mut TenantTx,
     contents: Vec<(String, String, Vec<u8>)>,
 ) -> Result<Vec<Finding>, AppsError> {
-    let check = PublishCheck::new(&state.public_url, Vec::new());
+    // A value of one of the account's secrets pasted into a file is a finding too.
+    let check = PublishCheck::new(&state.public_url, secrets::service::values(state, tx).await?);
     tokio::task::spawn_blocking(move || {
         check.scan(
             contents
@@ -106,7 +109,7 @@ pub(super) async fn may_add(
         .iter()
         .map(|file| (file.path.as_str().to_owned(), content_type(&file.path), file.bytes.clone()))
         .collect();
-    Ok(findings(state, added).await?.is_empty())
+    Ok(findings(state, tx, added).await?.is_empty())
 }
 
 /// The display name, which a publication offers as its author name.
@@ -139,7 +142,7 @@ pub async fn publish(
     if contents.is_empty() {
         return Err(AppsError::NothingToPublish);
     }
-    let findings = findings(me.state(), contents).await?;
+    let findings = findings(me.state(), &mut tx, contents).await?;
     let reason = match (findings.is_empty(), reason) {
         (true, _) => None,
         (false, Some(reason)) => Some(reason.0),

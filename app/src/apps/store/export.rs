@@ -1,5 +1,6 @@
 //! What an export holds of a person's apps: each app's details, its files' list and the files
-//! themselves under `apps/<app-id>/`, and its share links (never a link's token or password).
+//! themselves under `apps/<app-id>/`, its share links (never a link's token or password) and
+//! its secrets (never a value).
 
 use crate::platform::portable::{field, FieldType::*, FileSet, RecordKind, Withheld};
 
@@ -111,6 +112,40 @@ pub const EXPORTS: &[RecordKind] = &[
         ],
         documents: None,
     },
+    RecordKind {
+        file: "apps/secrets.json",
+        title: "App secrets",
+        about: "The secrets attached to your apps: their names, hosts and dates. Their values are never exported: nobody can read one back, you included.",
+        tables: &["app_secrets"],
+        from: "FROM app_secrets WHERE owner_id = $1",
+        order_by: "app_id, name",
+        fields: &[
+            field("app_id", "app_id::text", Text, "The app."),
+            field("name", "name", Text, "The name the app calls it by."),
+            field("hosts", "to_json(hosts)", TextList, "The hosts it may be sent to."),
+            field("sent_as", "placement", Text, "bearer (Authorization: Bearer), header or query."),
+            field("sent_in", "placement_name", Text, "The header or query parameter it is sent in (empty for bearer)."),
+            field("created_at", "created_at", Time, "When you added it."),
+            field("rotated_at", "rotated_at", Time, "When its value was last replaced."),
+            field("last_used_at", "last_used_at", OptionalTime, "When the app last used it."),
+        ],
+        documents: None,
+    },
+    RecordKind {
+        file: "apps/secret_uses.json",
+        title: "Uses of app secrets",
+        about: "How many times each secret was used by its app, per hour.",
+        tables: &["app_secret_uses"],
+        from: "FROM app_secret_uses WHERE owner_id = $1",
+        order_by: "app_id, name, hour",
+        fields: &[
+            field("app_id", "app_id::text", Text, "The app."),
+            field("name", "name", Text, "The secret."),
+            field("hour", "hour", Time, "The hour."),
+            field("uses", "uses", Integer, "How many calls used it."),
+        ],
+        documents: None,
+    },
 ];
 
 pub const FILES: &[FileSet] = &[
@@ -145,6 +180,11 @@ pub const FILES: &[FileSet] = &[
 ];
 
 pub const WITHHELD: &[Withheld] = &[
+    Withheld {
+        table: "app_secrets",
+        what: "Each secret's sealed value and its last 4 characters",
+        reason: "Secrets are write-only: nobody reads one back, you included. Replace a value on the app's page; names, hosts and dates are in apps/secrets.json.",
+    },
     Withheld {
         table: "app_share_links",
         what: "Each share link's token hash and password hash",

@@ -224,6 +224,8 @@ pub fn erase(tx: &mut TenantTx) -> BoxFuture<'_, Result<(), sqlx::Error>> {
         let owner_id = tx.owner_id();
         for_owner(tx, owner_id, &[
             "DELETE FROM app_publications WHERE owner_id = $1",
+            "DELETE FROM app_secret_uses WHERE owner_id = $1",
+            "DELETE FROM app_secrets WHERE owner_id = $1",
             "DELETE FROM app_members WHERE owner_id = $1",
             "DELETE FROM app_share_links WHERE owner_id = $1",
             "DELETE FROM app_files WHERE owner_id = $1",
@@ -246,6 +248,10 @@ pub fn seed(conn: &mut PgConnection, owner: OwnerId) -> BoxFuture<'_, Result<(),
              VALUES ($1, $1, gen_random_uuid(), 'seed@example.com', 'viewer', now(), now())",
             "INSERT INTO app_publications (owner_id, id, app_id, action, at, receipt) \
              VALUES ($1, gen_random_uuid(), $1, 'published', now(), '{}')",
+            "INSERT INTO app_secrets (owner_id, app_id, name, hosts, placement, sealed_value, hint, created_at, rotated_at) \
+             VALUES ($1, $1, 'SEED', '{https://api.example.com}', 'bearer', '\\x00', '', now(), now())",
+            "INSERT INTO app_secret_uses (owner_id, app_id, name, hour, uses) \
+             VALUES ($1, $1, 'SEED', date_trunc('hour', now()), 1)",
         ])
         .await
     })

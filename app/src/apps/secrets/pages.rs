@@ -1,0 +1,309 @@
+//! The "Secrets" section of an app's page. Its owner adds a secret, sees each without its value
+//! (only its last 4 characters) and replaces, re-points or deletes it, each after confirming it
+//! is them; a collaborator sees the names alone.
+
+use leptos::{html, prelude::*};
+
+use super::{
+    api::{AddSecret, ChangeSecretHosts, DeleteSecret, ReplaceSecret},
+    model::{egress_path, Placement, SecretRow, EGRESS_HOST_HEADER, SECRETS_PER_APP},
+};
+use crate::{
+    platform::ids::AppId,
+    ui::{
+        action_error, besides_sudo,
+        kit::{FieldError, CELL, INPUT, QUIET_TEXT},
+        resubmit, ButtonKind, DataTable, FormError, FormNotice, Section, SubSection, Submit,
+        SudoPrompt,
+    },
+};
+
+#[component]
+pub fn Secrets(id: AppId, secrets: Vec<SecretRow>) -> impl IntoView {
+    let example = secrets
+        .first()
+        .map_or_else(|| "OPENAI_API_KEY".to_owned(), |secret| secret.name.clone());
+    view! {
+        <Section id="secrets" heading="Secrets">
+            <p class="mt-2 max-w-prose">
+                "API keys the app uses without ever seeing them. A value is sealed with your account's own key the moment you save it and can never be shown again, to you, your collaborators or anyone else: only replaced. It is never exported, logged or mailed."
+            </p>
+            <p class=format!(
+                "mt-2 max-w-prose {QUIET_TEXT}",
+            )>
+                {format!(
+                    "The app's script calls fetch('{}v1/models'), relative to its page: the server opens the secret, sends the request to the secret's first host with the secret attached, and passes the answer back. To reach another of its hosts, the script sets the {EGRESS_HOST_HEADER} header to it. This works for everyone the app runs for: you, your collaborators, people with one of its links and, once it is published, Discover's visitors, so each of them can make the app use the secret, with the hosts you list and no others.",
+                    egress_path(&example),
+                )}
+            </p>
+            {(!secrets.is_empty()).then(|| view! { <SecretTable id secrets=secrets.clone() /> })}
+            <AddSecretForm id />
+        </Section>
+    }
+}
+
+#[component]
+fn SecretTable(id: AppId, secrets: Vec<SecretRow>) -> impl IntoView {
+    let changes = secrets.clone();
+    view! {
+        <DataTable
+            caption="The app's secrets"
+            headers=&[
+                "Name",
+                "Sent to",
+                "How",
+                "Value",
+                "Added",
+                "Replaced",
+                "Last used",
+                "Uses in 24 h",
+            ]
+        >
+            {secrets
+                .iter()
+                .map(|secret| {
+                    view! {
+                        <tr class="border-b border-slate-200 align-top dark:border-slate-800">
+                            <th scope="row" class=format!("{CELL} font-mono")>
+                                {secret.name.clone()}
+                            </th>
+                            <td class=CELL>{secret.hosts.join(", ")}</td>
+                            <td class=CELL>{secret.placement.describe()}</td>
+                            <td class=format!(
+                                "{CELL} font-mono",
+                            )>
+                                {if secret.hint.is_empty() {
+                                    "(hidden)".to_owned()
+                                } else {
+                                    format!("\u{2026}{}", secret.hint)
+                                }}
+                            </td>
+                            <td class=CELL>{secret.created.clone()}</td>
+                            <td class=CELL>{secret.rotated.clone()}</td>
+                            <td class=CELL>
+                                {secret.last_used.clone().unwrap_or_else(|| "Never".to_owned())}
+                            </td>
+                            <td class=CELL>{secret.uses_last_day}</td>
+                        </tr>
+                    }
+                })
+                .collect_view()}
+        </DataTable>
+        {changes.into_iter().map(|secret| view! { <ChangeSecret id secret /> }).collect_view()}
+    }
+}
+
+/// A labelled text input of this section, with its hint and the error about it. The section's
+/// fields have ids of their own, so that they never clash with the page's other forms.
+#[component]
+fn SecretField(
+    id: String,
+    label: String,
+    name: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional, into)] value: Option<String>,
+    #[prop(optional, into)] hint: Option<String>,
+    #[prop(default = true)] required: bool,
+    #[prop(into)] error: Signal<Option<FormError>>,
+) -> impl IntoView {
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let message = Signal::derive(move || error.get().and_then(|e| e.for_field(name)));
+    view! {
+        <div class="flex flex-col gap-1">
+            <label for=id.clone() class="font-medium">
+                {label}
+            </label>
+            <input
+                id=id
+                name=name
+                type=kind
+                autocomplete="off"
+                spellcheck="false"
+                required=required
+                value=value
+                aria-invalid=move || message.get().is_some().then_some("true")
+                aria-describedby=format!("{hint_id} {error_id}")
+                class=INPUT
+            />
+            {hint
+                .map(|hint| {
+                    view! {
+                        <p id=hint_id.clone() class=QUIET_TEXT>
+                            {hint}
+                        </p>
+                    }
+                })}
+            <FieldError id=error_id message />
+        </div>
+    }
+}
+
+#[component]
+fn HostsField(
+    id: String,
+    #[prop(optional, into)] value: Option<String>,
+    #[prop(into)] error: Signal<Option<FormError>>,
+) -> impl IntoView {
+    let message = Signal::derive(move || error.get().and_then(|e| e.for_field("hosts")));
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    view! {
+        <div class="flex flex-col gap-1">
+            <label for=id.clone() class="font-medium">
+                "Hosts it may be sent to"
+            </label>
+            <textarea
+                id=id
+                name="hosts"
+                rows="2"
+                required
+                aria-invalid=move || message.get().is_some().then_some("true")
+                aria-describedby=format!("{hint_id} {error_id}")
+                class=INPUT
+            >
+                {value}
+            </textarea>
+            <p id=hint_id class=QUIET_TEXT>
+                "One per line, like https://api.example.com (a port is allowed, an IP address is not). The first is where the app's calls go."
+            </p>
+            <FieldError id=error_id message />
+        </div>
+    }
+}
+
+#[component]
+fn AddSecretForm(id: AppId) -> impl IntoView {
+    let add = ServerAction::<AddSecret>::new();
+    let error = action_error(add);
+    let form = NodeRef::<html::Form>::new();
+    view! {
+        <SubSection id="add-secret" heading="Add a secret">
+            <ActionForm action=add node_ref=form attr:class="mt-4 flex max-w-md flex-col gap-5">
+                <input type="hidden" name="id" value=id.to_string() />
+                <SecretField
+                    id="secret-new-name".to_owned()
+                    label="Secret name".to_owned()
+                    name="name"
+                    hint="Capitals, digits and underscores, like OPENAI_API_KEY: the app calls it by this name."
+                    error
+                />
+                <SecretField
+                    id="secret-new-value".to_owned()
+                    label="Value".to_owned()
+                    name="value"
+                    kind="password"
+                    hint="Up to 8 KB. Sealed when you save it; only its last 4 characters are ever shown."
+                    error
+                />
+                <HostsField id="secret-new-hosts".to_owned() error />
+                <div class="flex flex-col gap-1">
+                    <label for="secret-new-placement" class="font-medium">
+                        "How it is sent"
+                    </label>
+                    <select id="secret-new-placement" name="placement" class=INPUT>
+                        {Placement::KINDS
+                            .into_iter()
+                            .map(|(code, label)| view! { <option value=code>{label}</option> })
+                            .collect_view()}
+                    </select>
+                </div>
+                <SecretField
+                    id="secret-new-placement-name".to_owned()
+                    label="Header or parameter name".to_owned()
+                    name="placement_name"
+                    required=false
+                    hint="For a header of its own (like X-Api-Key) or a query parameter (like api_key); left out for Authorization: Bearer."
+                    error
+                />
+                <FormNotice error=besides_sudo(error) />
+                <Submit label="Add the secret" pending=add.pending() />
+            </ActionForm>
+            <SudoPrompt error then=resubmit(form) />
+            <p class=QUIET_TEXT>{format!("An app holds at most {SECRETS_PER_APP} secrets.")}</p>
+        </SubSection>
+    }
+}
+
+/// Replacing the value, changing the hosts or deleting one secret, behind a disclosure.
+#[component]
+fn ChangeSecret(id: AppId, secret: SecretRow) -> impl IntoView {
+    let replace = ServerAction::<ReplaceSecret>::new();
+    let replace_error = action_error(replace);
+    let replace_form = NodeRef::<html::Form>::new();
+    let hosts = ServerAction::<ChangeSecretHosts>::new();
+    let hosts_error = action_error(hosts);
+    let hosts_form = NodeRef::<html::Form>::new();
+    let delete = ServerAction::<DeleteSecret>::new();
+    let delete_error = action_error(delete);
+    let delete_form = NodeRef::<html::Form>::new();
+    let name = secret.name;
+    let field = |what: &str| format!("secret-{}-{what}", name.to_lowercase());
+    let (value_id, hosts_id) = (field("value"), field("hosts"));
+    let (summary, value_label, delete_label) = (
+        format!("Change {name}\u{2026}"),
+        format!("New value of {name}"),
+        format!("Delete {name}"),
+    );
+    let (replace_name, hosts_name, delete_name) = (name.clone(), name.clone(), name);
+    view! {
+        <details class="mt-4">
+            <summary class=format!(
+                "inline-block cursor-pointer {}",
+                ButtonKind::Quiet.class(),
+            )>{summary}</summary>
+            <div class="mt-4 flex max-w-md flex-col gap-6">
+                <ActionForm action=replace node_ref=replace_form attr:class="flex flex-col gap-3">
+                    <input type="hidden" name="id" value=id.to_string() />
+                    <input type="hidden" name="name" value=replace_name />
+                    <SecretField
+                        id=value_id
+                        label=value_label
+                        name="value"
+                        kind="password"
+                        hint="The old value is gone once you save; the app uses the new one from its next call."
+                        error=replace_error
+                    />
+                    <FormNotice error=besides_sudo(replace_error) />
+                    <Submit label="Replace the value" pending=replace.pending() />
+                </ActionForm>
+                <SudoPrompt error=replace_error then=resubmit(replace_form) />
+                <ActionForm action=hosts node_ref=hosts_form attr:class="flex flex-col gap-3">
+                    <input type="hidden" name="id" value=id.to_string() />
+                    <input type="hidden" name="name" value=hosts_name />
+                    <HostsField id=hosts_id value=secret.hosts.join("\n") error=hosts_error />
+                    <FormNotice error=besides_sudo(hosts_error) />
+                    <Submit label="Save the hosts" pending=hosts.pending() />
+                </ActionForm>
+                <SudoPrompt error=hosts_error then=resubmit(hosts_form) />
+                <ActionForm action=delete node_ref=delete_form>
+                    <input type="hidden" name="id" value=id.to_string() />
+                    <input type="hidden" name="name" value=delete_name />
+                    <FormNotice error=besides_sudo(delete_error) />
+                    <button type="submit" class=ButtonKind::Danger.class()>
+                        {delete_label}
+                    </button>
+                </ActionForm>
+                <SudoPrompt error=delete_error then=resubmit(delete_form) />
+            </div>
+        </details>
+    }
+}
+
+/// What a collaborator sees: the names, and that only the owner sees more.
+#[component]
+pub fn SecretNames(names: Vec<String>) -> impl IntoView {
+    (!names.is_empty())
+        .then(|| {
+            view! {
+                <Section id="secrets" heading="Secrets">
+                    <p class="mt-2 max-w-prose">
+                        {format!(
+                            "The app uses these secrets: {}. Only its owner can change them, and nobody can see their values.",
+                            names.join(", "),
+                        )}
+                    </p>
+                </Section>
+            }
+        })
+}

@@ -1,0 +1,232 @@
+//! The sealed secrets of the tenant's apps and how often each was used, per hour. The sealed
+//! value is read by two functions only: `sealed` (egress, the publish check, re-sealing) and
+//! nothing that builds a page.
+//!
+//! Owns: `app_secrets`, `app_secret_uses`.
+
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+
+use crate::platform::{
+    db::TenantTx,
+    ids::{AppId, OwnerId},
+};
+
+/// A secret as its page lists it (the sealed value stays in the database).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ListedSecret {
+    pub name: String,
+    pub hosts: Vec<String>,
+    pub placement: String,
+    pub placement_name: String,
+    pub hint: String,
+    pub created_at: OffsetDateTime,
+    pub rotated_at: OffsetDateTime,
+    pub last_used_at: Option<OffsetDateTime>,
+    pub uses_last_day: i64,
+}
+
+/// A secret as egress uses it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SealedSecret {
+    pub hosts: Vec<String>,
+    pub placement: String,
+    pub placement_name: String,
+    pub sealed_value: Vec<u8>,
+}
+
+/// What a new secret is.
+pub struct NewSecret<'a> {
+    pub name: &'a str,
+    pub hosts: &'a [String],
+    pub placement: &'a str,
+    pub placement_name: &'a str,
+    pub sealed_value: &'a [u8],
+    pub hint: &'a str,
+}
+
+/// How many secrets `app` has.
+pub async fn count(tx: &mut TenantTx, app: AppId) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM app_secrets WHERE owner_id = $1 AND app_id = $2")
+        .bind(tx.owner_id())
+        .bind(app)
+        .fetch_one(&mut **tx)
+        .await
+}
+
+/// Adds a secret; false when the app already has one of that name.
+pub async fn insert(
+    tx: &mut TenantTx,
+    app: AppId,
+    secret: &NewSecret<'_>,
+    now: OffsetDateTime,
+) -> Result<bool, sqlx::Error> {
+    let added = sqlx::query(
+        "INSERT INTO app_secrets (owner_id, app_id, name, hosts, placement, placement_name, \
+         sealed_value, hint, created_at, rotated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT DO NOTHING",
+    )
+    .bind(tx.owner_id())
+    .bind(app)
+    .bind(secret.name)
+    .bind(secret.hosts)
+    .bind(secret.placement)
+    .bind(secret.placement_name)
+    .bind(secret.sealed_value)
+    .bind(secret.hint)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(added.rows_affected() == 1)
+}
+
+/// Replaces a secret's value; false when it does not exist.
+pub async fn replace_value(
+    tx: &mut TenantTx,
+    app: AppId,
+    name: &str,
+    sealed_value: &[u8],
+    hint: &str,
+    now: OffsetDateTime,
+) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
+        "UPDATE app_secrets SET sealed_value = $4, hint = $5, rotated_at = $6 \
+         WHERE owner_id = $1 AND app_id = $2 AND name = $3",
+    )
+    .bind(tx.owner_id())
+    .bind(app)
+    .bind(name)
+    .bind(sealed_value)
+    .bind(hint)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(changed.rows_affected() == 1)
+}
+
+/// Changes where a secret may be sent; false when it does not exist.
+pub async fn set_hosts(
+    tx: &mut TenantTx,
+    app: AppId,
+    name: &str,
+    hosts: &[String],
+) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
+        "UPDATE app_secrets SET hosts = $4 WHERE owner_id = $1 AND app_id = $2 AND name = $3",
+    )
+    .bind(tx.owner_id())
+    .bind(app)
+    .bind(name)
+    .bind(hosts)
+    .execute(&mut **tx)
+    .await?;
+    Ok(changed.rows_affected() == 1)
+}
+
+/// Deletes a secret (its sealed value with it); false when it did not exist.
+pub async fn delete(tx: &mut TenantTx, app: AppId, name: &str) -> Result<bool, sqlx::Error> {
+    let deleted =
+        sqlx::query("DELETE FROM app_secrets WHERE owner_id = $1 AND app_id = $2 AND name = $3")
+            .bind(tx.owner_id())
+            .bind(app)
+            .bind(name)
+            .execute(&mut **tx)
+            .await?;
+    Ok(deleted.rows_affected() == 1)
+}
+
+/// The secrets of `app`, by name, with their uses over the day before `now`.
+pub async fn list(
+    tx: &mut TenantTx,
+    app: AppId,
+    now: OffsetDateTime,
+) -> Result<Vec<ListedSecret>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT s.name, s.hosts, s.placement, s.placement_name, s.hint, s.created_at, \
+         s.rotated_at, s.last_used_at, \
+         coalesce((SELECT sum(u.uses) FROM app_secret_uses u \
+                   WHERE u.owner_id = s.owner_id AND u.app_id = s.app_id AND u.name = s.name \
+                     AND u.hour > $3 - interval '1 day'), 0)::bigint AS uses_last_day \
+         FROM app_secrets s WHERE s.owner_id = $1 AND s.app_id = $2 ORDER BY s.name",
+    )
+    .bind(tx.owner_id())
+    .bind(app)
+    .bind(now)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// The names of another tenant's app's secrets, for one of its collaborators (the transaction's
+/// tenant); nothing for anyone else.
+pub async fn names_for_member(
+    conn: &mut PgConnection,
+    owner: OwnerId,
+    app: AppId,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT custodian_app_secret_names($1, $2)")
+        .bind(owner)
+        .bind(app)
+        .fetch_all(conn)
+        .await
+}
+
+/// One secret with its sealed value, for egress.
+pub async fn sealed(
+    tx: &mut TenantTx,
+    app: AppId,
+    name: &str,
+) -> Result<Option<SealedSecret>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT hosts, placement, placement_name, sealed_value FROM app_secrets \
+         WHERE owner_id = $1 AND app_id = $2 AND name = $3",
+    )
+    .bind(tx.owner_id())
+    .bind(app)
+    .bind(name)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Every sealed value of the tenant, with its app and name (for the publish check).
+pub async fn all_sealed(tx: &mut TenantTx) -> Result<Vec<(AppId, String, Vec<u8>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT app_id, name, sealed_value FROM app_secrets WHERE owner_id = $1 \
+         ORDER BY app_id, name",
+    )
+    .bind(tx.owner_id())
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Counts one use of a secret in the hour `hour` and notes when it was last used; true for the
+/// hour's first use (the one the security log records).
+pub async fn count_use(
+    tx: &mut TenantTx,
+    app: AppId,
+    name: &str,
+    hour: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query(
+        "UPDATE app_secrets SET last_used_at = $4 WHERE owner_id = $1 AND app_id = $2 AND name = $3",
+    )
+    .bind(tx.owner_id())
+    .bind(app)
+    .bind(name)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query_scalar(
+        "INSERT INTO app_secret_uses (owner_id, app_id, name, hour, uses) \
+         VALUES ($1, $2, $3, $4, 1) \
+         ON CONFLICT (owner_id, app_id, name, hour) \
+         DO UPDATE SET uses = app_secret_uses.uses + 1 \
+         RETURNING uses = 1",
+    )
+    .bind(tx.owner_id())
+    .bind(app)
+    .bind(name)
+    .bind(hour)
+    .fetch_one(&mut **tx)
+    .await
+}
