@@ -10,6 +10,7 @@ mod deletion;
 mod delivery;
 mod jobs;
 mod locked;
+mod secret_values;
 
 use std::{
     collections::BTreeMap,
