@@ -39,19 +39,21 @@ CREATE TABLE app_secret_uses (
 );
 SELECT custodian_protect_tenant_table('app_secret_uses', 'SELECT, INSERT, UPDATE');
 
--- The names of an app's secrets, for one of its collaborators: no policy lets a member read
--- the rows themselves, so nothing but the names ever reaches another tenant's transaction.
+-- The names of an app's secrets, for one of its collaborators while the app is out of the
+-- trash and its owner's account is not locked: no policy lets a member read the rows
+-- themselves, so nothing but the names ever reaches another tenant's transaction.
 CREATE FUNCTION custodian_app_secret_names(p_owner uuid, p_app uuid) RETURNS SETOF text
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
     AS $$
 DECLARE
     me text := current_setting('app.owner_id', true);
 BEGIN
-    IF custodian_app_role(p_owner, p_app) IS NULL THEN
+    IF custodian_app_role(p_owner, p_app) IS NULL OR custodian_tenant_locked(p_owner) THEN
         RETURN;
     END IF;
     PERFORM set_config('app.owner_id', p_owner::text, true);
     RETURN QUERY SELECT s.name FROM app_secrets s
+        JOIN apps a ON a.owner_id = s.owner_id AND a.id = s.app_id AND a.trashed_at IS NULL
         WHERE s.owner_id = p_owner AND s.app_id = p_app ORDER BY s.name;
     PERFORM set_config('app.owner_id', coalesce(me, ''), true);
 END

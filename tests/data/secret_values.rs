@@ -1,6 +1,6 @@
 //! Promise P9's "never shown, never logged": a recognisable secret value goes through every path
-//! (added and replaced through the site's forms, used through egress, an upstream that fails, an
-//! export, the account's deletion) with every log at TRACE, and then appears nowhere: not in the
+//! (added and replaced through the site's forms, used through egress in a header and in the
+//! query, a host that repeats it or redirects with it or hangs, an export, the account's deletion) with every log at TRACE, and then appears nowhere: not in the
 //! logs, the security log, any mail, the export's files, any page, or any row in clear.
 
 use std::{
@@ -111,6 +111,11 @@ async fn a_secret_value_appears_nowhere_but_at_its_host(owner: PgPool) {
         .post(&router, "/api/apps/secrets/replace", &form)
         .await;
     assert!(replaced.status().is_redirection(), "{replaced:?} {body}");
+    let form = format!(
+        "id={app}&name=QUERY_KEY&value={SECOND}&hosts={hosts}&placement=query&placement_name=api_key"
+    );
+    let (added, body) = browser.post(&router, "/api/apps/secrets/add", &form).await;
+    assert!(added.status().is_redirection(), "{added:?} {body}");
     let refused = format!("id={app}&name=API_KEY&value={FIRST}%0A{FIRST}");
     let (_, body) = browser
         .post(&router, "/api/apps/secrets/replace", &refused)
@@ -120,9 +125,18 @@ async fn a_secret_value_appears_nowhere_but_at_its_host(owner: PgPool) {
     // Used, once well and once against a host that hangs.
     let frame = apps::frame(&w.as_owner(ada), app).await.unwrap();
     let mut answers = String::new();
-    for path in ["_egress/API_KEY/ok", "_egress/API_KEY/hang"] {
+    // In a header, in the query (whose address a redirect would repeat), and to a host that
+    // hangs.
+    for path in [
+        "_egress/API_KEY/ok",
+        "_egress/QUERY_KEY/ok?page=1",
+        "_egress/QUERY_KEY/redirect?page=2",
+        "_egress/API_KEY/echo-auth",
+        "_egress/API_KEY/hang",
+    ] {
         let url = url::Url::parse(&format!("{frame}{path}")).unwrap();
-        let request = Request::get(url.path())
+        let target = format!("{}?{}", url.path(), url.query().unwrap_or_default());
+        let request = Request::get(target)
             .header(
                 "host",
                 format!("{}:{}", url.host_str().unwrap(), url.port().unwrap()),
@@ -132,10 +146,15 @@ async fn a_secret_value_appears_nowhere_but_at_its_host(owner: PgPool) {
         let (response, body) = send(&router, request).await;
         answers.push_str(&format!("{response:?}\n{body}\n"));
     }
+    let seen = upstream.seen();
     assert_eq!(
-        upstream.seen()[0].headers["authorization"],
+        seen[0].headers["authorization"],
         format!("Bearer {SECOND}").as_str(),
         "the host received the current value"
+    );
+    assert!(
+        seen[1].target.contains("RECOGNISABLE"),
+        "the query carried the value"
     );
 
     let mut pages = answers;

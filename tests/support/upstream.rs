@@ -75,6 +75,8 @@ pub(crate) async fn start() -> Upstream {
         .route("/hang", any(hang))
         .route("/huge", any(huge))
         .route("/echo-auth", any(echo_auth))
+        .route("/redirect", any(redirect))
+        .route("/huge-stream", any(huge_stream))
         .fallback(record)
         .with_state(seen.clone());
     tokio::spawn(async move {
@@ -128,11 +130,34 @@ async fn echo_auth(headers: HeaderMap) -> Response {
         .get(header::AUTHORIZATION)
         .cloned()
         .unwrap_or(header::HeaderValue::from_static("none"));
+    let body = format!(
+        "you sent: {}",
+        String::from_utf8_lossy(authorization.as_bytes())
+    );
     (
         [(header::HeaderName::from_static("x-echo"), authorization)],
-        "echoed",
+        body,
     )
         .into_response()
+}
+
+/// A redirect whose address repeats the query it received (a key sent as `api_key`).
+async fn redirect(request: Request) -> Response {
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    let location = format!("/elsewhere?{query}");
+    (
+        StatusCode::MOVED_PERMANENTLY,
+        [(header::LOCATION, location)],
+    )
+        .into_response()
+}
+
+/// More than egress passes on, streamed without a length.
+async fn huge_stream() -> Response {
+    let chunk = axum::body::Bytes::from(vec![b'x'; 1024 * 1024]);
+    let chunks =
+        (0..HUGE_BYTES / (1024 * 1024)).map(move |_| Ok::<_, std::io::Error>(chunk.clone()));
+    Response::new(Body::from_stream(futures::stream::iter(chunks)))
 }
 
 async fn hang() -> Response {

@@ -64,6 +64,7 @@ impl Outbound {
             .no_proxy()
             .referer(false)
             .connect_timeout(Duration::from_secs(5).min(settings.timeout))
+            .pool_max_idle_per_host(8)
             .timeout(settings.timeout)
             .user_agent(concat!("custodian-egress/", env!("CARGO_PKG_VERSION")))
             .dns_resolver(Arc::new(PublicOnly {
@@ -126,13 +127,15 @@ const NOT_PUBLIC: &[&str] = &[
     "192.0.0.0/24",
     "192.0.2.0/24",
     "192.88.99.0/24",
+    "168.63.129.16/32",
     "192.168.0.0/16",
     "198.18.0.0/15",
     "198.51.100.0/24",
     "203.0.113.0/24",
     "224.0.0.0/3",
-    "::/128",
-    "::1/128",
+    "::/96",
+    "::ffff:0:0:0/96",
+    "64:ff9b:1::/48",
     "100::/64",
     "2001::/23",
     "2001:db8::/32",
@@ -202,6 +205,9 @@ mod tests {
             "64:ff9b::a00:1",
             "2002:7f00:1::",
             "2001:db8::1",
+            "::127.0.0.1",
+            "64:ff9b:1::a00:1",
+            "168.63.129.16",
         ] {
             assert!(!public(private), "{private} is not public");
         }

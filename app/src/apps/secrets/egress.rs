@@ -9,11 +9,12 @@ use axum::{
     http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Response},
 };
-use futures_util::StreamExt as _;
+use futures_util::{stream, StreamExt as _};
 use time::OffsetDateTime;
 
 use super::{
     model::{Placement, EGRESS_HOST_HEADER, EGRESS_SEGMENT},
+    scrub::Scrubber,
     service::{self, parse_hosts, placement_of, SecretName, SecretsError},
     store,
 };
@@ -30,6 +31,8 @@ use crate::{
 
 /// The largest request body an app may send through egress.
 pub const REQUEST_BYTES: usize = 1024 * 1024;
+/// How long the app's request body may take to arrive.
+const BODY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// The largest answer egress passes back.
 pub const ANSWER_BYTES: u64 = 10 * 1024 * 1024;
 
@@ -52,6 +55,8 @@ enum Refusal {
     Unreachable,
     TimedOut,
     AnswerTooLarge,
+    Redirect,
+    SlowRequest,
     Unsealable,
     Unavailable,
 }
@@ -69,6 +74,8 @@ impl Refusal {
             Self::Unreachable => (StatusCode::BAD_GATEWAY, "The secret's host could not be reached."),
             Self::TimedOut => (StatusCode::BAD_GATEWAY, "The secret's host did not answer in time."),
             Self::AnswerTooLarge => (StatusCode::BAD_GATEWAY, "The host's answer is larger than 10 MB."),
+            Self::Redirect => (StatusCode::BAD_GATEWAY, "The host answered with a redirect, which egress does not follow."),
+            Self::SlowRequest => (StatusCode::REQUEST_TIMEOUT, "The request's body took too long to arrive."),
             Self::Unsealable => (StatusCode::BAD_GATEWAY, "The secret could not be opened; its owner should replace its value."),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "The app cannot be reached right now."),
         };
@@ -142,6 +149,11 @@ async fn pass_on(
         None => secret.hosts.first().cloned().ok_or(Refusal::HostNotListed)?,
     };
     let mut target = url::Url::parse(&format!("{host}/{path}")).map_err(|_| Refusal::HostNotListed)?;
+    // A stored host is a name (the form refuses addresses); an address would skip the resolver
+    // that keeps private networks out.
+    if !matches!(target.host(), Some(url::Host::Domain(_))) {
+        return Err(Refusal::HostNotListed);
+    }
     target.set_query(request.uri().query());
     let placement = placement_of(&secret.placement, &secret.placement_name);
     if let Placement::Query(parameter) = &placement {
@@ -156,10 +168,16 @@ async fn pass_on(
     if target.origin().ascii_serialization() != host {
         return Err(Refusal::HostNotListed);
     }
+    // The body is read before the use is counted, and not waited for forever.
+    let (parts, body) = request.into_parts();
+    let body = tokio::time::timeout(BODY_WAIT, axum::body::to_bytes(body, REQUEST_BYTES))
+        .await
+        .map_err(|_| Refusal::SlowRequest)?
+        .map_err(|_| Refusal::TooLarge)?;
     record_use(state, &mut tx, app, &name).await?;
     tx.commit().await.map_err(|error| unavailable(&error))?;
 
-    let mut headers = forwarded_headers(request.headers());
+    let mut headers = forwarded_headers(&parts.headers);
     match &placement {
         Placement::Bearer => {
             let bearer = HeaderValue::from_str(&format!("Bearer {value}")).map_err(|_| Refusal::Unsealable)?;
@@ -172,9 +190,6 @@ async fn pass_on(
         }
         Placement::Query(_) => {}
     }
-    let body = axum::body::to_bytes(request.into_body(), REQUEST_BYTES)
-        .await
-        .map_err(|_| Refusal::TooLarge)?;
     let sent = state
         .outbound
         .client()
@@ -189,6 +204,10 @@ async fn pass_on(
     };
     if upstream.content_length().is_some_and(|length| length > ANSWER_BYTES) {
         return Err(Refusal::AnswerTooLarge);
+    }
+    // A redirect's Location could carry the value (a key sent in the query) to the app.
+    if upstream.status().is_redirection() && upstream.status() != StatusCode::NOT_MODIFIED {
+        return Err(Refusal::Redirect);
     }
     Ok(answer(upstream, &value))
 }
@@ -269,14 +288,27 @@ fn forwarded_headers(incoming: &HeaderMap) -> reqwest::header::HeaderMap {
         let passes = matches!(name_text, "content-type" | "accept" | "accept-language")
             || (name_text.starts_with("x-")
                 && name_text != EGRESS_HOST_HEADER
-                && !name_text.starts_with("x-forwarded")
-                && name_text != "x-real-ip");
+                && !PROXY_HEADERS.iter().any(|proxy| name_text.starts_with(proxy)));
         if passes {
             headers.append(name.clone(), value.clone());
         }
     }
     headers
 }
+
+/// Headers a reverse proxy in front of the server adds (the visitor's address, among others) or
+/// that change what a request means: never passed on.
+const PROXY_HEADERS: &[&str] = &[
+    "x-forwarded",
+    "x-real-ip",
+    "x-client-ip",
+    "x-cluster-client-ip",
+    "x-original-",
+    "x-envoy-",
+    "x-amzn-",
+    "x-request-id",
+    "x-http-method",
+];
 
 fn sensitive(mut value: HeaderValue) -> HeaderValue {
     value.set_sensitive(true);
@@ -300,31 +332,42 @@ const DROPPED_ANSWER_HEADERS: &[&str] = &[
 ];
 
 /// The host's answer as the app receives it: its status, its headers but cookies and this
-/// origin's own (a header that repeats the value is dropped too), and its body streamed, cut
-/// off past `ANSWER_BYTES`.
+/// origin's own (a header that repeats the value is dropped), and its body streamed with the
+/// value scrubbed out, cut off past `ANSWER_BYTES`.
 fn answer(upstream: reqwest::Response, value: &str) -> Response {
     let status = upstream.status();
+    let scrubber = Scrubber::new(value);
     let mut headers = HeaderMap::new();
     for (name, header_value) in upstream.headers() {
         let name_text = name.as_str();
-        let repeats_value = header_value
-            .as_bytes()
-            .windows(value.len().max(1))
-            .any(|window| window == value.as_bytes());
-        if DROPPED_ANSWER_HEADERS.contains(&name_text) || name_text.starts_with("access-control-") || repeats_value {
-            continue;
+        // The body's length changes where the value is scrubbed out.
+        let dropped = DROPPED_ANSWER_HEADERS.contains(&name_text)
+            || name_text == "content-length"
+            || name_text.starts_with("access-control-")
+            || scrubber.finds(header_value.as_bytes());
+        if !dropped {
+            headers.append(name.clone(), header_value.clone());
         }
-        headers.append(name.clone(), header_value.clone());
     }
-    let mut passed: u64 = 0;
-    let body = upstream.bytes_stream().map(move |chunk| {
-        let chunk = chunk.map_err(|error| std::io::Error::other(error.without_url()))?;
-        passed += chunk.len() as u64;
-        if passed > ANSWER_BYTES {
-            return Err(std::io::Error::other("the answer is larger than the egress limit"));
-        }
-        Ok(chunk)
-    });
+    let body = stream::unfold(
+        Some((upstream.bytes_stream(), scrubber, 0u64)),
+        |state| async move {
+            let (mut chunks, mut scrubber, mut passed) = state?;
+            match chunks.next().await {
+                Some(Ok(chunk)) => {
+                    passed += chunk.len() as u64;
+                    if passed > ANSWER_BYTES {
+                        let over = std::io::Error::other("the answer is larger than the egress limit");
+                        return Some((Err(over), None));
+                    }
+                    let ready = scrubber.push(&chunk);
+                    Some((Ok(ready), Some((chunks, scrubber, passed))))
+                }
+                Some(Err(error)) => Some((Err(std::io::Error::other(error.without_url())), None)),
+                None => Some((Ok(scrubber.finish()), None)),
+            }
+        },
+    );
     let mut response = Response::new(Body::from_stream(body));
     *response.status_mut() = status;
     *response.headers_mut() = headers;

@@ -9,6 +9,8 @@ pub mod egress;
 pub mod model;
 pub mod pages;
 #[cfg(feature = "ssr")]
+pub mod scrub;
+#[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod store;
