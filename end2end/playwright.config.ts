@@ -3,6 +3,7 @@ import { defineConfig } from "@playwright/test";
 // The release build, served on its own port and database (the Makefile's test-e2e target sets
 // E2E_ADDR and DATABASE_URL and removes the previous run's data).
 const addr = process.env.E2E_ADDR ?? "127.0.0.1:3100";
+const upstreamPort = process.env.E2E_UPSTREAM_PORT ?? "3443";
 
 export default defineConfig({
   testDir: "./tests",
@@ -31,15 +32,29 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    // One-minute sudo mode, so a test can see it end; a sign-in limit above what one address
-    // does here in a minute (the limit itself is tested in Rust).
-    command: `target/release/custodian serve --site-addr ${addr} --data-dir target/e2e-data --site-root target/site --sudo-minutes 1 --auth-rate-limit 600`,
-    cwd: "..",
-    url: `http://${addr}/healthz`,
-    reuseExistingServer: false,
-    timeout: 120_000,
-    stdout: "ignore",
-    stderr: "pipe",
-  },
+  webServer: [
+    {
+      // The host an app's egress reaches (started first: it makes the certificate the server
+      // trusts).
+      command: `node end2end/upstream.mjs`,
+      cwd: "..",
+      env: { E2E_UPSTREAM_PORT: upstreamPort },
+      url: `https://localhost:${upstreamPort}/healthz`,
+      ignoreHTTPSErrors: true,
+      reuseExistingServer: false,
+      timeout: 30_000,
+    },
+    {
+      // One-minute sudo mode, so a test can see it end; a sign-in limit above what one address
+      // does here in a minute (the limit itself is tested in Rust); egress may reach this
+      // machine's upstream, whose certificate it trusts.
+      command: `target/release/custodian serve --site-addr ${addr} --data-dir target/e2e-data --site-root target/site --sudo-minutes 1 --auth-rate-limit 600 --egress-allow-private-addresses --egress-ca-file target/e2e-upstream/cert.pem`,
+      cwd: "..",
+      url: `http://${addr}/healthz`,
+      reuseExistingServer: false,
+      timeout: 120_000,
+      stdout: "ignore",
+      stderr: "pipe",
+    },
+  ],
 });

@@ -73,6 +73,22 @@ enum Command {
         #[command(subcommand)]
         action: TenantAction,
     },
+    /// The key hierarchy: rotate an account's data key.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Rotate one account's data key: a new key, and everything the account keeps sealed (its
+    /// authenticator secret, its apps' secrets) sealed again with it, in one transaction.
+    RotateDataKey {
+        /// The account's address.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -221,6 +237,9 @@ async fn main() -> ExitCode {
             }
         },
         Command::Export { email, out } => cli::export::export(&cli.settings, &email, &out).await,
+        Command::Keys {
+            action: KeysAction::RotateDataKey { email },
+        } => cli::key_rotation::rotate_data_key(&cli.settings, &email).await,
         Command::Tenant {
             action: TenantAction::Requests,
         } => cli::tenant::list_requests(&cli.settings).await,

@@ -126,10 +126,14 @@ pub mod server {
     //! The server's share of the list of areas: their plain routes and jobs, with the
     //! platform's own.
 
+    use time::OffsetDateTime;
+
     use crate::{
         platform::{
+            crypto::{self, CryptoError},
             db::TenantTx,
             jobs::JobKind,
+            keys::KeyEncryptionKey,
             portable::{FileSet, RecordKind, Withheld},
             server_parts::{ServerParts, PLATFORM},
             state::AppState,
@@ -168,6 +172,23 @@ pub mod server {
             leave(tx).await?;
         }
         Ok(())
+    }
+
+    /// Rotates the transaction's tenant's data key: a new version, and every value any area
+    /// keeps sealed sealed again with it, in the caller's transaction (all or nothing). Values
+    /// already sealed with the newest key are left alone, so a pass run again changes nothing.
+    /// Returns the new version and how many values were sealed again.
+    pub async fn rotate_data_key(
+        tx: &mut TenantTx,
+        key: &KeyEncryptionKey,
+        now: OffsetDateTime,
+    ) -> Result<(i32, usize), CryptoError> {
+        let version = crypto::rotate_data_key(tx, key, now).await?;
+        let mut resealed = 0;
+        for reseal in parts().filter_map(|parts| parts.reseal) {
+            resealed += reseal(tx, key, now).await?;
+        }
+        Ok((version, resealed))
     }
 
     /// Every kind of background job, the platform's first.

@@ -5,28 +5,10 @@
 import { readFileSync } from "node:fs";
 import type { Page } from "@playwright/test";
 import { expect, hydrated, seriousViolations, test } from "./fixtures";
-import { confirmWithPassword, signIn, signUpVerified } from "./helpers";
-
-/** Makes an app from the starter and returns the address of its page. */
-async function makeStarterApp(page: Page, name: string): Promise<string> {
-  await page.goto("/apps");
-  await hydrated(page);
-  const form = page.getByRole("region", { name: "Make an app" });
-  await form.getByLabel("Name").fill(name);
-  await form.getByLabel(/The starter/).check();
-  await form.getByRole("button", { name: "Make the app" }).click();
-  await expect(page).toHaveURL(/\/apps\/[0-9a-f-]{36}\?notice=app-created/);
-  await hydrated(page);
-  return new URL(page.url()).pathname;
-}
+import { confirmWithPassword, makeStarterApp, signIn, signUpVerified, uploadFiles } from "./helpers";
 
 async function uploadScript(page: Page, text: string) {
-  await page.getByLabel("Upload files or a zip").setInputFiles([
-    { name: "app.js", mimeType: "text/javascript", buffer: Buffer.from(text) },
-  ]);
-  await page.getByRole("button", { name: "Upload", exact: true }).click();
-  await expect(page.getByText("The files were uploaded.")).toBeVisible();
-  await hydrated(page);
+  await uploadFiles(page, [{ name: "app.js", mimeType: "text/javascript", buffer: Buffer.from(text) }]);
 }
 
 /** Opens the publish confirmation and fills it in. */

@@ -125,3 +125,24 @@ export function totp(secret: string, step: number): string {
 }
 
 export const currentStep = () => Math.floor(Date.now() / 30_000);
+
+/** Makes an app from the starter and returns the address of its page. */
+export async function makeStarterApp(page: Page, name: string): Promise<string> {
+  await page.goto("/apps");
+  await hydrated(page);
+  const form = page.getByRole("region", { name: "Make an app" });
+  await form.getByLabel("Name").fill(name);
+  await form.getByLabel(/The starter/).check();
+  await form.getByRole("button", { name: "Make the app" }).click();
+  await expect(page).toHaveURL(/\/apps\/[0-9a-f-]{36}\?notice=app-created/);
+  await hydrated(page);
+  return new URL(page.url()).pathname;
+}
+
+/** Uploads `files` to the app whose page is open. */
+export async function uploadFiles(page: Page, files: { name: string; mimeType: string; buffer: Buffer }[]) {
+  await page.getByLabel("Upload files or a zip").setInputFiles(files);
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  await expect(page.getByText("The files were uploaded.")).toBeVisible();
+  await hydrated(page);
+}

@@ -43,10 +43,7 @@ pub async fn run_due(settings: &Settings, as_of: OffsetDateTime) -> Result<(), C
         let runner = Runner::new(context, [&purge::REMIND, &purge::PURGE, &mail::DELIVERY]);
         ran += runner.run_due().await?;
     }
-    for (_, pool) in regions.cells() {
-        pool.close().await;
-    }
-    regions.directory().close().await;
+    regions.close().await;
     println!(
         "Ran {ran} deletion job(s) and mail deliveries due by {}.",
         app::platform::clock::to_minute(as_of)

@@ -53,10 +53,7 @@ pub async fn export(settings: &Settings, email: &str, out: &Path) -> Result<(), 
     }
     .await;
     owners.close().await;
-    for (_, pool) in regions.cells() {
-        pool.close().await;
-    }
-    regions.directory().close().await;
+    regions.close().await;
     let summary = outcome?;
     println!(
         "Wrote {} ({} records, {} bytes, manifest SHA-256 {}).",

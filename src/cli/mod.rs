@@ -6,6 +6,7 @@ pub mod backup;
 pub mod deletion;
 pub mod export;
 pub mod invite;
+pub mod key_rotation;
 pub mod policy;
 pub mod serve;
 pub mod tenant;

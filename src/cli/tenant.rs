@@ -81,10 +81,7 @@ pub async fn move_tenant_until(
     let regions = app_regions(settings, &owners, &kek).await?;
     let outcome = run(&owners, &regions, &kek, whom, to, stop).await;
     owners.close().await;
-    for (_, pool) in regions.cells() {
-        pool.close().await;
-    }
-    regions.directory().close().await;
+    regions.close().await;
     let Some(moved) = outcome? else {
         return Ok(());
     };

@@ -15,6 +15,7 @@ use app::{
         service::{self, AppsError},
     },
     platform::{
+        clock::Clock,
         db::MIGRATOR,
         ids::{AppId, OwnerId},
         outbound::{Outbound, OutboundSettings},
@@ -278,9 +279,30 @@ async fn egress_sends_the_secret_to_its_host_alone_and_passes_the_answer_back(ow
     );
 
     // A host that hands the header back: the copy never reaches the browser.
-    let (response, _) = egress(&w, &frame, "_egress/API_KEY/echo-auth").await;
+    let (response, body) = egress(&w, &frame, "_egress/API_KEY/echo-auth").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers().get("x-echo").is_none());
+    assert_eq!(body, "you sent: Bearer [secret]");
+    // A redirect could carry a key sent in the query back to the app: it is not passed on.
+    let (response, body) = egress(&w, &frame, "_egress/QUERY_KEY/redirect").await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert!(body.contains("redirect") && !body.contains(VALUE), "{body}");
+    // The app's own header of the secret's name is replaced, never passed on beside it.
+    let request = call(&frame, "_egress/HEADER_KEY/h", "GET")
+        .header("x-api-key", "from-the-app")
+        .body(Body::empty())
+        .unwrap();
+    send(&w.router(), request).await;
+    let sent: Vec<_> = upstream
+        .seen()
+        .pop()
+        .unwrap()
+        .headers
+        .get_all("x-api-key")
+        .iter()
+        .cloned()
+        .collect();
+    assert_eq!(sent, [VALUE]);
 
     let seen_before = upstream.seen().len();
     for (path, host, status) in [
@@ -374,6 +396,70 @@ async fn egress_refuses_private_addresses_hanging_hosts_and_huge_answers(owner: 
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     assert!(body.contains("larger than 10 MB"), "{body}");
     assert!(body.len() < 100);
+    // Without a length, the answer is cut off once it passes the limit.
+    let request = call(&frame, "_egress/API_KEY/huge-stream", "GET")
+        .body(Body::empty())
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(w.router(), request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let read = http_body_util::BodyExt::collect(response.into_body()).await;
+    assert!(read.is_err(), "the stream stops with an error past 10 MB");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn egress_works_for_everyone_the_app_runs_for_until_their_access_ends(owner: PgPool) {
+    use app::{
+        apps::{
+            model::{LinkExpiry, SharedView},
+            service::{links, publish},
+        },
+        discover::service as discover,
+    };
+
+    let mut w = test_app(owner).await;
+    let upstream = upstream::start().await;
+    reach(&mut w, &upstream, StdDuration::from_secs(10));
+    let (ada, bob, app) = shared_with_bob(&w, MemberRole::Viewer).await;
+    add(&w, ada, app, "API_KEY", &upstream.origin, Placement::Bearer).await;
+    let link = links::create(&w.as_owner(ada), app, "Team", LinkExpiry::SevenDays, None)
+        .await
+        .unwrap();
+    let token = link.url.rsplit('/').next().unwrap().to_owned();
+    let SharedView::Open { frame: by_link, .. } =
+        links::open(&w.visitor(), app, &token, None).await.unwrap()
+    else {
+        panic!("the link opens");
+    };
+    let by_member = service::frame(&w.as_owner(bob), app).await.unwrap();
+    publish::publish(
+        &w.as_owner(ada),
+        app,
+        "My app",
+        publish::Author::parse("Ada").unwrap(),
+        false,
+        None,
+    )
+    .await
+    .unwrap();
+    let by_anyone = discover::public_app(&w.state, app, false)
+        .await
+        .unwrap()
+        .frame;
+    for frame in [&by_link, &by_member, &by_anyone] {
+        let (response, body) = egress(&w, frame, "_egress/API_KEY/x").await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{frame}: {body}");
+    }
+    assert_eq!(upstream.seen().len(), 3);
+
+    // Trashing the app ends every view of it (and its publication) from the next call on.
+    service::trash(&w.as_owner(ada), app).await.unwrap();
+    for frame in [&by_link, &by_member, &by_anyone] {
+        let (response, body) = egress(&w, frame, "_egress/API_KEY/x").await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{frame}: {body}");
+    }
+    assert_eq!(upstream.seen().len(), 3, "nothing more was sent");
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
@@ -444,4 +530,95 @@ async fn a_sealed_value_moved_to_another_name_or_app_does_not_open(owner: PgPool
         egress(&w, &frame, "_egress/API_KEY/x").await.0.status(),
         StatusCode::CREATED
     );
+}
+
+/// The data-key version a sealed value names (its first 4 bytes).
+async fn sealed_versions(w: &TestApp, owner: OwnerId) -> Vec<i32> {
+    let sealed: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT sealed_value FROM app_secrets WHERE owner_id = $1 \
+         UNION ALL SELECT sealed_secret FROM totp_factors WHERE owner_id = $1",
+    )
+    .bind(owner)
+    .fetch_all(&w.owner)
+    .await
+    .unwrap();
+    sealed
+        .iter()
+        .map(|bytes| i32::from_be_bytes(bytes[..4].try_into().unwrap()))
+        .collect()
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn rotating_the_data_key_seals_every_value_again_and_each_still_works(owner: PgPool) {
+    use app::{
+        security::{model::DATA_KEY_ROTATED, service as security},
+        signin::service::{second_step, SignInError},
+    };
+
+    let mut w = test_app(owner).await;
+    let upstream = upstream::start().await;
+    reach(&mut w, &upstream, StdDuration::from_secs(10));
+    let (ada, phone, codes) = w.with_totp(ADA).await;
+    let app = starter_app(&w, ada).await;
+    add(&w, ada, app, "API_KEY", &upstream.origin, Placement::Bearer).await;
+    assert_eq!(sealed_versions(&w, ada).await, [1, 1]);
+
+    assert_eq!(
+        security::rotate_data_key(&w.as_owner(ada)).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        sealed_versions(&w, ada).await,
+        [2, 2],
+        "every value sealed again"
+    );
+    assert_eq!(events(&w, ada, DATA_KEY_ROTATED).await, 1);
+
+    // The operator's command does the same, for an account named by its address.
+    let database = w.database_url();
+    let settings = app::platform::config::Settings::from_args([
+        "custodian",
+        "--database-url",
+        &database,
+        "--region-database-urls",
+        &format!("us-east={database},eu-west={database}"),
+        "--key-file",
+        w.key_file().to_str().unwrap(),
+    ])
+    .unwrap();
+    custodian::cli::key_rotation::rotate_data_key(&settings, " Ada@Example.com ")
+        .await
+        .unwrap();
+    assert_eq!(sealed_versions(&w, ada).await, [3, 3]);
+    assert!(
+        custodian::cli::key_rotation::rotate_data_key(&settings, "nobody@example.com")
+            .await
+            .is_err()
+    );
+
+    // A pass over values already sealed with the newest key changes nothing.
+    let mut tx = crate::support::tenant_tx(&w.state.pool, ada).await;
+    let now = w.clock.now();
+    let key = &w.state.key_encryption_key;
+    assert_eq!(secrets::reseal(&mut tx, key, now).await.unwrap(), 0);
+    tx.rollback().await.unwrap();
+
+    // Egress, the authenticator and the backup codes all still work.
+    let frame = service::frame(&w.as_owner(ada), app).await.unwrap();
+    assert_eq!(
+        egress(&w, &frame, "_egress/API_KEY/x").await.0.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        upstream.seen()[0].headers["authorization"],
+        format!("Bearer {VALUE}").as_str()
+    );
+    let (session, _) = w.password_step(ADA).await;
+    second_step::totp_sign_in(&w.visitor_on(&session), &w.code(&phone, 0))
+        .await
+        .unwrap();
+    let (session, _) = w.password_step(ADA).await;
+    let backup: Result<(), SignInError> =
+        second_step::backup_code_sign_in(&w.visitor_on(&session), &codes[0]).await;
+    backup.unwrap();
 }

@@ -46,5 +46,6 @@ pub const AREA: Area = Area {
         withheld: store::export::WITHHELD,
         files: store::export::FILES,
         leave: Some(service::members::leave_everywhere),
+        reseal: Some(secrets::service::reseal),
     },
 };

@@ -33,5 +33,6 @@ pub const AREA: Area = Area {
         withheld: store::export::WITHHELD,
         files: &[],
         leave: None,
+        reseal: None,
     },
 };

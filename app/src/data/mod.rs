@@ -48,5 +48,6 @@ pub const AREA: Area = Area {
         withheld: store::WITHHELD,
         files: &[],
         leave: None,
+        reseal: None,
     },
 };

@@ -31,5 +31,6 @@ pub const AREA: Area = Area {
         withheld: store::WITHHELD,
         files: &[],
         leave: None,
+        reseal: Some(service::enrolment::reseal),
     },
 };

@@ -62,6 +62,21 @@ pub async fn totp_for_update(
     Ok(row.map(|row| (row.sealed_secret, row.last_used_step)))
 }
 
+/// The sealed secret of the app and of a pending setup, if any (for re-sealing).
+pub async fn sealed_totp(tx: &mut TenantTx) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT sealed_secret FROM totp_factors FOR UPDATE")
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// Replaces the sealed secret with the same secret sealed again.
+pub async fn reseal_totp(tx: &mut TenantTx, sealed_secret: &[u8]) -> Result<(), sqlx::Error> {
+    sqlx::query!("UPDATE totp_factors SET sealed_secret = $1", sealed_secret)
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
+
 pub async fn spend_totp_step(tx: &mut TenantTx, step: i64) -> Result<(), sqlx::Error> {
     sqlx::query!("UPDATE totp_factors SET last_used_step = $1", step)
         .execute(&mut **tx)

@@ -263,6 +263,32 @@ pub async fn rotate_data_key(
     Ok(new_data_key(tx, kek, newest + 1, now).await?.version)
 }
 
+/// `sealed` sealed again with the tenant's newest data key, or None when it already is.
+pub async fn reseal(
+    tx: &mut TenantTx,
+    kek: &KeyEncryptionKey,
+    purpose: Purpose<'_>,
+    sealed: &[u8],
+    now: OffsetDateTime,
+) -> Result<Option<Vec<u8>>, CryptoError> {
+    let newest = current_key(tx, kek, now).await?;
+    if version_of(sealed)? == newest.version {
+        return Ok(None);
+    }
+    let plaintext = open(tx, kek, purpose, sealed).await?;
+    let aad = associated_data(tx.owner_id(), &purpose.label());
+    seal_with(&newest.sealing(), newest.version, &aad, &plaintext).map(Some)
+}
+
+/// The tenant's newest data key version and when it was made, if it has one.
+pub async fn newest_key(tx: &mut TenantTx) -> Result<Option<(i32, OffsetDateTime)>, CryptoError> {
+    Ok(
+        sqlx::query_as("SELECT version, created_at FROM data_keys ORDER BY version DESC LIMIT 1")
+            .fetch_optional(&mut **tx)
+            .await?,
+    )
+}
+
 /// Seals a value of the transaction's tenant for one purpose.
 pub async fn seal(
     tx: &mut TenantTx,

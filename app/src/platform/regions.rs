@@ -151,6 +151,14 @@ impl Regions {
     pub fn cells(&self) -> impl Iterator<Item = (Region, &PgPool)> {
         self.cells.iter().map(|(region, pool)| (*region, pool))
     }
+
+    /// Closes every pool, the directory's last (the end of an operator's command).
+    pub async fn close(&self) {
+        for (_, pool) in self.cells() {
+            pool.close().await;
+        }
+        self.directory.close().await;
+    }
 }
 
 /// The random identity a database got when it was migrated.

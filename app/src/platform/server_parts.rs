@@ -3,12 +3,14 @@
 //! the area owns (the isolation tests check every one of them), and what an export holds of them.
 
 use sqlx::PgConnection;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 use super::{
+    crypto::CryptoError,
     db::TenantTx,
     ids::OwnerId,
     jobs::{BoxFuture, Job, JobContext, JobError, JobKind},
+    keys::KeyEncryptionKey,
     mail,
     portable::{FileSet, RecordKind, Withheld, PLATFORM_EXPORTS, PLATFORM_WITHHELD},
     rate_limit, session,
@@ -17,6 +19,14 @@ use super::{
 
 /// Deletes every row of the transaction's tenant from the tables an area owns.
 pub type Erase = for<'a> fn(&'a mut TenantTx) -> BoxFuture<'a, Result<(), sqlx::Error>>;
+
+/// Seals every value an area keeps sealed again with the tenant's newest data key (after a
+/// rotation); values already sealed with it are left as they are. Returns how many changed.
+pub type Reseal = for<'a> fn(
+    &'a mut TenantTx,
+    &'a KeyEncryptionKey,
+    OffsetDateTime,
+) -> BoxFuture<'a, Result<usize, CryptoError>>;
 
 /// Writes one row for `owner` into every tenant table an area owns (as the migration role).
 pub type Seed = for<'a> fn(&'a mut PgConnection, OwnerId) -> BoxFuture<'a, Result<(), sqlx::Error>>;
@@ -36,6 +46,7 @@ pub struct ServerParts {
     /// Removes what the transaction's tenant left in other tenants' rows of one database (its
     /// memberships of their apps): run in every region when its account is purged.
     pub leave: Option<Erase>,
+    pub reseal: Option<Reseal>,
 }
 
 impl ServerParts {
@@ -49,6 +60,7 @@ impl ServerParts {
         withheld: &[],
         files: &[],
         leave: None,
+        reseal: None,
     };
 }
 
@@ -135,4 +147,5 @@ pub const PLATFORM: ServerParts = ServerParts {
     withheld: PLATFORM_WITHHELD,
     files: &[],
     leave: None,
+    reseal: None,
 };

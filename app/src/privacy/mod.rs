@@ -47,5 +47,6 @@ pub const AREA: Area = Area {
         withheld: store::export::WITHHELD,
         files: &[],
         leave: None,
+        reseal: None,
     },
 };

@@ -1,9 +1,9 @@
-//! The Security pages' server functions: the sessions list (promise P4) and the security log
-//! (promise P5).
+//! The Security pages' server functions: the sessions list (promise P4), the security log
+//! (promise P5) and the account's data key (promise P9).
 
 use leptos::prelude::*;
 
-use super::model::{LogPage, SessionRow};
+use super::model::{DataKeyStatus, LogPage, SessionRow};
 use crate::{platform::ids::AccountSessionId, ui::FormError};
 
 #[server(endpoint = "security/sessions")]
@@ -43,4 +43,23 @@ pub async fn security_log(kind: Option<String>, before: Option<i64>) -> Result<L
     let catalog = use_context::<Catalog>().unwrap_or_default();
     let kind = kind.and_then(|code| catalog.event(&code));
     Ok(super::service::log_page(&me, kind, before).await?)
+}
+
+/// The account's data key: its version and when it was made.
+#[server(endpoint = "security/data-key")]
+pub async fn my_data_key() -> Result<DataKeyStatus, FormError> {
+    use crate::platform::context::SignedIn;
+
+    Ok(super::service::data_key(&SignedIn::current()?).await?)
+}
+
+/// Rotates the account's data key and seals everything again with the new one.
+#[server(endpoint = "security/rotate-data-key")]
+pub async fn rotate_data_key() -> Result<(), FormError> {
+    use super::model::SecurityNotice;
+    use crate::platform::context::Sudo;
+
+    super::service::rotate_data_key(&Sudo::current()?).await?;
+    leptos_axum::redirect(&SecurityNotice::KeyRotated.at("/security/encryption"));
+    Ok(())
 }

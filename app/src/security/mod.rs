@@ -1,5 +1,6 @@
-//! The Security pages: the security log (promise P5), the sessions (promise P4), and the
-//! second-factor area's factors page, as children of one frame with their navigation.
+//! The Security pages: the security log (promise P5), the sessions (promise P4), the
+//! second-factor area's factors page and the account's encryption key (promise P9), as children
+//! of one frame with their navigation.
 
 pub mod api;
 pub mod model;
@@ -24,6 +25,7 @@ pub const PAGES: &[Page] = &[Page {
 lazy_page!(SecurityLogRoute, pages::SecurityLogPage);
 lazy_page!(SessionsRoute, pages::SessionsPage);
 lazy_page!(FactorsRoute, crate::mfa::pages::FactorsPage);
+lazy_page!(EncryptionRoute, pages::EncryptionPage);
 
 /// `/security` and its children. In order: signed-in pages arrive complete, so they read right
 /// without JS.
@@ -36,6 +38,9 @@ pub fn routes() -> Vec<AnyNestedRoute> {
             .ssr_mode(SsrMode::InOrder)
             .into_any_nested_route(),
         NestedRoute::new(path!("factors"), Lazy::<FactorsRoute>::new())
+            .ssr_mode(SsrMode::InOrder)
+            .into_any_nested_route(),
+        NestedRoute::new(path!("encryption"), Lazy::<EncryptionRoute>::new())
             .ssr_mode(SsrMode::InOrder)
             .into_any_nested_route(),
     ];

@@ -16,11 +16,13 @@ notices! {
     SecurityNotice {
         Revoked = "revoked" => "The session was ended.",
         OthersEnded = "others-ended" => "Every other session was signed out.",
+        KeyRotated = "key-rotated" => "Your data key was rotated: everything sealed is now sealed with the new key.",
     }
 }
 
 events! {
     OTHER_SESSIONS_ENDED = "other_sessions_ended" => "Signed out everywhere else",
+    DATA_KEY_ROTATED = "data_key_rotated" => "Data key rotated",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,4 +51,11 @@ pub struct LogPage {
     pub events: Vec<EventRow>,
     /// Pass as `before` for the next (older) page.
     pub older: Option<i64>,
+}
+
+/// The account's own data key, as the encryption page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataKeyStatus {
+    pub version: i32,
+    pub created: String,
 }

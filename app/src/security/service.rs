@@ -10,11 +10,15 @@ use crate::{
         client::describe_user_agent,
         clock::to_minute,
         context::{SignedIn, Sudo},
+        crypto,
         error::{infra_conversions, InfraError},
         ids::AccountSessionId,
         session::listing,
     },
-    security::model::{EventRow, LogPage, SessionRow, LOG_PAGE_SIZE, OTHER_SESSIONS_ENDED},
+    security::model::{
+        DataKeyStatus, EventRow, LogPage, SessionRow, DATA_KEY_ROTATED, LOG_PAGE_SIZE,
+        OTHER_SESSIONS_ENDED,
+    },
     signin::{model::SESSION_REVOKED, service::session::end_sessions},
     ui::FormError,
 };
@@ -116,4 +120,33 @@ pub async fn log_page(
             .collect(),
         older,
     })
+}
+
+/// The account's newest data key (made at sign-up, or now for an account older than keys).
+pub async fn data_key(me: &SignedIn) -> Result<DataKeyStatus, SecurityError> {
+    let mut tx = me.begin_own().await?;
+    let newest = match crypto::newest_key(&mut tx).await? {
+        Some(newest) => newest,
+        None => {
+            crypto::create_data_key(&mut tx, &me.state().key_encryption_key, me.now()).await?;
+            (1, me.now())
+        }
+    };
+    tx.commit().await?;
+    Ok(DataKeyStatus {
+        version: newest.0,
+        created: to_minute(newest.1),
+    })
+}
+
+/// Rotates the account's data key: every sealed value is sealed again with a new one, with its
+/// security-log event, in one transaction.
+pub async fn rotate_data_key(me: &Sudo) -> Result<i32, SecurityError> {
+    let mut tx = me.begin_own().await?;
+    let (version, resealed) =
+        crate::server::rotate_data_key(&mut tx, &me.state().key_encryption_key, me.now()).await?;
+    let detail = format!("now version {version}; {resealed} sealed value(s) sealed again");
+    me.audit(&mut tx, DATA_KEY_ROTATED, &detail).await?;
+    tx.commit().await?;
+    Ok(version)
 }

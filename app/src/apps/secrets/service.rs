@@ -3,6 +3,7 @@
 //! see of them: the owner a row without the value, a collaborator the names alone.
 
 use thiserror::Error;
+use time::OffsetDateTime;
 
 use super::{
     model::{
@@ -15,6 +16,7 @@ use crate::{
     apps::{
         model::{APP_SECRET_ADDED, APP_SECRET_DELETED, APP_SECRET_HOSTS_CHANGED, APP_SECRET_REPLACED},
         service::{live, owned, AppsError},
+        store as apps_store,
     },
     platform::{
         clock::to_minute,
@@ -23,6 +25,8 @@ use crate::{
         db::TenantTx,
         error::{infra_conversions, InfraError},
         ids::AppId,
+        jobs::BoxFuture,
+        keys::KeyEncryptionKey,
         state::AppState,
     },
     ui::FormError,
@@ -207,6 +211,8 @@ pub async fn add(
     placement: Placement,
 ) -> Result<(), SecretsError> {
     let mut tx = me.begin_own().await?;
+    // One change of the account's apps at a time: two adds cannot both see room for one more.
+    apps_store::lock_changes(&mut tx, me.owner_id()).await?;
     live(&mut tx, app).await?;
     if store::count(&mut tx, app).await? >= SECRETS_PER_APP {
         return Err(SecretsError::TooMany);
@@ -336,6 +342,25 @@ pub async fn values(state: &AppState, tx: &mut TenantTx) -> Result<Vec<String>, 
         }
     }
     Ok(values)
+}
+
+/// Every secret of the tenant sealed again with the newest data key (after a rotation).
+pub fn reseal<'a>(
+    tx: &'a mut TenantTx,
+    key: &'a KeyEncryptionKey,
+    now: OffsetDateTime,
+) -> BoxFuture<'a, Result<usize, CryptoError>> {
+    Box::pin(async move {
+        let mut changed = 0;
+        for (app, name, sealed) in store::all_sealed(tx).await? {
+            let purpose = Purpose::AppSecret { app, name: &name };
+            if let Some(resealed) = crypto::reseal(tx, key, purpose, &sealed, now).await? {
+                // A value replaced meanwhile is sealed with the newest key already.
+                changed += usize::from(store::reseal(tx, app, &name, &sealed, &resealed).await?);
+            }
+        }
+        Ok(changed)
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The sealed secrets of the tenant's apps and how often each was used, per hour. The sealed
-//! value is read by two functions only: `sealed` (egress, the publish check, re-sealing) and
-//! nothing that builds a page.
+//! value is read by `sealed` (egress) and `all_sealed` (the publish check, re-sealing) only,
+//! never by what builds a page.
 //!
 //! Owns: `app_secrets`, `app_secret_uses`.
 
@@ -187,7 +187,7 @@ pub async fn sealed(
     .await
 }
 
-/// Every sealed value of the tenant, with its app and name (for the publish check).
+/// Every sealed value of the tenant, with its app and name (the publish check, re-sealing).
 pub async fn all_sealed(tx: &mut TenantTx) -> Result<Vec<(AppId, String, Vec<u8>)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT app_id, name, sealed_value FROM app_secrets WHERE owner_id = $1 \
@@ -196,6 +196,30 @@ pub async fn all_sealed(tx: &mut TenantTx) -> Result<Vec<(AppId, String, Vec<u8>
     .bind(tx.owner_id())
     .fetch_all(&mut **tx)
     .await
+}
+
+/// Replaces a sealed value with the same value sealed again (a data-key rotation: not a new
+/// value, so its dates stay), only while it is still `was`: a value replaced meanwhile is
+/// never overwritten by the old one. False when it changed.
+pub async fn reseal(
+    tx: &mut TenantTx,
+    app: AppId,
+    name: &str,
+    was: &[u8],
+    sealed_value: &[u8],
+) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
+        "UPDATE app_secrets SET sealed_value = $5 \
+         WHERE owner_id = $1 AND app_id = $2 AND name = $3 AND sealed_value = $4",
+    )
+    .bind(tx.owner_id())
+    .bind(app)
+    .bind(name)
+    .bind(was)
+    .bind(sealed_value)
+    .execute(&mut **tx)
+    .await?;
+    Ok(changed.rows_affected() == 1)
 }
 
 /// Counts one use of a secret in the hour `hour` and notes when it was last used; true for the

@@ -3,6 +3,8 @@
 //! ever added or removed silently. Adding needs a re-authentication made for it
 //! (`Reauthenticated`), removing one within the sudo window (`Sudo`).
 
+use time::OffsetDateTime;
+
 use super::{
     backup_codes,
     check::check_totp,
@@ -24,8 +26,10 @@ use crate::{
     platform::{
         clock::to_minute,
         context::{Reauthenticated, SignedIn, Sudo},
-        crypto::{self, Purpose},
+        crypto::{self, CryptoError, Purpose},
         db::TenantTx,
+        jobs::BoxFuture,
+        keys::KeyEncryptionKey,
         mail::{self, Mail},
     },
 };
@@ -172,4 +176,24 @@ pub async fn regenerate_backup_codes(me: &Reauthenticated) -> Result<Vec<String>
     tell_owner(me.state(), &mut tx, change, me.client(), me.now()).await?;
     tx.commit().await?;
     Ok(codes)
+}
+
+/// The authenticator secret sealed again with the newest data key (after a rotation).
+pub fn reseal<'a>(
+    tx: &'a mut TenantTx,
+    key: &'a KeyEncryptionKey,
+    now: OffsetDateTime,
+) -> BoxFuture<'a, Result<usize, CryptoError>> {
+    Box::pin(async move {
+        let Some(sealed) = store::sealed_totp(tx).await? else {
+            return Ok(0);
+        };
+        match crypto::reseal(tx, key, Purpose::TotpSecret, &sealed, now).await? {
+            Some(resealed) => {
+                store::reseal_totp(tx, &resealed).await?;
+                Ok(1)
+            }
+            None => Ok(0),
+        }
+    })
 }

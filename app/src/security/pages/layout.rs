@@ -23,6 +23,11 @@ pub fn SecurityLayout() -> impl IntoView {
                         "Two-step sign-in"
                     </A>
                 </li>
+                <li>
+                    <A href="/security/encryption" attr:class="aria-[current=page]:font-bold">
+                        "Encryption key"
+                    </A>
+                </li>
             </ul>
         </nav>
         <Outlet />
