@@ -73,7 +73,7 @@ enum Command {
         #[command(subcommand)]
         action: TenantAction,
     },
-    /// The key hierarchy: rotate an account's data key.
+    /// The key hierarchy: rotate an account's data key, or the key that wraps every data key.
     Keys {
         #[command(subcommand)]
         action: KeysAction,
@@ -88,6 +88,14 @@ enum KeysAction {
         /// The account's address.
         #[arg(long)]
         email: String,
+    },
+    /// Wrap every tenant's data key with a new key (one transaction per database) and install
+    /// it as the wrapping key; stop the server first. Make the key file with:
+    /// head -c 32 /dev/urandom | base64 > FILE && chmod 600 FILE
+    RotateKek {
+        /// The new key: base64 of 32 random bytes, readable by its owner only.
+        #[arg(long, value_name = "FILE")]
+        new_key_file: std::path::PathBuf,
     },
 }
 
@@ -240,6 +248,9 @@ async fn main() -> ExitCode {
         Command::Keys {
             action: KeysAction::RotateDataKey { email },
         } => cli::key_rotation::rotate_data_key(&cli.settings, &email).await,
+        Command::Keys {
+            action: KeysAction::RotateKek { new_key_file },
+        } => cli::key_rotation::rotate_kek(&cli.settings, &new_key_file).await,
         Command::Tenant {
             action: TenantAction::Requests,
         } => cli::tenant::list_requests(&cli.settings).await,

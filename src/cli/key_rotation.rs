@@ -1,13 +1,17 @@
 //! `custodian keys`: the operator's side of the key hierarchy (promise P9).
 
+use std::path::Path;
+
 use app::{
     platform::{
         audit,
         clock::{Clock, SystemClock},
         config::Settings,
+        crypto,
         db::TenantTx,
         directory,
         error::InfraError,
+        keys,
     },
     security::model::DATA_KEY_ROTATED,
 };
@@ -46,5 +50,38 @@ pub async fn rotate_data_key(settings: &Settings, email: &str) -> Result<(), Cli
     regions.close().await;
     let (version, resealed) = outcome?;
     println!("Rotated the data key of {email} to version {version}; {resealed} sealed value(s) sealed again.");
+    Ok(())
+}
+
+/// Rotates the key that wraps every tenant's data key: each region's data keys are wrapped
+/// again with `new_key_file`'s key, one transaction per database, then that key is installed as
+/// the wrapping key. The old wrapping key opens data keys until its database's transaction
+/// commits, and nothing after. Run it with the server stopped (it reads its keys at start);
+/// run it again after an interruption: what is already wrapped by the new key is left alone.
+pub async fn rotate_kek(settings: &Settings, new_key_file: &Path) -> Result<(), CliError> {
+    let current = key_encryption_key(settings)?;
+    let new_key = keys::read_key_file(new_key_file)?;
+    let next = current.with_wrapping(new_key);
+    let owners = migrated_owner_pools(settings).await?;
+    let outcome = async {
+        let mut rewrapped = 0;
+        for (_, pool) in &owners.regions {
+            let mut tx = pool.begin().await.map_err(InfraError::from)?;
+            rewrapped += crypto::rewrap_database(&mut tx, &current, &next)
+                .await
+                .map_err(InfraError::from)?;
+            tx.commit().await.map_err(InfraError::from)?;
+        }
+        keys::install_key_file(&settings.wrapping_key_file(), &new_key)?;
+        Ok::<_, CliError>(rewrapped)
+    }
+    .await;
+    owners.close().await;
+    let rewrapped = outcome?;
+    println!(
+        "Wrapped {rewrapped} data key(s) with the new key {}; it is installed at {}. Keep a backup of it: the data keys open with it alone.",
+        next.wrapping_id(),
+        settings.wrapping_key_file().display()
+    );
     Ok(())
 }

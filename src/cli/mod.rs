@@ -163,10 +163,14 @@ pub async fn migrate(settings: &Settings) -> Result<(), CliError> {
 /// The key-encryption key: from KEY_ENCRYPTION_KEY, else from the key file (created on first
 /// start).
 pub fn key_encryption_key(settings: &Settings) -> Result<KeyEncryptionKey, CliError> {
-    Ok(match &settings.key_encryption_key {
+    let key = match &settings.key_encryption_key {
         Some(configured) => keys::from_setting(configured)?,
         None => keys::load_or_create(&settings.key_file())?,
-    })
+    };
+    Ok(keys::with_wrapping_file(
+        key,
+        &settings.wrapping_key_file(),
+    )?)
 }
 
 /// The app role's password when the server gives the role its login itself: derived from the

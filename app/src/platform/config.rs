@@ -137,6 +137,12 @@ pub struct Settings {
     )]
     pub key_encryption_key: Option<String>,
 
+    /// The key that wraps the tenants' data keys once `custodian keys rotate-kek` installed one
+    /// (base64, mode 0600). Defaults to DATA_DIR/keys/data-key-wrapping.key; until it exists,
+    /// the key-encryption key wraps them itself.
+    #[arg(long, global = true, env = "WRAPPING_KEY_FILE")]
+    pub wrapping_key_file: Option<PathBuf>,
+
     /// "file" writes each mail as an .eml file in DATA_DIR/mail; an smtp:// or smtps:// URL
     /// sends it through that server.
     #[arg(
@@ -287,6 +293,12 @@ impl Settings {
         self.key_file
             .clone()
             .unwrap_or_else(|| self.data_dir.join("keys").join("kek.key"))
+    }
+
+    pub fn wrapping_key_file(&self) -> PathBuf {
+        self.wrapping_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys").join("data-key-wrapping.key"))
     }
 
     pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {

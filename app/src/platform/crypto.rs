@@ -19,6 +19,8 @@ use thiserror::Error;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use sqlx::PgConnection;
+
 use super::{
     db::TenantTx,
     ids::{AppId, OwnerId},
@@ -37,6 +39,9 @@ pub enum CryptoError {
     Unsealable,
     #[error("the tenant's data key version {0} is missing")]
     MissingKey(i32),
+    /// Wrapped by a key this server no longer holds (rotated away, or another server's).
+    #[error("a data key is wrapped by the retired wrapping key {0}")]
+    RetiredWrappingKey(String),
     #[error("the key store failed: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -176,23 +181,36 @@ async fn new_data_key(
         &bytes,
     )?;
     sqlx::query(
-        "INSERT INTO data_keys (owner_id, version, wrapped_key, created_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO data_keys (owner_id, version, wrapped_key, created_at, kek_id) \
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(owner_id)
     .bind(version)
     .bind(wrapped)
     .bind(now)
+    .bind(kek.wrapping_id())
     .execute(&mut **tx)
     .await?;
     Ok(DataKey { version, bytes })
 }
 
+/// A data key as stored: its version, the key that wraps it, and the wrapped bytes.
+#[derive(sqlx::FromRow)]
+pub struct WrappedKey {
+    pub version: i32,
+    pub kek_id: String,
+    pub wrapped_key: Vec<u8>,
+}
+
 fn unwrap_key(
     kek: &KeyEncryptionKey,
     tenant: Tenant,
-    version: i32,
-    wrapped: &[u8],
+    stored: &WrappedKey,
 ) -> Result<DataKey, CryptoError> {
+    if stored.kek_id != kek.wrapping_id() {
+        return Err(CryptoError::RetiredWrappingKey(stored.kek_id.clone()));
+    }
+    let (version, wrapped) = (stored.version, stored.wrapped_key.as_slice());
     let aad = wrapping_aad(tenant.owner_id, version);
     // Data keys wrapped before keys were separated by purpose (and by region) were wrapped
     // with the key-encryption key itself, all in the default region; they still open there.
@@ -206,21 +224,68 @@ fn unwrap_key(
     Ok(DataKey { version, bytes })
 }
 
-/// A data key of `from`, wrapped again for `to` (the same tenant in another region).
+/// A data key of `from`, unwrapped with `kek` and wrapped again with `to_kek` for `to` (the
+/// same tenant in another region, or under a rotated wrapping key); with the id of the key
+/// that now wraps it.
 pub fn rewrap_data_key(
     kek: &KeyEncryptionKey,
+    to_kek: &KeyEncryptionKey,
     from: Tenant,
     to: Tenant,
-    version: i32,
-    wrapped: &[u8],
-) -> Result<Vec<u8>, CryptoError> {
-    let key = unwrap_key(kek, from, version, wrapped)?;
-    seal_with(
-        &kek.region_wrapping_key(to.region),
+    stored: &WrappedKey,
+) -> Result<(Vec<u8>, String), CryptoError> {
+    let key = unwrap_key(kek, from, stored)?;
+    let wrapped = seal_with(
+        &to_kek.region_wrapping_key(to.region),
         0,
-        &wrapping_aad(to.owner_id, version),
+        &wrapping_aad(to.owner_id, stored.version),
         &key.bytes,
+    )?;
+    Ok((wrapped, to_kek.wrapping_id()))
+}
+
+/// Wraps every data key of a region's database again, from the wrapping key `from` to `to`, in
+/// the caller's transaction (the migration role's, for every tenant at once), each for its
+/// tenant's region. Keys already wrapped by `to` are left as they are, so an interrupted
+/// rotation is finished by running it again. Returns how many were wrapped again.
+pub async fn rewrap_database(
+    conn: &mut PgConnection,
+    from: &KeyEncryptionKey,
+    to: &KeyEncryptionKey,
+) -> Result<usize, CryptoError> {
+    // Never a silent partial pass: a role subject to row-level security fails here instead of
+    // seeing only some tenants' keys.
+    sqlx::query("SET LOCAL row_security = off")
+        .execute(&mut *conn)
+        .await?;
+    let stored: Vec<(uuid::Uuid, String, i32, String, Vec<u8>)> = sqlx::query_as(
+        "SELECT d.owner_id, t.region, d.version, d.kek_id, d.wrapped_key \
+         FROM data_keys d JOIN tenants t ON t.owner_id = d.owner_id \
+         WHERE d.kek_id <> $1 FOR UPDATE OF d",
     )
+    .bind(to.wrapping_id())
+    .fetch_all(&mut *conn)
+    .await?;
+    for (owner, region, version, kek_id, wrapped_key) in &stored {
+        let region = Region::parse(region).ok_or(CryptoError::Unsealable)?;
+        let tenant = Tenant::new(OwnerId::from_uuid(*owner), region);
+        let key = WrappedKey {
+            version: *version,
+            kek_id: kek_id.clone(),
+            wrapped_key: wrapped_key.clone(),
+        };
+        let (wrapped, kek_id) = rewrap_data_key(from, to, tenant, tenant, &key)?;
+        sqlx::query(
+            "UPDATE data_keys SET wrapped_key = $3, kek_id = $4 WHERE owner_id = $1 AND version = $2",
+        )
+        .bind(owner)
+        .bind(version)
+        .bind(wrapped)
+        .bind(kek_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(stored.len())
 }
 
 /// The tenant's newest data key; accounts created before keys existed get one now.
@@ -229,12 +294,13 @@ async fn current_key(
     kek: &KeyEncryptionKey,
     now: OffsetDateTime,
 ) -> Result<DataKey, CryptoError> {
-    let newest: Option<(i32, Vec<u8>)> =
-        sqlx::query_as("SELECT version, wrapped_key FROM data_keys ORDER BY version DESC LIMIT 1")
-            .fetch_optional(&mut **tx)
-            .await?;
+    let newest: Option<WrappedKey> = sqlx::query_as(
+        "SELECT version, kek_id, wrapped_key FROM data_keys ORDER BY version DESC LIMIT 1",
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
     match newest {
-        Some((version, wrapped)) => unwrap_key(kek, tx.tenant(), version, &wrapped),
+        Some(stored) => unwrap_key(kek, tx.tenant(), &stored),
         None => new_data_key(tx, kek, 1, now).await,
     }
 }
@@ -244,13 +310,13 @@ async fn key_version(
     kek: &KeyEncryptionKey,
     version: i32,
 ) -> Result<DataKey, CryptoError> {
-    let wrapped: Vec<u8> =
-        sqlx::query_scalar("SELECT wrapped_key FROM data_keys WHERE version = $1")
+    let stored: WrappedKey =
+        sqlx::query_as("SELECT version, kek_id, wrapped_key FROM data_keys WHERE version = $1")
             .bind(version)
             .fetch_optional(&mut **tx)
             .await?
             .ok_or(CryptoError::MissingKey(version))?;
-    unwrap_key(kek, tx.tenant(), version, &wrapped)
+    unwrap_key(kek, tx.tenant(), &stored)
 }
 
 /// Adds a newer data key; values sealed from now on use it, older ones still open.
@@ -494,14 +560,14 @@ mod tests {
         );
         let raw = [9u8; KEY_LEN];
         let aad = wrapping_aad(owner, 1);
-        let legacy = seal_with(kek.legacy_wrapping_key(), 0, &aad, &raw).unwrap();
-        assert_eq!(unwrap_key(&kek, us, 1, &legacy).unwrap().bytes, raw);
+        let legacy = stored(seal_with(kek.legacy_wrapping_key(), 0, &aad, &raw).unwrap());
+        assert_eq!(unwrap_key(&kek, us, &legacy).unwrap().bytes, raw);
         // Legacy keys were all made in the default region: nowhere else opens them.
-        assert!(unwrap_key(&kek, eu, 1, &legacy).is_err());
+        assert!(unwrap_key(&kek, eu, &legacy).is_err());
         // New keys are wrapped with a key of their own, which the key itself does not open.
         let wrapped = seal_with(&kek.derive(Derived::DataKeyWrapping), 0, &aad, &raw).unwrap();
         assert!(open_with(kek.legacy_wrapping_key(), &aad, &wrapped).is_err());
-        assert_eq!(unwrap_key(&kek, us, 1, &wrapped).unwrap().bytes, raw);
+        assert_eq!(unwrap_key(&kek, us, &stored(wrapped)).unwrap().bytes, raw);
     }
 
     #[test]
@@ -521,13 +587,65 @@ mod tests {
             kek.region_wrapping_key(Region::EuWest),
             kek.region_wrapping_key(Region::UsEast)
         );
-        let in_eu = seal_with(&kek.region_wrapping_key(Region::EuWest), 0, &aad, &raw).unwrap();
+        let in_eu =
+            stored(seal_with(&kek.region_wrapping_key(Region::EuWest), 0, &aad, &raw).unwrap());
         assert_eq!(
-            unwrap_key(&kek, Tenant::new(owner, Region::EuWest), 1, &in_eu)
+            unwrap_key(&kek, Tenant::new(owner, Region::EuWest), &in_eu)
                 .unwrap()
                 .bytes,
             raw
         );
-        assert!(unwrap_key(&kek, Tenant::new(owner, Region::UsEast), 1, &in_eu).is_err());
+        assert!(unwrap_key(&kek, Tenant::new(owner, Region::UsEast), &in_eu).is_err());
+    }
+
+    fn stored(wrapped_key: Vec<u8>) -> WrappedKey {
+        WrappedKey {
+            version: 1,
+            kek_id: crate::platform::keys::ROOT_WRAPPING_ID.to_owned(),
+            wrapped_key,
+        }
+    }
+
+    #[test]
+    fn a_rotated_wrapping_key_opens_only_what_it_wrapped() {
+        let kek = crate::platform::keys::from_setting(
+            &base64::engine::general_purpose::STANDARD.encode([5u8; 32]),
+        )
+        .unwrap();
+        let rotated = kek.with_wrapping([6u8; 32]);
+        let tenant = Tenant::new(OwnerId::from_uuid(Uuid::from_u128(1)), Region::EuWest);
+        let raw = [9u8; KEY_LEN];
+        let old = stored(
+            seal_with(
+                &kek.region_wrapping_key(Region::EuWest),
+                0,
+                &wrapping_aad(tenant.owner_id, 1),
+                &raw,
+            )
+            .unwrap(),
+        );
+        let (wrapped, kek_id) = rewrap_data_key(&kek, &rotated, tenant, tenant, &old).unwrap();
+        assert_eq!(kek_id, rotated.wrapping_id());
+        assert_ne!(kek_id, kek.wrapping_id());
+        let new = WrappedKey {
+            version: 1,
+            kek_id,
+            wrapped_key: wrapped,
+        };
+        assert_eq!(unwrap_key(&rotated, tenant, &new).unwrap().bytes, raw);
+        // Each ring opens what its own wrapping key wrapped, and nothing else.
+        assert!(matches!(
+            unwrap_key(&rotated, tenant, &old),
+            Err(CryptoError::RetiredWrappingKey(_))
+        ));
+        assert!(matches!(
+            unwrap_key(&kek, tenant, &new),
+            Err(CryptoError::RetiredWrappingKey(_))
+        ));
+        // Everything else derived from the key-encryption key stays the same.
+        assert_eq!(
+            kek.derive(Derived::ReceiptSigning),
+            rotated.derive(Derived::ReceiptSigning)
+        );
     }
 }

@@ -113,15 +113,25 @@ impl Derived {
 }
 
 /// The key-encryption key. Deliberately has no `Debug` or `Display`, so it cannot end up in a log,
-/// and no accessor for its bytes: everything uses a key derived from it for one purpose.
-pub struct KeyEncryptionKey([u8; KEY_LEN]);
+/// and no accessor for its bytes: everything uses a key derived from it for one purpose. The
+/// tenants' data keys are wrapped by it, or, once the operator rotated the wrapping key
+/// (`custodian keys rotate-kek`), by a wrapping key of its own: rotating that one changes
+/// nothing else (signatures, chains, cookies, directory names stay valid).
+pub struct KeyEncryptionKey {
+    root: [u8; KEY_LEN],
+    wrapping: Option<[u8; KEY_LEN]>,
+}
+
+/// The wrapping key id of data keys wrapped by the key-encryption key itself (before any
+/// rotation).
+pub const ROOT_WRAPPING_ID: &str = "kek";
 
 impl KeyEncryptionKey {
     /// The key for `purpose`: HMAC-SHA256 of the purpose's label under this key, so it is
     /// configured, backed up and replaced together with it.
     pub fn derive(&self, purpose: Derived) -> [u8; KEY_LEN] {
         use hmac::{Hmac, Mac};
-        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0)
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.root)
             .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
         mac.update(purpose.label().as_bytes());
         mac.finalize().into_bytes().into()
@@ -132,10 +142,17 @@ impl KeyEncryptionKey {
     /// key from before regions, so its existing data keys still open.
     pub fn region_wrapping_key(&self, region: Region) -> [u8; KEY_LEN] {
         use hmac::{Hmac, Mac};
+        if let Some(wrapping) = &self.wrapping {
+            let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(wrapping)
+                .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+            mac.update(b"custodian data-key wrapping v2 region ");
+            mac.update(region.as_str().as_bytes());
+            return mac.finalize().into_bytes().into();
+        }
         if region == Region::UsEast {
             return self.derive(Derived::DataKeyWrapping);
         }
-        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0)
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.root)
             .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
         mac.update(Derived::DataKeyWrapping.label().as_bytes());
         mac.update(b" region ");
@@ -156,7 +173,31 @@ impl KeyEncryptionKey {
     /// The key itself, as data keys were wrapped with it before keys were separated by purpose:
     /// only to open those; nothing new is wrapped with it.
     pub(crate) fn legacy_wrapping_key(&self) -> &[u8; KEY_LEN] {
-        &self.0
+        &self.root
+    }
+
+    /// Which key wraps data keys now: `ROOT_WRAPPING_ID`, or a public name of the rotated
+    /// wrapping key (16 hex digits of a hash of it). Each data key records the one it is
+    /// wrapped by; a data key wrapped by another one does not open.
+    pub fn wrapping_id(&self) -> String {
+        use sha2::Digest;
+        match &self.wrapping {
+            None => ROOT_WRAPPING_ID.to_owned(),
+            Some(wrapping) => {
+                let mut hash = sha2::Sha256::new();
+                hash.update(b"custodian wrapping key id v1\n");
+                hash.update(wrapping);
+                hex(&hash.finalize()[..8])
+            }
+        }
+    }
+
+    /// This key with `wrapping` as the key that wraps data keys.
+    pub fn with_wrapping(&self, wrapping: [u8; KEY_LEN]) -> Self {
+        Self {
+            root: self.root,
+            wrapping: Some(wrapping),
+        }
     }
 
     /// HMAC-SHA256 of `message` under the key for `purpose`.
@@ -223,10 +264,70 @@ pub fn load_or_create(path: &Path) -> Result<KeyEncryptionKey, KeyError> {
     }
 }
 
+/// The 32 bytes of a key file that must exist (base64, readable by its owner only).
+pub fn read_key_file(path: &Path) -> Result<[u8; KEY_LEN], KeyError> {
+    let io = |source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let text = fs::read_to_string(path).map_err(io)?;
+    if fs::metadata(path).map_err(io)?.permissions().mode() & 0o077 != 0 {
+        return Err(KeyError::TooOpen {
+            path: path.to_owned(),
+        });
+    }
+    decode(path, &text).map(|key| key.root)
+}
+
+/// `key` with the wrapping key kept at `path`, if there is one (after a rotation).
+pub fn with_wrapping_file(
+    key: KeyEncryptionKey,
+    path: &Path,
+) -> Result<KeyEncryptionKey, KeyError> {
+    match fs::metadata(path) {
+        Ok(_) => Ok(key.with_wrapping(read_key_file(path)?)),
+        Err(error) if error.kind() == ErrorKind::NotFound => Ok(key),
+        Err(source) => Err(KeyError::Io {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Writes `key` to `path` (mode 0600) in place of any key there, all at once: a crash leaves
+/// the old file or the new one, never half of one.
+pub fn install_key_file(path: &Path, key: &[u8; KEY_LEN]) -> Result<(), KeyError> {
+    let io = |source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io)?;
+    }
+    let part = path.with_extension("part");
+    let _ = fs::remove_file(&part);
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&part)
+        .map_err(io)?;
+    writeln!(file, "{}", STANDARD.encode(key)).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    fs::rename(&part, path).map_err(io)
+}
+
 fn parse(text: &str) -> Result<KeyEncryptionKey, &'static str> {
     let bytes = STANDARD.decode(text.trim()).map_err(|_| "not base64")?;
     let key: [u8; KEY_LEN] = bytes.try_into().map_err(|_| "not a 256-bit key")?;
-    Ok(KeyEncryptionKey(key))
+    Ok(KeyEncryptionKey {
+        root: key,
+        wrapping: None,
+    })
 }
 
 fn decode(path: &Path, text: &str) -> Result<KeyEncryptionKey, KeyError> {
@@ -260,7 +361,10 @@ fn create(path: &Path) -> std::io::Result<KeyEncryptionKey> {
     writeln!(file, "{}", STANDARD.encode(key))?;
     file.sync_all()?;
     tracing::info!(path = %path.display(), "generated a new key-encryption key");
-    Ok(KeyEncryptionKey(key))
+    Ok(KeyEncryptionKey {
+        root: key,
+        wrapping: None,
+    })
 }
 
 #[cfg(test)]
@@ -280,14 +384,14 @@ mod tests {
             .mode();
         assert_eq!(dir_mode & 0o777, 0o700);
         let loaded = load_or_create(&path).unwrap();
-        assert_eq!(created.0, loaded.0);
-        assert_ne!(created.0, [0u8; KEY_LEN]);
+        assert_eq!(created.root, loaded.root);
+        assert_ne!(created.root, [0u8; KEY_LEN]);
     }
 
     #[test]
     fn a_configured_key_is_used_as_given_and_junk_is_refused() {
         let key = from_setting(&format!(" {} \n", STANDARD.encode([9u8; 32]))).unwrap();
-        assert_eq!(key.0, [9u8; 32]);
+        assert_eq!(key.root, [9u8; 32]);
         for junk in ["", "not base64!", &STANDARD.encode([9u8; 31])] {
             assert!(
                 matches!(from_setting(junk), Err(KeyError::InvalidSetting(_))),
@@ -326,7 +430,7 @@ mod tests {
         let key = from_setting(&STANDARD.encode([3u8; 32])).unwrap();
         let derived: Vec<[u8; KEY_LEN]> = Derived::ALL.iter().map(|p| key.derive(*p)).collect();
         for (i, a) in derived.iter().enumerate() {
-            assert_ne!(a, &key.0, "{:?} is the key itself", Derived::ALL[i]);
+            assert_ne!(a, &key.root, "{:?} is the key itself", Derived::ALL[i]);
             for b in &derived[i + 1..] {
                 assert_ne!(a, b, "two purposes share a key");
             }

@@ -149,22 +149,28 @@ pub async fn rewrap_data_keys(
     from: Tenant,
     to: Tenant,
 ) -> Result<u64, crypto::CryptoError> {
-    let keys: Vec<(i32, Vec<u8>, time::OffsetDateTime)> = sqlx::query_as(
-        "SELECT version, wrapped_key, created_at FROM data_keys WHERE owner_id = $1",
+    let keys: Vec<(i32, String, Vec<u8>, time::OffsetDateTime)> = sqlx::query_as(
+        "SELECT version, kek_id, wrapped_key, created_at FROM data_keys WHERE owner_id = $1",
     )
     .bind(from.owner_id)
     .fetch_all(source)
     .await?;
-    for (version, wrapped, created_at) in &keys {
-        let rewrapped = crypto::rewrap_data_key(kek, from, to, *version, wrapped)?;
+    for (version, kek_id, wrapped_key, created_at) in &keys {
+        let stored = crypto::WrappedKey {
+            version: *version,
+            kek_id: kek_id.clone(),
+            wrapped_key: wrapped_key.clone(),
+        };
+        let (rewrapped, kek_id) = crypto::rewrap_data_key(kek, kek, from, to, &stored)?;
         sqlx::query(
-            "INSERT INTO data_keys (owner_id, version, wrapped_key, created_at) \
-             VALUES ($1, $2, $3, $4)",
+            "INSERT INTO data_keys (owner_id, version, wrapped_key, created_at, kek_id) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(to.owner_id)
         .bind(version)
         .bind(rewrapped)
         .bind(created_at)
+        .bind(kek_id)
         .execute(&mut *target)
         .await?;
     }
