@@ -5,9 +5,11 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod connections;
 mod discover;
 mod files;
 mod http;
+mod key_rotation;
 mod links;
 mod members;
 mod origin;

@@ -15,7 +15,6 @@ use app::{
         service::{self, AppsError},
     },
     platform::{
-        clock::Clock,
         db::MIGRATOR,
         ids::{AppId, OwnerId},
         outbound::{Outbound, OutboundSettings},
@@ -40,9 +39,9 @@ use crate::{
     ADA,
 };
 
-const VALUE: &str = "sk-test-4f1c9a7e2b8d-RECOGNISABLE-WXYZ";
+pub(crate) const VALUE: &str = "sk-test-4f1c9a7e2b8d-RECOGNISABLE-WXYZ";
 
-async fn add(
+pub(crate) async fn add(
     w: &TestApp,
     owner: OwnerId,
     app: AppId,
@@ -63,7 +62,7 @@ async fn add(
 }
 
 /// Lets egress reach the local upstream (a private address), trusting its certificate.
-fn reach(w: &mut TestApp, upstream: &Upstream, timeout: StdDuration) {
+pub(crate) fn reach(w: &mut TestApp, upstream: &Upstream, timeout: StdDuration) {
     w.state.outbound = Outbound::new(&OutboundSettings {
         allow_private: true,
         extra_ca_file: Some(upstream.ca_file.clone()),
@@ -73,7 +72,7 @@ fn reach(w: &mut TestApp, upstream: &Upstream, timeout: StdDuration) {
 }
 
 /// A request from the app's page to `path` under its view (`frame`), on the app's origin.
-fn call(frame: &str, path: &str, method: &str) -> axum::http::request::Builder {
+pub(crate) fn call(frame: &str, path: &str, method: &str) -> axum::http::request::Builder {
     let url = url::Url::parse(&format!("{frame}{path}")).unwrap();
     let host = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
     let target = match url.query() {
@@ -87,7 +86,11 @@ fn call(frame: &str, path: &str, method: &str) -> axum::http::request::Builder {
         .header("origin", "null")
 }
 
-async fn egress(w: &TestApp, frame: &str, path: &str) -> (axum::http::Response<Body>, String) {
+pub(crate) async fn egress(
+    w: &TestApp,
+    frame: &str,
+    path: &str,
+) -> (axum::http::Response<Body>, String) {
     send(
         &w.router(),
         call(frame, path, "GET").body(Body::empty()).unwrap(),
@@ -529,198 +532,5 @@ async fn a_sealed_value_moved_to_another_name_or_app_does_not_open(owner: PgPool
     assert_eq!(
         egress(&w, &frame, "_egress/API_KEY/x").await.0.status(),
         StatusCode::CREATED
-    );
-}
-
-/// The data-key version a sealed value names (its first 4 bytes).
-async fn sealed_versions(w: &TestApp, owner: OwnerId) -> Vec<i32> {
-    let sealed: Vec<Vec<u8>> = sqlx::query_scalar(
-        "SELECT sealed_value FROM app_secrets WHERE owner_id = $1 \
-         UNION ALL SELECT sealed_secret FROM totp_factors WHERE owner_id = $1",
-    )
-    .bind(owner)
-    .fetch_all(&w.owner)
-    .await
-    .unwrap();
-    sealed
-        .iter()
-        .map(|bytes| i32::from_be_bytes(bytes[..4].try_into().unwrap()))
-        .collect()
-}
-
-#[sqlx::test(migrator = "MIGRATOR")]
-async fn rotating_the_data_key_seals_every_value_again_and_each_still_works(owner: PgPool) {
-    use app::{
-        security::{model::DATA_KEY_ROTATED, service as security},
-        signin::service::{second_step, SignInError},
-    };
-
-    let mut w = test_app(owner).await;
-    let upstream = upstream::start().await;
-    reach(&mut w, &upstream, StdDuration::from_secs(10));
-    let (ada, phone, codes) = w.with_totp(ADA).await;
-    let app = starter_app(&w, ada).await;
-    add(&w, ada, app, "API_KEY", &upstream.origin, Placement::Bearer).await;
-    assert_eq!(sealed_versions(&w, ada).await, [1, 1]);
-
-    assert_eq!(
-        security::rotate_data_key(&w.as_owner(ada)).await.unwrap(),
-        2
-    );
-    assert_eq!(
-        sealed_versions(&w, ada).await,
-        [2, 2],
-        "every value sealed again"
-    );
-    assert_eq!(events(&w, ada, DATA_KEY_ROTATED).await, 1);
-
-    // The operator's command does the same, for an account named by its address.
-    let database = w.database_url();
-    let settings = app::platform::config::Settings::from_args([
-        "custodian",
-        "--database-url",
-        &database,
-        "--region-database-urls",
-        &format!("us-east={database},eu-west={database}"),
-        "--key-file",
-        w.key_file().to_str().unwrap(),
-    ])
-    .unwrap();
-    custodian::cli::key_rotation::rotate_data_key(&settings, " Ada@Example.com ")
-        .await
-        .unwrap();
-    assert_eq!(sealed_versions(&w, ada).await, [3, 3]);
-    assert!(
-        custodian::cli::key_rotation::rotate_data_key(&settings, "nobody@example.com")
-            .await
-            .is_err()
-    );
-
-    // A pass over values already sealed with the newest key changes nothing.
-    let mut tx = crate::support::tenant_tx(&w.state.pool, ada).await;
-    let now = w.clock.now();
-    let key = &w.state.key_encryption_key;
-    assert_eq!(secrets::reseal(&mut tx, key, now).await.unwrap(), 0);
-    tx.rollback().await.unwrap();
-
-    // Egress, the authenticator and the backup codes all still work.
-    let frame = service::frame(&w.as_owner(ada), app).await.unwrap();
-    assert_eq!(
-        egress(&w, &frame, "_egress/API_KEY/x").await.0.status(),
-        StatusCode::CREATED
-    );
-    assert_eq!(
-        upstream.seen()[0].headers["authorization"],
-        format!("Bearer {VALUE}").as_str()
-    );
-    let (session, _) = w.password_step(ADA).await;
-    second_step::totp_sign_in(&w.visitor_on(&session), &w.code(&phone, 0))
-        .await
-        .unwrap();
-    let (session, _) = w.password_step(ADA).await;
-    let backup: Result<(), SignInError> =
-        second_step::backup_code_sign_in(&w.visitor_on(&session), &codes[0]).await;
-    backup.unwrap();
-}
-
-#[sqlx::test(migrator = "MIGRATOR")]
-async fn rotating_the_kek_wraps_every_data_key_again_and_the_old_key_opens_none(owner: PgPool) {
-    use app::platform::{
-        crypto::{self, CryptoError, Purpose},
-        keys, signed,
-    };
-    use app::signin::service::second_step;
-
-    let mut w = test_app(owner).await;
-    let upstream = upstream::start().await;
-    reach(&mut w, &upstream, StdDuration::from_secs(10));
-    let (ada, phone, _) = w.with_totp(ADA).await;
-    let bob = w.sign_up("bob@example.com").await;
-    let app = starter_app(&w, ada).await;
-    add(&w, ada, app, "API_KEY", &upstream.origin, Placement::Bearer).await;
-    let old = w.state.key_encryption_key.clone();
-    let attestation = signed::sign(
-        &old,
-        "attestation",
-        serde_json::json!({ "region": "us-east" }),
-    );
-
-    let dir = tempfile::tempdir().unwrap();
-    let new_key_file = dir.path().join("new.key");
-    keys::install_key_file(&new_key_file, &[42u8; 32]).unwrap();
-    let database = w.database_url();
-    let settings = app::platform::config::Settings::from_args([
-        "custodian",
-        "--database-url",
-        &database,
-        "--region-database-urls",
-        &format!("us-east={database},eu-west={database}"),
-        "--key-file",
-        w.key_file().to_str().unwrap(),
-        "--wrapping-key-file",
-        dir.path().join("wrapping.key").to_str().unwrap(),
-    ])
-    .unwrap();
-    custodian::cli::key_rotation::rotate_kek(&settings, &new_key_file)
-        .await
-        .unwrap();
-    let rotated = custodian::cli::key_encryption_key(&settings).unwrap();
-    let wrapped: Vec<(String, Vec<u8>)> =
-        sqlx::query_as("SELECT kek_id, wrapped_key FROM data_keys ORDER BY owner_id, version")
-            .fetch_all(&w.owner)
-            .await
-            .unwrap();
-    assert!(wrapped.len() >= 2, "both tenants' keys");
-    assert!(wrapped.iter().all(|(id, _)| *id == rotated.wrapping_id()));
-    assert_ne!(rotated.wrapping_id(), old.wrapping_id());
-
-    // Run again (as after an interruption): nothing left to do, nothing changes.
-    custodian::cli::key_rotation::rotate_kek(&settings, &new_key_file)
-        .await
-        .unwrap();
-    let again: Vec<(String, Vec<u8>)> =
-        sqlx::query_as("SELECT kek_id, wrapped_key FROM data_keys ORDER BY owner_id, version")
-            .fetch_all(&w.owner)
-            .await
-            .unwrap();
-    assert_eq!(again, wrapped);
-
-    // The old key opens no data key any more; the new one opens all, and nothing else changed:
-    // egress, the authenticator, signatures made before.
-    let sealed: Vec<u8> =
-        sqlx::query_scalar("SELECT sealed_secret FROM totp_factors WHERE owner_id = $1")
-            .bind(ada)
-            .fetch_one(&w.owner)
-            .await
-            .unwrap();
-    let mut tx = crate::support::tenant_tx(&w.state.pool, ada).await;
-    let refused = crypto::open(&mut tx, &old, Purpose::TotpSecret, &sealed).await;
-    assert!(
-        matches!(refused, Err(CryptoError::RetiredWrappingKey(_))),
-        "{refused:?}"
-    );
-    assert!(
-        crypto::open(&mut tx, &rotated, Purpose::TotpSecret, &sealed)
-            .await
-            .is_ok()
-    );
-    tx.rollback().await.unwrap();
-    assert!(signed::verify(&rotated, &attestation, "attestation").is_ok());
-    w.state.key_encryption_key = std::sync::Arc::new(rotated);
-    let frame = service::frame(&w.as_owner(ada), app).await.unwrap();
-    assert_eq!(
-        egress(&w, &frame, "_egress/API_KEY/x").await.0.status(),
-        StatusCode::CREATED
-    );
-    let (session, _) = w.password_step(ADA).await;
-    second_step::totp_sign_in(&w.visitor_on(&session), &w.code(&phone, 0))
-        .await
-        .unwrap();
-    let mut tx = crate::support::tenant_tx(&w.state.pool, bob).await;
-    let key = &w.state.key_encryption_key;
-    assert!(
-        crypto::seal(&mut tx, key, Purpose::TotpSecret, b"x", w.clock.now())
-            .await
-            .is_ok()
     );
 }

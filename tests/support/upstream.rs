@@ -37,13 +37,36 @@ pub(crate) struct Upstream {
     /// The certificate, as a CA file for EGRESS_CA_FILE.
     pub(crate) ca_file: PathBuf,
     seen: Arc<Mutex<Vec<Seen>>>,
+    oauth: Arc<Mutex<OAuth>>,
     _dir: tempfile::TempDir,
 }
+
+/// The fake OAuth 2.0 service's state: the tokens that work now, and what was revoked.
+#[derive(Debug, Default)]
+pub(crate) struct OAuth {
+    pub(crate) access: String,
+    pub(crate) refresh: String,
+    pub(crate) refreshes: usize,
+    pub(crate) revoked: Vec<String>,
+}
+
+/// The client the fake service knows.
+pub(crate) const CLIENT_ID: &str = "custodian-test";
+pub(crate) const CLIENT_SECRET: &str = "client-secret-5e7a";
 
 impl Upstream {
     /// What arrived so far, oldest first.
     pub(crate) fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
+    }
+
+    /// The fake OAuth service, which starts with `access` and `refresh` as its valid tokens.
+    pub(crate) fn oauth(&self, access: &str, refresh: &str) -> Arc<Mutex<OAuth>> {
+        let mut oauth = self.oauth.lock().unwrap();
+        oauth.access = access.to_owned();
+        oauth.refresh = refresh.to_owned();
+        drop(oauth);
+        self.oauth.clone()
     }
 }
 
@@ -71,6 +94,12 @@ pub(crate) async fn start() -> Upstream {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(Mutex::new(Vec::new()));
+    let oauth = Arc::new(Mutex::new(OAuth::default()));
+    let service = Router::new()
+        .route("/oauth/token", any(token))
+        .route("/oauth/revoke", any(revoke))
+        .route("/api/{*rest}", any(api))
+        .with_state(oauth.clone());
     let router = Router::new()
         .route("/hang", any(hang))
         .route("/huge", any(huge))
@@ -78,7 +107,8 @@ pub(crate) async fn start() -> Upstream {
         .route("/redirect", any(redirect))
         .route("/huge-stream", any(huge_stream))
         .fallback(record)
-        .with_state(seen.clone());
+        .with_state(seen.clone())
+        .merge(service);
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let (acceptor, router) = (acceptor.clone(), router.clone());
@@ -95,6 +125,7 @@ pub(crate) async fn start() -> Upstream {
         origin: format!("https://localhost:{port}"),
         ca_file,
         seen,
+        oauth,
         _dir: dir,
     }
 }
@@ -167,4 +198,62 @@ async fn hang() -> Response {
 
 async fn huge() -> Response {
     Response::new(Body::from(vec![b'x'; HUGE_BYTES]))
+}
+
+fn form(body: &[u8]) -> std::collections::HashMap<String, String> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// The token endpoint: a refresh with the current refresh token and the client's credentials
+/// gets new tokens (the refresh token rotates); anything else is `invalid_grant`.
+async fn token(State(oauth): State<Arc<Mutex<OAuth>>>, body: axum::body::Bytes) -> Response {
+    let form = form(&body);
+    let mut oauth = oauth.lock().unwrap();
+    let valid = form.get("grant_type").map(String::as_str) == Some("refresh_token")
+        && form.get("refresh_token") == Some(&oauth.refresh)
+        && form.get("client_id").map(String::as_str) == Some(CLIENT_ID)
+        && form.get("client_secret").map(String::as_str) == Some(CLIENT_SECRET);
+    if !valid {
+        let refused = serde_json::json!({ "error": "invalid_grant" }).to_string();
+        return (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "application/json")],
+            refused,
+        )
+            .into_response();
+    }
+    oauth.refreshes += 1;
+    oauth.access = format!("access-token-{}-abcdefghijklmnop", oauth.refreshes + 1);
+    oauth.refresh = format!("refresh-token-{}", oauth.refreshes + 1);
+    let issued = serde_json::json!({
+        "access_token": oauth.access,
+        "token_type": "Bearer",
+        "expires_in": 3600,
+        "refresh_token": oauth.refresh,
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        issued.to_string(),
+    )
+        .into_response()
+}
+
+/// The revocation endpoint (RFC 7009): records the token, answers 200.
+async fn revoke(State(oauth): State<Arc<Mutex<OAuth>>>, body: axum::body::Bytes) -> Response {
+    let form = form(&body);
+    let mut oauth = oauth.lock().unwrap();
+    if form.get("client_id").map(String::as_str) != Some(CLIENT_ID) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    oauth.revoked.extend(form.get("token").cloned());
+    StatusCode::OK.into_response()
+}
+
+/// The service's API: answers only the current access token.
+async fn api(State(oauth): State<Arc<Mutex<OAuth>>>, headers: HeaderMap) -> Response {
+    let expected = format!("Bearer {}", oauth.lock().unwrap().access);
+    match headers.get(header::AUTHORIZATION) {
+        Some(sent) if sent.as_bytes() == expected.as_bytes() => "authorized".into_response(),
+        _ => StatusCode::UNAUTHORIZED.into_response(),
+    }
 }

@@ -101,6 +101,10 @@ notices! {
         SecretReplaced = "secret-replaced" => "The secret's value was replaced: the old one is gone.",
         SecretHostsChanged = "secret-hosts" => "Saved: the secret goes to the new list of hosts from the next request on.",
         SecretDeleted = "secret-deleted" => "The secret was deleted: its sealed value is gone.",
+        ConnectionAdded = "connection-added" => "The connection is sealed and saved. The app's calls refresh its token when it is about to expire.",
+        Disconnected = "disconnected" => "Disconnected: its tokens are deleted here, and the service confirmed it revoked them.",
+        DisconnectedUnrevoked = "disconnected-unrevoked" => "Disconnected: its tokens are deleted here, but the service could not be asked to revoke them. Revoke the access in the service's own settings.",
+        DisconnectedNoRevocation = "disconnected-local" => "Disconnected: its tokens are deleted here. The service offers no way to revoke them from here; revoke the access in its own settings.",
     }
 }
 
@@ -128,6 +132,7 @@ events! {
     APP_SECRET_HOSTS_CHANGED = "app_secret_hosts_changed" => "Secret's hosts changed",
     APP_SECRET_DELETED = "app_secret_deleted" => "Secret deleted",
     APP_SECRET_USED = "app_secret_used" => "Secret used by the running app (first use in the hour)",
+    APP_CONNECTION_REVOKED = "app_connection_revoked" => "Connection's tokens revoked at its service",
 }
 
 /// Why an upload was refused: a fixed text for each, so that an address can name only these.

@@ -57,6 +57,11 @@ pub enum Purpose<'a> {
         app: AppId,
         name: &'a str,
     },
+    /// A connection's refresh token and client secret, bound the same way.
+    ConnectionGrant {
+        app: AppId,
+        name: &'a str,
+    },
 }
 
 impl Purpose<'_> {
@@ -66,6 +71,9 @@ impl Purpose<'_> {
             Self::BackupCode => "backup-code".into(),
             // A name is upper-case letters, digits and underscores: no separator can be forged.
             Self::AppSecret { app, name } => format!("app-secret/{app}/{name}").into(),
+            Self::ConnectionGrant { app, name } => {
+                format!("app-connection-grant/{app}/{name}").into()
+            }
         }
     }
 }

@@ -79,3 +79,68 @@ pub async fn delete_secret(id: AppId, name: String) -> Result<(), FormError> {
     leptos_axum::redirect(&AppsNotice::SecretDeleted.at(&app_page(id)));
     Ok(())
 }
+
+/// Adds a connection: an OAuth 2.0 access token with its refresh token and the service's
+/// endpoints, all sealed at once.
+#[server(endpoint = "apps/secrets/connect")]
+#[allow(clippy::too_many_arguments)]
+pub async fn add_app_connection(
+    id: AppId,
+    name: String,
+    hosts: String,
+    access_token: String,
+    refresh_token: String,
+    expires_in: String,
+    token_url: String,
+    revocation_url: String,
+    client_id: String,
+    client_secret: String,
+) -> Result<(), FormError> {
+    use super::{
+        connections::{self, Connection},
+        service::{parse_hosts, SecretName, SecretValue},
+    };
+    use crate::{
+        apps::model::{app_page, AppsNotice},
+        platform::context::Sudo,
+    };
+
+    let me = Sudo::current()?;
+    let name = SecretName::parse(&name)?;
+    let hosts = parse_hosts(&hosts)?;
+    let access_token = SecretValue::parse(&access_token)?;
+    let connection = Connection::parse(
+        &refresh_token,
+        &client_secret,
+        &token_url,
+        &revocation_url,
+        &client_id,
+        &expires_in,
+        me.now(),
+    )?;
+    connections::add(&me, id, name, access_token, hosts, connection).await?;
+    leptos_axum::redirect(&AppsNotice::ConnectionAdded.at(&app_page(id)));
+    Ok(())
+}
+
+/// Disconnects a connection: its tokens are deleted, and the service asked to revoke them.
+#[server(endpoint = "apps/secrets/disconnect")]
+pub async fn disconnect_app_connection(id: AppId, name: String) -> Result<(), FormError> {
+    use super::{
+        connections::{self, Revocation},
+        service::SecretName,
+    };
+    use crate::{
+        apps::model::{app_page, AppsNotice},
+        platform::context::Sudo,
+    };
+
+    let me = Sudo::current()?;
+    let notice = match connections::disconnect(&me, id, SecretName::parse(&name)?).await? {
+        Revocation::Confirmed => AppsNotice::Disconnected,
+        Revocation::Failed => AppsNotice::DisconnectedUnrevoked,
+        Revocation::NotOffered => AppsNotice::DisconnectedNoRevocation,
+    };
+    leptos_axum::redirect(&notice.at(&app_page(id)));
+    Ok(())
+}

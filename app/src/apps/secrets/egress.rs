@@ -13,6 +13,7 @@ use futures_util::{stream, StreamExt as _};
 use time::OffsetDateTime;
 
 use super::{
+    connections::{self, RefreshError},
     model::{Placement, EGRESS_HOST_HEADER, EGRESS_SEGMENT},
     scrub::Scrubber,
     service::{self, parse_hosts, placement_of, SecretName, SecretsError},
@@ -56,6 +57,7 @@ enum Refusal {
     TimedOut,
     AnswerTooLarge,
     Redirect,
+    RefreshFailed,
     SlowRequest,
     Unsealable,
     Unavailable,
@@ -75,6 +77,7 @@ impl Refusal {
             Self::TimedOut => (StatusCode::BAD_GATEWAY, "The secret's host did not answer in time."),
             Self::AnswerTooLarge => (StatusCode::BAD_GATEWAY, "The host's answer is larger than 10 MB."),
             Self::Redirect => (StatusCode::BAD_GATEWAY, "The host answered with a redirect, which egress does not follow."),
+            Self::RefreshFailed => (StatusCode::BAD_GATEWAY, "The connection's token could not be refreshed at its service; its owner should connect it again."),
             Self::SlowRequest => (StatusCode::REQUEST_TIMEOUT, "The request's body took too long to arrive."),
             Self::Unsealable => (StatusCode::BAD_GATEWAY, "The secret could not be opened; its owner should replace its value."),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "The app cannot be reached right now."),
@@ -131,11 +134,15 @@ async fn pass_on(
     let (secret, value) = match service::opened(state, &mut tx, app, &name).await {
         Ok(Some(found)) => found,
         Ok(None) => return Err(Refusal::NoSuchSecret),
-        Err(SecretsError::Infra(InfraError::Crypto(CryptoError::Unsealable))) => {
-            tracing::warn!(%app, secret = name.as_str(), "a stored secret does not open");
-            return Err(Refusal::Unsealable);
+        Err(error) => return Err(not_opened(app, &name, error)),
+    };
+    let value = match connections::fresh_access(state, &mut tx, app, &name, &secret, value).await {
+        Ok(value) => value,
+        Err(RefreshError::Refused(failure)) => {
+            tracing::info!(%app, secret = name.as_str(), ?failure, "a connection's token was not refreshed");
+            return Err(Refusal::RefreshFailed);
         }
-        Err(error) => return Err(unavailable(&error)),
+        Err(RefreshError::Secrets(error)) => return Err(not_opened(app, &name, error)),
     };
     let host = match request.headers().get(EGRESS_HOST_HEADER) {
         // Another of the secret's hosts, named as the page lists it.
@@ -252,6 +259,17 @@ async fn record_use(state: &AppState, tx: &mut TenantTx, app: AppId, name: &Secr
             .map_err(|error| unavailable(&error))?;
     }
     Ok(())
+}
+
+/// A sealed value that did not open, or the store failing.
+fn not_opened(app: AppId, name: &SecretName, error: SecretsError) -> Refusal {
+    match error {
+        SecretsError::Infra(InfraError::Crypto(CryptoError::Unsealable)) => {
+            tracing::warn!(%app, secret = name.as_str(), "a stored secret does not open");
+            Refusal::Unsealable
+        }
+        error => unavailable(&error),
+    }
 }
 
 fn unavailable(error: &dyn std::fmt::Display) -> Refusal {

@@ -5,6 +5,8 @@
 
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod connections;
+#[cfg(feature = "ssr")]
 pub mod egress;
 pub mod model;
 pub mod pages;

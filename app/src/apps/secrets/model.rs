@@ -73,6 +73,17 @@ pub struct SecretRow {
     /// The value's last 4 characters, or empty for a short value.
     pub hint: String,
     pub uses_last_day: i64,
+    /// Set for a connection (OAuth 2.0).
+    pub connection: Option<ConnectionView>,
+}
+
+/// A connection as its owner's page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionView {
+    /// When the current access token expires (egress refreshes it a minute before).
+    pub expires: Option<String>,
+    /// Whether disconnecting asks the service to revoke the tokens.
+    pub revocable: bool,
 }
 
 /// The path an app's script fetches, relative to its page, to call the secret's first host.

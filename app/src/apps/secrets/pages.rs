@@ -5,7 +5,7 @@
 use leptos::{html, prelude::*};
 
 use super::{
-    api::{AddSecret, ChangeSecretHosts, DeleteSecret, ReplaceSecret},
+    api::{AddAppConnection, AddSecret, ChangeSecretHosts, DeleteSecret, DisconnectAppConnection, ReplaceSecret},
     model::{egress_path, Placement, SecretRow, EGRESS_HOST_HEADER, SECRETS_PER_APP},
 };
 use crate::{
@@ -38,6 +38,7 @@ pub fn Secrets(id: AppId, secrets: Vec<SecretRow>) -> impl IntoView {
             </p>
             {(!secrets.is_empty()).then(|| view! { <SecretTable id secrets=secrets.clone() /> })}
             <AddSecretForm id />
+            <AddConnectionForm id />
         </Section>
     }
 }
@@ -68,7 +69,23 @@ fn SecretTable(id: AppId, secrets: Vec<SecretRow>) -> impl IntoView {
                                 {secret.name.clone()}
                             </th>
                             <td class=CELL>{secret.hosts.join(", ")}</td>
-                            <td class=CELL>{secret.placement.describe()}</td>
+                            <td class=CELL>
+                                {match &secret.connection {
+                                    Some(connection) => {
+                                        format!(
+                                            "Connection (OAuth 2.0), bearer; token {}",
+                                            connection
+                                                .expires
+                                                .as_ref()
+                                                .map_or_else(
+                                                    || "without an expiry".to_owned(),
+                                                    |at| format!("expires {at}"),
+                                                ),
+                                        )
+                                    }
+                                    None => secret.placement.describe(),
+                                }}
+                            </td>
                             <td class=format!(
                                 "{CELL} font-mono",
                             )>
@@ -238,6 +255,7 @@ fn ChangeSecret(id: AppId, secret: SecretRow) -> impl IntoView {
     let delete_error = action_error(delete);
     let delete_form = NodeRef::<html::Form>::new();
     let name = secret.name;
+    let is_connection = secret.connection.is_some();
     let field = |what: &str| format!("secret-{}-{what}", name.to_lowercase());
     let (value_id, hosts_id) = (field("value"), field("hosts"));
     let (summary, value_label, delete_label) = (
@@ -253,40 +271,166 @@ fn ChangeSecret(id: AppId, secret: SecretRow) -> impl IntoView {
                 ButtonKind::Quiet.class(),
             )>{summary}</summary>
             <div class="mt-4 flex max-w-md flex-col gap-6">
-                <ActionForm action=replace node_ref=replace_form attr:class="flex flex-col gap-3">
-                    <input type="hidden" name="id" value=id.to_string() />
-                    <input type="hidden" name="name" value=replace_name />
-                    <SecretField
-                        id=value_id
-                        label=value_label
-                        name="value"
-                        kind="password"
-                        hint="The old value is gone once you save; the app uses the new one from its next call."
-                        error=replace_error
-                    />
-                    <FormNotice error=besides_sudo(replace_error) />
-                    <Submit label="Replace the value" pending=replace.pending() />
-                </ActionForm>
-                <SudoPrompt error=replace_error then=resubmit(replace_form) />
+                {(!is_connection)
+                    .then(|| {
+                        view! {
+                            <ActionForm
+                                action=replace
+                                node_ref=replace_form
+                                attr:class="flex flex-col gap-3"
+                            >
+                                <input type="hidden" name="id" value=id.to_string() />
+                                <input type="hidden" name="name" value=replace_name />
+                                <SecretField
+                                    id=value_id
+                                    label=value_label
+                                    name="value"
+                                    kind="password"
+                                    hint="The old value is gone once you save; the app uses the new one from its next call."
+                                    error=replace_error
+                                />
+                                <FormNotice error=besides_sudo(replace_error) />
+                                <Submit label="Replace the value" pending=replace.pending() />
+                            </ActionForm>
+                            <SudoPrompt error=replace_error then=resubmit(replace_form) />
+                        }
+                    })}
                 <ActionForm action=hosts node_ref=hosts_form attr:class="flex flex-col gap-3">
                     <input type="hidden" name="id" value=id.to_string() />
                     <input type="hidden" name="name" value=hosts_name />
                     <HostsField id=hosts_id value=secret.hosts.join("\n") error=hosts_error />
                     <FormNotice error=besides_sudo(hosts_error) />
                     <Submit label="Save the hosts" pending=hosts.pending() />
-                </ActionForm>
-                <SudoPrompt error=hosts_error then=resubmit(hosts_form) />
-                <ActionForm action=delete node_ref=delete_form>
-                    <input type="hidden" name="id" value=id.to_string() />
-                    <input type="hidden" name="name" value=delete_name />
-                    <FormNotice error=besides_sudo(delete_error) />
-                    <button type="submit" class=ButtonKind::Danger.class()>
-                        {delete_label}
-                    </button>
-                </ActionForm>
-                <SudoPrompt error=delete_error then=resubmit(delete_form) />
+                </ActionForm> <SudoPrompt error=hosts_error then=resubmit(hosts_form) />
+                {match secret.connection {
+                    Some(connection) => {
+                        view! { <Disconnect id name=delete_name revocable=connection.revocable /> }
+                            .into_any()
+                    }
+                    None => {
+                        view! {
+                            <ActionForm action=delete node_ref=delete_form>
+                                <input type="hidden" name="id" value=id.to_string() />
+                                <input type="hidden" name="name" value=delete_name />
+                                <FormNotice error=besides_sudo(delete_error) />
+                                <button type="submit" class=ButtonKind::Danger.class()>
+                                    {delete_label}
+                                </button>
+                            </ActionForm>
+                            <SudoPrompt error=delete_error then=resubmit(delete_form) />
+                        }
+                            .into_any()
+                    }
+                }}
             </div>
         </details>
+    }
+}
+
+/// Disconnecting a connection: its tokens go at once, and the service is asked to revoke them.
+#[component]
+fn Disconnect(id: AppId, name: String, revocable: bool) -> impl IntoView {
+    let disconnect = ServerAction::<DisconnectAppConnection>::new();
+    let error = action_error(disconnect);
+    let form = NodeRef::<html::Form>::new();
+    let label = format!("Disconnect {name}");
+    view! {
+        <ActionForm action=disconnect node_ref=form>
+            <input type="hidden" name="id" value=id.to_string() />
+            <input type="hidden" name="name" value=name />
+            <p class=QUIET_TEXT>
+                {if revocable {
+                    "Its tokens are deleted at once, and the service is asked to revoke them."
+                } else {
+                    "Its tokens are deleted at once. The service offers no revocation: revoke the access in its own settings too."
+                }}
+            </p>
+            <FormNotice error=besides_sudo(error) />
+            <button type="submit" class=format!("mt-2 {}", ButtonKind::Danger.class())>
+                {label}
+            </button>
+        </ActionForm>
+        <SudoPrompt error then=resubmit(form) />
+    }
+}
+
+/// Connecting an outside service over OAuth 2.0, with tokens it issued to the owner.
+#[component]
+fn AddConnectionForm(id: AppId) -> impl IntoView {
+    let add = ServerAction::<AddAppConnection>::new();
+    let error = action_error(add);
+    let form = NodeRef::<html::Form>::new();
+    view! {
+        <SubSection id="add-connection" heading="Connect a service (OAuth 2.0)">
+            <p class=QUIET_TEXT>
+                "A connection is a secret whose value is an access token. The app uses it like any secret, as a bearer token; a minute before the token expires, the server gets a new one with the refresh token."
+            </p>
+            <ActionForm action=add node_ref=form attr:class="mt-4 flex max-w-md flex-col gap-5">
+                <input type="hidden" name="id" value=id.to_string() />
+                <SecretField
+                    id="connection-name".to_owned()
+                    label="Connection name".to_owned()
+                    name="name"
+                    hint="Capitals, digits and underscores, like CALENDAR: the app calls it by this name."
+                    error
+                />
+                <HostsField id="connection-hosts".to_owned() error />
+                <SecretField
+                    id="connection-access".to_owned()
+                    label="Access token".to_owned()
+                    name="value"
+                    kind="password"
+                    error
+                />
+                <SecretField
+                    id="connection-expires".to_owned()
+                    label="Minutes until it expires".to_owned()
+                    name="expires_in"
+                    required=false
+                    hint="As the service said (expires_in, in minutes); empty if it did not."
+                    error
+                />
+                <SecretField
+                    id="connection-refresh".to_owned()
+                    label="Refresh token".to_owned()
+                    name="refresh_token"
+                    kind="password"
+                    error
+                />
+                <SecretField
+                    id="connection-token-url".to_owned()
+                    label="Token endpoint".to_owned()
+                    name="token_url"
+                    hint="Where the service issues tokens, like https://auth.example.com/oauth/token."
+                    error
+                />
+                <SecretField
+                    id="connection-revocation-url".to_owned()
+                    label="Revocation endpoint (optional)".to_owned()
+                    name="revocation_url"
+                    required=false
+                    hint="Where the service revokes tokens (RFC 7009), asked when you disconnect."
+                    error
+                />
+                <SecretField
+                    id="connection-client-id".to_owned()
+                    label="Client id".to_owned()
+                    name="client_id"
+                    error
+                />
+                <SecretField
+                    id="connection-client-secret".to_owned()
+                    label="Client secret (optional)".to_owned()
+                    name="client_secret"
+                    kind="password"
+                    required=false
+                    error
+                />
+                <FormNotice error=besides_sudo(error) />
+                <Submit label="Connect" pending=add.pending() />
+            </ActionForm>
+            <SudoPrompt error then=resubmit(form) />
+        </SubSection>
     }
 }
 

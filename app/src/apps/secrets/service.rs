@@ -7,10 +7,11 @@ use time::OffsetDateTime;
 
 use super::{
     model::{
-        hint_of, is_secret_name, Placement, SecretRow, HOSTS_PER_SECRET, SECRETS_PER_APP,
+        hint_of, is_secret_name, ConnectionView, Placement, SecretRow, HOSTS_PER_SECRET, SECRETS_PER_APP,
         VALUE_BYTES,
     },
-    store::{self, ListedSecret, NewSecret, SealedSecret},
+    connections::Connection,
+    store::{self, ListedSecret, NewConnection, NewSecret, SealedSecret},
 };
 use crate::{
     apps::{
@@ -50,6 +51,12 @@ pub enum SecretsError {
     ParameterName,
     #[error("This app has {SECRETS_PER_APP} secrets, the most it may have. Delete one to add another.")]
     TooMany,
+    #[error("Give the service's endpoint as an https address with a name, like https://auth.example.com/oauth/token.")]
+    Endpoint,
+    #[error("Give the client id the service gave you (1 to 200 characters).")]
+    ClientId,
+    #[error("Give the minutes until the access token expires (1 to 525,600), or leave it empty.")]
+    ExpiresIn,
     #[error(transparent)]
     Apps(#[from] AppsError),
     #[error(transparent)]
@@ -65,6 +72,9 @@ impl From<SecretsError> for FormError {
             SecretsError::Value => "value",
             SecretsError::Hosts => "hosts",
             SecretsError::HeaderName | SecretsError::ParameterName => "placement_name",
+            SecretsError::Endpoint => "token_url",
+            SecretsError::ClientId => "client_id",
+            SecretsError::ExpiresIn => "expires_in",
             SecretsError::Apps(error) => return error.into(),
             SecretsError::Infra(infra) => return infra.into(),
             refusal => return FormError::Page(refusal.to_string()),
@@ -94,6 +104,10 @@ impl SecretName {
 pub struct SecretValue(String);
 
 impl SecretValue {
+    pub(super) fn into_inner(self) -> String {
+        self.0
+    }
+
     /// The value without the spaces and line break a paste brings along.
     pub fn parse(text: &str) -> Result<Self, SecretsError> {
         let text = text.trim();
@@ -186,19 +200,22 @@ pub fn placement_of(kind: &str, name: &str) -> Placement {
     }
 }
 
-async fn seal(
+/// `plaintext` sealed for the transaction's tenant, bound to `purpose`.
+pub(super) async fn seal(
     me: &SignedIn,
     tx: &mut TenantTx,
-    app: AppId,
-    name: &SecretName,
-    value: &SecretValue,
+    purpose: Purpose<'_>,
+    plaintext: &[u8],
 ) -> Result<Vec<u8>, SecretsError> {
-    let purpose = Purpose::AppSecret {
+    let key = &me.state().key_encryption_key;
+    Ok(crypto::seal(tx, key, purpose, plaintext, me.now()).await?)
+}
+
+fn value_purpose(app: AppId, name: &SecretName) -> Purpose<'_> {
+    Purpose::AppSecret {
         app,
         name: name.as_str(),
-    };
-    let key = &me.state().key_encryption_key;
-    Ok(crypto::seal(tx, key, purpose, value.0.as_bytes(), me.now()).await?)
+    }
 }
 
 /// Adds a secret to the owner's app.
@@ -210,6 +227,19 @@ pub async fn add(
     hosts: Vec<String>,
     placement: Placement,
 ) -> Result<(), SecretsError> {
+    add_sealed(me, app, &name, &value, &hosts, &placement, None).await
+}
+
+/// Adds a secret, or a connection with `connection`'s parts, in one transaction with its event.
+pub(super) async fn add_sealed(
+    me: &Sudo,
+    app: AppId,
+    name: &SecretName,
+    value: &SecretValue,
+    hosts: &[String],
+    placement: &Placement,
+    connection: Option<&Connection>,
+) -> Result<(), SecretsError> {
     let mut tx = me.begin_own().await?;
     // One change of the account's apps at a time: two adds cannot both see room for one more.
     apps_store::lock_changes(&mut tx, me.owner_id()).await?;
@@ -217,19 +247,40 @@ pub async fn add(
     if store::count(&mut tx, app).await? >= SECRETS_PER_APP {
         return Err(SecretsError::TooMany);
     }
-    let sealed_value = seal(me, &mut tx, app, &name, &value).await?;
+    let sealed_value = seal(me, &mut tx, value_purpose(app, name), value.0.as_bytes()).await?;
+    let sealed_grant = match connection {
+        Some(connection) => {
+            let purpose = Purpose::ConnectionGrant {
+                app,
+                name: name.as_str(),
+            };
+            let grant = serde_json::to_vec(&connection.grant).map_err(InfraError::from)?;
+            Some(seal(me, &mut tx, purpose, &grant).await?)
+        }
+        None => None,
+    };
     let secret = NewSecret {
         name: name.as_str(),
-        hosts: &hosts,
+        hosts,
         placement: placement.code(),
         placement_name: placement.name(),
         sealed_value: &sealed_value,
         hint: &hint_of(&value.0),
+        connection: connection.zip(sealed_grant.as_deref()).map(|(c, sealed_grant)| {
+            NewConnection {
+                sealed_grant,
+                access_expires_at: c.expires_at,
+                token_url: &c.token_url,
+                revocation_url: c.revocation_url.as_deref(),
+                client_id: &c.client_id,
+            }
+        }),
     };
     if !store::insert(&mut tx, app, &secret, me.now()).await? {
         return Err(SecretsError::Taken);
     }
-    let detail = format!("{} on app {app}, sent to {}", name.as_str(), hosts.join(", "));
+    let what = if connection.is_some() { "connection " } else { "" };
+    let detail = format!("{what}{} on app {app}, sent to {}", name.as_str(), hosts.join(", "));
     me.audit(&mut tx, APP_SECRET_ADDED, &detail).await?;
     tx.commit().await?;
     Ok(())
@@ -244,7 +295,7 @@ pub async fn replace(
 ) -> Result<(), SecretsError> {
     let mut tx = me.begin_own().await?;
     live(&mut tx, app).await?;
-    let sealed_value = seal(me, &mut tx, app, &name, &value).await?;
+    let sealed_value = seal(me, &mut tx, value_purpose(app, &name), value.0.as_bytes()).await?;
     let hint = hint_of(&value.0);
     if !store::replace_value(&mut tx, app, name.as_str(), &sealed_value, &hint, me.now()).await? {
         return Err(SecretsError::NoSuchSecret);
@@ -273,11 +324,11 @@ pub async fn change_hosts(
     Ok(())
 }
 
-/// Deletes a secret and its sealed value.
+/// Deletes a secret and its sealed value (a connection is disconnected instead).
 pub async fn delete(me: &Sudo, app: AppId, name: SecretName) -> Result<(), SecretsError> {
     let mut tx = me.begin_own().await?;
     owned(&mut tx, app).await?;
-    if !store::delete(&mut tx, app, name.as_str()).await? {
+    if !store::delete(&mut tx, app, name.as_str(), "key").await? {
         return Err(SecretsError::NoSuchSecret);
     }
     let detail = format!("{} on app {app}", name.as_str());
@@ -305,6 +356,10 @@ fn row(secret: ListedSecret) -> SecretRow {
         last_used: secret.last_used_at.map(to_minute),
         hint: secret.hint,
         uses_last_day: secret.uses_last_day,
+        connection: (secret.kind == "connection").then(|| ConnectionView {
+            expires: secret.access_expires_at.map(to_minute),
+            revocable: secret.revocable,
+        }),
     }
 }
 
@@ -318,10 +373,7 @@ pub(super) async fn opened(
     let Some(secret) = store::sealed(tx, app, name.as_str()).await? else {
         return Ok(None);
     };
-    let purpose = Purpose::AppSecret {
-        app,
-        name: name.as_str(),
-    };
+    let purpose = value_purpose(app, name);
     let value = crypto::open(tx, &state.key_encryption_key, purpose, &secret.sealed_value).await?;
     let value = String::from_utf8(value).map_err(|_| CryptoError::Unsealable)?;
     Ok(Some((secret, value)))
@@ -357,6 +409,12 @@ pub fn reseal<'a>(
             if let Some(resealed) = crypto::reseal(tx, key, purpose, &sealed, now).await? {
                 // A value replaced meanwhile is sealed with the newest key already.
                 changed += usize::from(store::reseal(tx, app, &name, &sealed, &resealed).await?);
+            }
+        }
+        for (app, name, sealed) in store::all_grants(tx).await? {
+            let purpose = Purpose::ConnectionGrant { app, name: &name };
+            if let Some(resealed) = crypto::reseal(tx, key, purpose, &sealed, now).await? {
+                changed += usize::from(store::reseal_grant(tx, app, &name, &sealed, &resealed).await?);
             }
         }
         Ok(changed)

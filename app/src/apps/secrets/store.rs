@@ -24,6 +24,9 @@ pub struct ListedSecret {
     pub rotated_at: OffsetDateTime,
     pub last_used_at: Option<OffsetDateTime>,
     pub uses_last_day: i64,
+    pub kind: String,
+    pub access_expires_at: Option<OffsetDateTime>,
+    pub revocable: bool,
 }
 
 /// A secret as egress uses it.
@@ -33,6 +36,22 @@ pub struct SealedSecret {
     pub placement: String,
     pub placement_name: String,
     pub sealed_value: Vec<u8>,
+    pub kind: String,
+    /// A connection's refresh token and client secret, sealed together.
+    pub sealed_grant: Option<Vec<u8>>,
+    pub access_expires_at: Option<OffsetDateTime>,
+    pub token_url: Option<String>,
+    pub revocation_url: Option<String>,
+    pub client_id: Option<String>,
+}
+
+/// What makes a new secret a connection.
+pub struct NewConnection<'a> {
+    pub sealed_grant: &'a [u8],
+    pub access_expires_at: Option<OffsetDateTime>,
+    pub token_url: &'a str,
+    pub revocation_url: Option<&'a str>,
+    pub client_id: &'a str,
 }
 
 /// What a new secret is.
@@ -43,6 +62,7 @@ pub struct NewSecret<'a> {
     pub placement_name: &'a str,
     pub sealed_value: &'a [u8],
     pub hint: &'a str,
+    pub connection: Option<NewConnection<'a>>,
 }
 
 /// How many secrets `app` has.
@@ -63,8 +83,10 @@ pub async fn insert(
 ) -> Result<bool, sqlx::Error> {
     let added = sqlx::query(
         "INSERT INTO app_secrets (owner_id, app_id, name, hosts, placement, placement_name, \
-         sealed_value, hint, created_at, rotated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT DO NOTHING",
+         sealed_value, hint, created_at, rotated_at, kind, sealed_grant, access_expires_at, \
+         token_url, revocation_url, client_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15) \
+         ON CONFLICT DO NOTHING",
     )
     .bind(tx.owner_id())
     .bind(app)
@@ -75,6 +97,12 @@ pub async fn insert(
     .bind(secret.sealed_value)
     .bind(secret.hint)
     .bind(now)
+    .bind(if secret.connection.is_some() { "connection" } else { "key" })
+    .bind(secret.connection.as_ref().map(|c| c.sealed_grant))
+    .bind(secret.connection.as_ref().and_then(|c| c.access_expires_at))
+    .bind(secret.connection.as_ref().map(|c| c.token_url))
+    .bind(secret.connection.as_ref().and_then(|c| c.revocation_url))
+    .bind(secret.connection.as_ref().map(|c| c.client_id))
     .execute(&mut **tx)
     .await?;
     Ok(added.rows_affected() == 1)
@@ -123,15 +151,22 @@ pub async fn set_hosts(
     Ok(changed.rows_affected() == 1)
 }
 
-/// Deletes a secret (its sealed value with it); false when it did not exist.
-pub async fn delete(tx: &mut TenantTx, app: AppId, name: &str) -> Result<bool, sqlx::Error> {
-    let deleted =
-        sqlx::query("DELETE FROM app_secrets WHERE owner_id = $1 AND app_id = $2 AND name = $3")
-            .bind(tx.owner_id())
-            .bind(app)
-            .bind(name)
-            .execute(&mut **tx)
-            .await?;
+/// Deletes a secret of `kind` (its sealed values with it); false when there is none.
+pub async fn delete(
+    tx: &mut TenantTx,
+    app: AppId,
+    name: &str,
+    kind: &str,
+) -> Result<bool, sqlx::Error> {
+    let deleted = sqlx::query(
+        "DELETE FROM app_secrets WHERE owner_id = $1 AND app_id = $2 AND name = $3 AND kind = $4",
+    )
+    .bind(tx.owner_id())
+    .bind(app)
+    .bind(name)
+    .bind(kind)
+    .execute(&mut **tx)
+    .await?;
     Ok(deleted.rows_affected() == 1)
 }
 
@@ -146,7 +181,8 @@ pub async fn list(
          s.rotated_at, s.last_used_at, \
          coalesce((SELECT sum(u.uses) FROM app_secret_uses u \
                    WHERE u.owner_id = s.owner_id AND u.app_id = s.app_id AND u.name = s.name \
-                     AND u.hour > $3 - interval '1 day'), 0)::bigint AS uses_last_day \
+                     AND u.hour > $3 - interval '1 day'), 0)::bigint AS uses_last_day, \
+         s.kind, s.access_expires_at, s.revocation_url IS NOT NULL AS revocable \
          FROM app_secrets s WHERE s.owner_id = $1 AND s.app_id = $2 ORDER BY s.name",
     )
     .bind(tx.owner_id())
@@ -170,15 +206,17 @@ pub async fn names_for_member(
         .await
 }
 
-/// One secret with its sealed value, for egress.
+/// One secret with its sealed values, for egress or disconnecting; its row is locked until the
+/// transaction ends, so two calls never refresh a connection's token at once.
 pub async fn sealed(
     tx: &mut TenantTx,
     app: AppId,
     name: &str,
 ) -> Result<Option<SealedSecret>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT hosts, placement, placement_name, sealed_value FROM app_secrets \
-         WHERE owner_id = $1 AND app_id = $2 AND name = $3",
+        "SELECT hosts, placement, placement_name, sealed_value, kind, sealed_grant, \
+         access_expires_at, token_url, revocation_url, client_id FROM app_secrets \
+         WHERE owner_id = $1 AND app_id = $2 AND name = $3 FOR UPDATE",
     )
     .bind(tx.owner_id())
     .bind(app)
@@ -196,6 +234,67 @@ pub async fn all_sealed(tx: &mut TenantTx) -> Result<Vec<(AppId, String, Vec<u8>
     .bind(tx.owner_id())
     .fetch_all(&mut **tx)
     .await
+}
+
+/// A connection's new tokens, from its service: the access token, and the grant when the
+/// service issued a new refresh token.
+pub async fn refreshed(
+    tx: &mut TenantTx,
+    app: AppId,
+    name: &str,
+    sealed_value: &[u8],
+    hint: &str,
+    sealed_grant: &[u8],
+    access_expires_at: Option<OffsetDateTime>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE app_secrets SET sealed_value = $4, hint = $5, sealed_grant = $6, \
+         access_expires_at = $7 WHERE owner_id = $1 AND app_id = $2 AND name = $3",
+    )
+    .bind(tx.owner_id())
+    .bind(app)
+    .bind(name)
+    .bind(sealed_value)
+    .bind(hint)
+    .bind(sealed_grant)
+    .bind(access_expires_at)
+    .execute(&mut **tx)
+    .await
+    .map(drop)
+}
+
+/// Every connection's sealed grant, with its app and name (re-sealing).
+pub async fn all_grants(tx: &mut TenantTx) -> Result<Vec<(AppId, String, Vec<u8>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT app_id, name, sealed_grant FROM app_secrets \
+         WHERE owner_id = $1 AND sealed_grant IS NOT NULL ORDER BY app_id, name",
+    )
+    .bind(tx.owner_id())
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Replaces a connection's grant with the same grant sealed again, only while it is still
+/// `was`. False when it changed.
+pub async fn reseal_grant(
+    tx: &mut TenantTx,
+    app: AppId,
+    name: &str,
+    was: &[u8],
+    sealed_grant: &[u8],
+) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
+        "UPDATE app_secrets SET sealed_grant = $5 \
+         WHERE owner_id = $1 AND app_id = $2 AND name = $3 AND sealed_grant = $4",
+    )
+    .bind(tx.owner_id())
+    .bind(app)
+    .bind(name)
+    .bind(was)
+    .bind(sealed_grant)
+    .execute(&mut **tx)
+    .await?;
+    Ok(changed.rows_affected() == 1)
 }
 
 /// Replaces a sealed value with the same value sealed again (a data-key rotation: not a new

@@ -128,6 +128,11 @@ pub const EXPORTS: &[RecordKind] = &[
             field("created_at", "created_at", Time, "When you added it."),
             field("rotated_at", "rotated_at", Time, "When its value was last replaced."),
             field("last_used_at", "last_used_at", OptionalTime, "When the app last used it."),
+            field("kind", "kind", Text, "key, or connection (an OAuth 2.0 access token)."),
+            field("access_expires_at", "access_expires_at", OptionalTime, "A connection's: when its access token expires."),
+            field("token_url", "token_url", OptionalText, "A connection's: the service's token endpoint."),
+            field("revocation_url", "revocation_url", OptionalText, "A connection's: the service's revocation endpoint."),
+            field("client_id", "client_id", OptionalText, "A connection's: the client id the service gave you."),
         ],
         documents: None,
     },
@@ -182,7 +187,7 @@ pub const FILES: &[FileSet] = &[
 pub const WITHHELD: &[Withheld] = &[
     Withheld {
         table: "app_secrets",
-        what: "Each secret's sealed value and its last 4 characters",
+        what: "Each secret's sealed value and its last 4 characters, and each connection's sealed refresh token and client secret",
         reason: "Secrets are write-only: nobody reads one back, you included. Replace a value on the app's page; names, hosts and dates are in apps/secrets.json.",
     },
     Withheld {
