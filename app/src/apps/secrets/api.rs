@@ -1,5 +1,8 @@
 //! The secrets section's server functions. Each needs sudo and acts on an app of the signed-in
 //! owner; none returns a value, and a refusal never repeats what was typed.
+// A form's fields arrive as its server function's arguments; connecting takes ten, and the
+// macro's browser-side copy of the function carries no attribute of the function's own.
+#![allow(clippy::too_many_arguments)]
 
 use leptos::prelude::*;
 
@@ -83,7 +86,6 @@ pub async fn delete_secret(id: AppId, name: String) -> Result<(), FormError> {
 /// Adds a connection: an OAuth 2.0 access token with its refresh token and the service's
 /// endpoints, all sealed at once.
 #[server(endpoint = "apps/secrets/connect")]
-#[allow(clippy::too_many_arguments)]
 pub async fn add_app_connection(
     id: AppId,
     name: String,

@@ -65,8 +65,8 @@ pub enum Reader {
 impl Reader {
     pub fn conn(&mut self) -> &mut PgConnection {
         match self {
-            Self::Tenant(tx) => &mut **tx,
-            Self::Public(tx) => &mut **tx,
+            Self::Tenant(tx) => tx,
+            Self::Public(tx) => tx,
         }
     }
 
