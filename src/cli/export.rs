@@ -8,22 +8,19 @@ use app::{
         archive::{Contents, Progress},
         job,
     },
-    platform::{config::Settings, directory, portable::Signing},
+    platform::{config::Settings, portable::Signing},
 };
 use tokio::sync::watch;
 
-use super::{app_regions, key_encryption_key, migrated_owner_pools, CliError};
+use super::{account_of, app_regions, key_encryption_key, migrated_owner_pools, CliError};
 
 pub async fn export(settings: &Settings, email: &str, out: &Path) -> Result<(), CliError> {
     let kek = key_encryption_key(settings)?;
     let public_url = settings.public_url()?;
     let owners = migrated_owner_pools(settings).await?;
     let regions = app_regions(settings, &owners, &kek).await?;
-    let email = email.trim().to_lowercase();
     let outcome = async {
-        let tenant = directory::route_of_address(regions.directory(), &kek, &email)
-            .await?
-            .ok_or_else(|| CliError::NoSuchAccount(email.clone()))?;
+        let tenant = account_of(&regions, &kek, email).await?;
         let signing = Signing::new(&kek, &public_url);
         let contents = Contents::everything(tenant, signing);
         // Written beside the target under a name of its own and renamed: a failed run leaves

@@ -9,14 +9,13 @@ use app::{
         config::Settings,
         crypto,
         db::TenantTx,
-        directory,
         error::InfraError,
         keys,
     },
     security::model::DATA_KEY_ROTATED,
 };
 
-use super::{app_regions, key_encryption_key, migrated_owner_pools, CliError};
+use super::{account_of, app_regions, key_encryption_key, migrated_owner_pools, CliError};
 
 /// Rotates one account's data key: a new version, and everything the account keeps sealed
 /// sealed again with it, in one transaction with a security-log event. A value already sealed
@@ -26,11 +25,8 @@ pub async fn rotate_data_key(settings: &Settings, email: &str) -> Result<(), Cli
     let kek = key_encryption_key(settings)?;
     let owners = migrated_owner_pools(settings).await?;
     let regions = app_regions(settings, &owners, &kek).await?;
-    let email = email.trim().to_lowercase();
     let outcome = async {
-        let tenant = directory::route_of_address(regions.directory(), &kek, &email)
-            .await?
-            .ok_or_else(|| CliError::NoSuchAccount(email.clone()))?;
+        let tenant = account_of(&regions, &kek, email).await?;
         let now = SystemClock.now();
         let mut tx = TenantTx::begin(&regions, tenant).await?;
         let (version, resealed) = app::server::rotate_data_key(&mut tx, &kek, now)
@@ -49,7 +45,10 @@ pub async fn rotate_data_key(settings: &Settings, email: &str) -> Result<(), Cli
     owners.close().await;
     regions.close().await;
     let (version, resealed) = outcome?;
-    println!("Rotated the data key of {email} to version {version}; {resealed} sealed value(s) sealed again.");
+    println!(
+        "Rotated the data key of {} to version {version}; {resealed} sealed value(s) sealed again.",
+        email.trim()
+    );
     Ok(())
 }
 

@@ -173,6 +173,18 @@ pub fn key_encryption_key(settings: &Settings) -> Result<KeyEncryptionKey, CliEr
     )?)
 }
 
+/// The account an operator names by its address, wherever its region is.
+pub async fn account_of(
+    regions: &Regions,
+    kek: &KeyEncryptionKey,
+    email: &str,
+) -> Result<app::platform::region::Tenant, CliError> {
+    let email = email.trim().to_lowercase();
+    app::platform::directory::route_of_address(regions.directory(), kek, &email)
+        .await?
+        .ok_or(CliError::NoSuchAccount(email))
+}
+
 /// The app role's password when the server gives the role its login itself: derived from the
 /// key-encryption key, so it is never stored anywhere else.
 pub fn app_role_password(key: &KeyEncryptionKey) -> String {

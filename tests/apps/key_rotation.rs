@@ -23,6 +23,25 @@ use crate::{
     ADA,
 };
 
+/// The settings an operator's command runs with on the test's database (the directory and
+/// both regions at once), with `extra` arguments.
+fn operator_settings(w: &TestApp, extra: &[&str]) -> app::platform::config::Settings {
+    let database = w.database_url();
+    let regions = format!("us-east={database},eu-west={database}");
+    let key_file = w.key_file();
+    let mut args = vec![
+        "custodian",
+        "--database-url",
+        &database,
+        "--region-database-urls",
+        &regions,
+        "--key-file",
+        key_file.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    app::platform::config::Settings::from_args(args).unwrap()
+}
+
 /// The data-key version a sealed value names (its first 4 bytes).
 async fn sealed_versions(w: &TestApp, owner: OwnerId) -> Vec<i32> {
     let sealed: Vec<Vec<u8>> = sqlx::query_scalar(
@@ -66,17 +85,7 @@ async fn rotating_the_data_key_seals_every_value_again_and_each_still_works(owne
     assert_eq!(events(&w, ada, DATA_KEY_ROTATED).await, 1);
 
     // The operator's command does the same, for an account named by its address.
-    let database = w.database_url();
-    let settings = app::platform::config::Settings::from_args([
-        "custodian",
-        "--database-url",
-        &database,
-        "--region-database-urls",
-        &format!("us-east={database},eu-west={database}"),
-        "--key-file",
-        w.key_file().to_str().unwrap(),
-    ])
-    .unwrap();
+    let settings = operator_settings(&w, &[]);
     custodian::cli::key_rotation::rotate_data_key(&settings, " Ada@Example.com ")
         .await
         .unwrap();
@@ -139,19 +148,11 @@ async fn rotating_the_kek_wraps_every_data_key_again_and_the_old_key_opens_none(
     let dir = tempfile::tempdir().unwrap();
     let new_key_file = dir.path().join("new.key");
     keys::install_key_file(&new_key_file, &[42u8; 32]).unwrap();
-    let database = w.database_url();
-    let settings = app::platform::config::Settings::from_args([
-        "custodian",
-        "--database-url",
-        &database,
-        "--region-database-urls",
-        &format!("us-east={database},eu-west={database}"),
-        "--key-file",
-        w.key_file().to_str().unwrap(),
-        "--wrapping-key-file",
-        dir.path().join("wrapping.key").to_str().unwrap(),
-    ])
-    .unwrap();
+    let wrapping_key_file = dir.path().join("wrapping.key");
+    let settings = operator_settings(
+        &w,
+        &["--wrapping-key-file", wrapping_key_file.to_str().unwrap()],
+    );
     custodian::cli::key_rotation::rotate_kek(&settings, &new_key_file)
         .await
         .unwrap();

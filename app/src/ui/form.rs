@@ -157,10 +157,12 @@ where
 }
 
 /// A labelled input. Its error is announced (role=alert) and tied to it with aria-describedby.
+/// Its id is `field-<name>` unless a form that repeats on a page gives one of its own.
 #[component]
 pub fn Field(
-    label: &'static str,
+    #[prop(into)] label: String,
     name: &'static str,
+    #[prop(optional)] id: Option<String>,
     #[prop(default = "text")] kind: &'static str,
     #[prop(optional)] autocomplete: &'static str,
     #[prop(optional, into)] value: Option<String>,
@@ -169,7 +171,7 @@ pub fn Field(
     #[prop(into)] error: Signal<Option<FormError>>,
     #[prop(optional)] on_input: Option<Callback<String>>,
 ) -> impl IntoView {
-    let id = format!("field-{name}");
+    let id = id.unwrap_or_else(|| format!("field-{name}"));
     let error_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
     let message = move || error.get().and_then(|e| e.for_field(name));

@@ -13,8 +13,8 @@ use crate::{
     ui::{
         action_error, besides_sudo,
         kit::{FieldError, CELL, INPUT, QUIET_TEXT},
-        resubmit, ButtonKind, DataTable, FormError, FormNotice, Section, SubSection, Submit,
-        SudoPrompt,
+        resubmit, ButtonKind, DataTable, Field, FormError, FormNotice, Section, SubSection,
+        Submit, SudoPrompt,
     },
 };
 
@@ -110,52 +110,6 @@ fn SecretTable(id: AppId, secrets: Vec<SecretRow>) -> impl IntoView {
     }
 }
 
-/// A labelled text input of this section, with its hint and the error about it. The section's
-/// fields have ids of their own, so that they never clash with the page's other forms.
-#[component]
-fn SecretField(
-    id: String,
-    label: String,
-    name: &'static str,
-    #[prop(default = "text")] kind: &'static str,
-    #[prop(optional, into)] value: Option<String>,
-    #[prop(optional, into)] hint: Option<String>,
-    #[prop(default = true)] required: bool,
-    #[prop(into)] error: Signal<Option<FormError>>,
-) -> impl IntoView {
-    let hint_id = format!("{id}-hint");
-    let error_id = format!("{id}-error");
-    let message = Signal::derive(move || error.get().and_then(|e| e.for_field(name)));
-    view! {
-        <div class="flex flex-col gap-1">
-            <label for=id.clone() class="font-medium">
-                {label}
-            </label>
-            <input
-                id=id
-                name=name
-                type=kind
-                autocomplete="off"
-                spellcheck="false"
-                required=required
-                value=value
-                aria-invalid=move || message.get().is_some().then_some("true")
-                aria-describedby=format!("{hint_id} {error_id}")
-                class=INPUT
-            />
-            {hint
-                .map(|hint| {
-                    view! {
-                        <p id=hint_id.clone() class=QUIET_TEXT>
-                            {hint}
-                        </p>
-                    }
-                })}
-            <FieldError id=error_id message />
-        </div>
-    }
-}
-
 #[component]
 fn HostsField(
     id: String,
@@ -198,16 +152,18 @@ fn AddSecretForm(id: AppId) -> impl IntoView {
         <SubSection id="add-secret" heading="Add a secret">
             <ActionForm action=add node_ref=form attr:class="mt-4 flex max-w-md flex-col gap-5">
                 <input type="hidden" name="id" value=id.to_string() />
-                <SecretField
+                <Field
+                    autocomplete="off"
                     id="secret-new-name".to_owned()
-                    label="Secret name".to_owned()
+                    label="Secret name"
                     name="name"
                     hint="Capitals, digits and underscores, like OPENAI_API_KEY: the app calls it by this name."
                     error
                 />
-                <SecretField
+                <Field
+                    autocomplete="off"
                     id="secret-new-value".to_owned()
-                    label="Value".to_owned()
+                    label="Value"
                     name="value"
                     kind="password"
                     hint="Up to 8 KB. Sealed when you save it; only its last 4 characters are ever shown."
@@ -225,9 +181,10 @@ fn AddSecretForm(id: AppId) -> impl IntoView {
                             .collect_view()}
                     </select>
                 </div>
-                <SecretField
+                <Field
+                    autocomplete="off"
                     id="secret-new-placement-name".to_owned()
-                    label="Header or parameter name".to_owned()
+                    label="Header or parameter name"
                     name="placement_name"
                     required=false
                     hint="For a header of its own (like X-Api-Key) or a query parameter (like api_key); left out for Authorization: Bearer."
@@ -281,7 +238,8 @@ fn ChangeSecret(id: AppId, secret: SecretRow) -> impl IntoView {
                             >
                                 <input type="hidden" name="id" value=id.to_string() />
                                 <input type="hidden" name="name" value=replace_name />
-                                <SecretField
+                                <Field
+                                    autocomplete="off"
                                     id=value_id
                                     label=value_label
                                     name="value"
@@ -367,60 +325,68 @@ fn AddConnectionForm(id: AppId) -> impl IntoView {
             </p>
             <ActionForm action=add node_ref=form attr:class="mt-4 flex max-w-md flex-col gap-5">
                 <input type="hidden" name="id" value=id.to_string() />
-                <SecretField
+                <Field
+                    autocomplete="off"
                     id="connection-name".to_owned()
-                    label="Connection name".to_owned()
+                    label="Connection name"
                     name="name"
                     hint="Capitals, digits and underscores, like CALENDAR: the app calls it by this name."
                     error
                 />
                 <HostsField id="connection-hosts".to_owned() error />
-                <SecretField
+                <Field
+                    autocomplete="off"
                     id="connection-access".to_owned()
-                    label="Access token".to_owned()
+                    label="Access token"
                     name="value"
                     kind="password"
                     error
                 />
-                <SecretField
+                <Field
+                    autocomplete="off"
                     id="connection-expires".to_owned()
-                    label="Minutes until it expires".to_owned()
+                    label="Minutes until it expires"
                     name="expires_in"
                     required=false
                     hint="As the service said (expires_in, in minutes); empty if it did not."
                     error
                 />
-                <SecretField
+                <Field
+                    autocomplete="off"
                     id="connection-refresh".to_owned()
-                    label="Refresh token".to_owned()
+                    label="Refresh token"
                     name="refresh_token"
                     kind="password"
                     error
                 />
-                <SecretField
+                <Field
+                    autocomplete="off"
                     id="connection-token-url".to_owned()
-                    label="Token endpoint".to_owned()
+                    label="Token endpoint"
                     name="token_url"
                     hint="Where the service issues tokens, like https://auth.example.com/oauth/token."
                     error
                 />
-                <SecretField
+                <Field
+                    autocomplete="off"
                     id="connection-revocation-url".to_owned()
-                    label="Revocation endpoint (optional)".to_owned()
+                    label="Revocation endpoint (optional)"
                     name="revocation_url"
                     required=false
                     hint="Where the service revokes tokens (RFC 7009), asked when you disconnect."
                     error
                 />
-                <SecretField
+                <Field
+                    autocomplete="off"
                     id="connection-client-id".to_owned()
-                    label="Client id".to_owned()
+                    label="Client id"
                     name="client_id"
                     error
                 />
-                <SecretField
+                <Field
+                    autocomplete="off"
                     id="connection-client-secret".to_owned()
-                    label="Client secret (optional)".to_owned()
+                    label="Client secret (optional)"
                     name="client_secret"
                     kind="password"
                     required=false
