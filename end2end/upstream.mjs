@@ -1,6 +1,7 @@
 // A host on this machine for the egress test: HTTPS on localhost with a certificate made here
 // (the server under test trusts it through EGRESS_CA_FILE). /check answers whether the secret
-// arrived as its owner configured it, without ever sending the value back.
+// arrived as its owner configured it, without ever sending the value back; /oauth/revoke is a
+// connection's revocation endpoint.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:https";
@@ -41,6 +42,11 @@ const cert = readFileSync(path.join(dir, "cert.pem"));
 createServer({ key, cert }, (request, response) => {
   if (request.url === "/healthz") {
     response.writeHead(200, { "content-type": "text/plain" }).end("ok");
+    return;
+  }
+  // RFC 7009: a revocation is answered 200, for a token known or not.
+  if (request.url === "/oauth/revoke" && request.method === "POST") {
+    response.writeHead(200).end();
     return;
   }
   const ok = request.url === "/check" && request.headers.authorization === expected;

@@ -1,7 +1,8 @@
 // App secrets (promise P9): the owner adds a secret and sees only its last 4 characters; the
 // app's script calls its egress endpoint, the server sends the secret to the upstream on this
 // machine (end2end/upstream.mjs), and the app reports that the right header arrived, while no
-// page, network response to the browser, storage or cookie ever holds the value.
+// page, network response to the browser, storage or cookie ever holds the value. A person
+// rotates their data key, and connects a service over OAuth 2.0 and disconnects it.
 import { expect, hydrated, seriousViolations, test } from "./fixtures";
 import { makeStarterApp, signIn, signUp, uploadFiles } from "./helpers";
 
@@ -86,5 +87,48 @@ test("a secret reaches its host through egress and never the browser", async ({ 
   const cookies = JSON.stringify(await page.context().cookies());
   expect(cookies).not.toContain(VALUE);
   expect(cookies).not.toContain("upstream=1");
+  expect(problems).toEqual([]);
+});
+
+test("rotate the account's key, connect a service, and disconnect it with revocation", async ({ page, problems }) => {
+  test.setTimeout(60_000);
+  const email = `connections-${Date.now()}@example.com`;
+  await signUp(page, email);
+  await signIn(page, email);
+  await page.goto("/security/encryption");
+  await hydrated(page);
+  await expect(page.getByRole("status").filter({ hasText: "Your key is version 1" })).toBeVisible();
+  expect(await seriousViolations(page)).toEqual([]);
+  await page.getByRole("button", { name: "Rotate my key" }).click();
+  await expect(page).toHaveURL(/notice=key-rotated/);
+  await expect(page.getByText("Your key is version 2")).toBeVisible();
+  await makeStarterApp(page, `Connected ${Date.now()}`);
+
+  const connect = page.getByRole("region", { name: "Connect a service (OAuth 2.0)" });
+  await connect.getByLabel("Connection name").fill("CALENDAR");
+  await connect.getByLabel("Hosts it may be sent to").fill(upstream);
+  await connect.getByLabel("Access token").fill("access-e2e-0123456789abcdef");
+  await connect.getByLabel("Minutes until it expires").fill("60");
+  await connect.getByLabel("Refresh token").fill("refresh-e2e-0123456789");
+  await connect.getByLabel("Token endpoint").fill("http://auth.example.com/token");
+  await connect.getByLabel("Client id").fill("custodian-e2e");
+  await connect.getByRole("button", { name: "Connect" }).click();
+  await expect(connect.getByText(/Give the service's endpoint as an https address/)).toBeVisible();
+  await connect.getByLabel("Token endpoint").fill(`${upstream}/oauth/token`);
+  await connect.getByLabel("Revocation endpoint (optional)").fill(`${upstream}/oauth/revoke`);
+  await connect.getByRole("button", { name: "Connect" }).click();
+  await expect(page).toHaveURL(/notice=connection-added/);
+  await hydrated(page);
+  const row = page.getByRole("table", { name: "The app's secrets" }).getByRole("row", { name: /CALENDAR/ });
+  await expect(row).toContainText("Connection (OAuth 2.0), bearer; token expires");
+  expect(await page.content()).not.toContain("access-e2e-0123456789abcdef");
+  expect(await seriousViolations(page)).toEqual([]);
+
+  await page.getByText("Change CALENDAR…").click();
+  await page.getByRole("button", { name: "Disconnect CALENDAR" }).click();
+  await expect(page).toHaveURL(/notice=disconnected/);
+  await expect(page.getByText("the service confirmed it revoked them")).toBeVisible();
+  await expect(page.getByRole("table", { name: "The app's secrets" })).toHaveCount(0);
+
   expect(problems).toEqual([]);
 });

@@ -100,7 +100,7 @@ pub async fn add_app_connection(
 ) -> Result<(), FormError> {
     use super::{
         connections::{self, Connection},
-        service::{parse_hosts, SecretName, SecretValue},
+        service::{parse_hosts, SecretName, SecretValue, SecretsError},
     };
     use crate::{
         apps::model::{app_page, AppsNotice},
@@ -110,7 +110,7 @@ pub async fn add_app_connection(
     let me = Sudo::current()?;
     let name = SecretName::parse(&name)?;
     let hosts = parse_hosts(&hosts)?;
-    let access_token = SecretValue::parse(&access_token)?;
+    let access_token = SecretValue::parse(&access_token).map_err(|_| SecretsError::AccessToken)?;
     let connection = Connection::parse(
         &refresh_token,
         &client_secret,

@@ -223,10 +223,16 @@ impl Connection {
         expires_in_minutes: &str,
         now: OffsetDateTime,
     ) -> Result<Self, SecretsError> {
-        let refresh_token = SecretValue::parse(refresh_token)?.into_inner();
+        let refresh_token = SecretValue::parse(refresh_token)
+            .map_err(|_| SecretsError::RefreshToken)?
+            .into_inner();
         let client_secret = match client_secret.trim() {
             "" => None,
-            typed => Some(SecretValue::parse(typed)?.into_inner()),
+            typed => Some(
+                SecretValue::parse(typed)
+                    .map_err(|_| SecretsError::ClientSecret)?
+                    .into_inner(),
+            ),
         };
         let client_id = client_id.trim();
         if client_id.is_empty() || client_id.chars().count() > 200 || client_id.chars().any(char::is_control) {

@@ -338,7 +338,7 @@ fn AddConnectionForm(id: AppId) -> impl IntoView {
                     autocomplete="off"
                     id="connection-access".to_owned()
                     label="Access token"
-                    name="value"
+                    name="access_token"
                     kind="password"
                     error
                 />

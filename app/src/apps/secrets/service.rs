@@ -55,6 +55,12 @@ pub enum SecretsError {
     Endpoint,
     #[error("Give the client id the service gave you (1 to 200 characters).")]
     ClientId,
+    #[error("Paste the access token the service issued (up to 8,192 bytes, on one line).")]
+    AccessToken,
+    #[error("Paste the refresh token the service issued (up to 8,192 bytes, on one line).")]
+    RefreshToken,
+    #[error("Paste the client secret on one line (up to 8,192 bytes), or leave it empty.")]
+    ClientSecret,
     #[error("Give the minutes until the access token expires (1 to 525,600), or leave it empty.")]
     ExpiresIn,
     #[error(transparent)]
@@ -74,6 +80,9 @@ impl From<SecretsError> for FormError {
             SecretsError::HeaderName | SecretsError::ParameterName => "placement_name",
             SecretsError::Endpoint => "token_url",
             SecretsError::ClientId => "client_id",
+            SecretsError::AccessToken => "access_token",
+            SecretsError::RefreshToken => "refresh_token",
+            SecretsError::ClientSecret => "client_secret",
             SecretsError::ExpiresIn => "expires_in",
             SecretsError::Apps(error) => return error.into(),
             SecretsError::Infra(infra) => return infra.into(),
