@@ -58,6 +58,10 @@ pub async fn rotate_data_key(settings: &Settings, email: &str) -> Result<(), Cli
 /// commits, and nothing after. Run it with the server stopped (it reads its keys at start);
 /// run it again after an interruption: what is already wrapped by the new key is left alone.
 pub async fn rotate_kek(settings: &Settings, new_key_file: &Path) -> Result<(), CliError> {
+    let installed = settings.wrapping_key_file();
+    if installed == settings.key_file() {
+        return Err(CliError::WrappingKeyFile(installed.display().to_string()));
+    }
     let current = key_encryption_key(settings)?;
     let new_key = keys::read_key_file(new_key_file)?;
     let next = current.with_wrapping(new_key);
@@ -71,16 +75,27 @@ pub async fn rotate_kek(settings: &Settings, new_key_file: &Path) -> Result<(), 
                 .map_err(InfraError::from)?;
             tx.commit().await.map_err(InfraError::from)?;
         }
-        keys::install_key_file(&settings.wrapping_key_file(), &new_key)?;
+        // The key it replaces stays beside it: backups taken under it still need it.
+        if let (Ok(old), false) = (
+            keys::read_key_file(&installed),
+            current.wrapping_id() == next.wrapping_id(),
+        ) {
+            let retired = installed.with_file_name(format!(
+                "data-key-wrapping.{}.retired.key",
+                current.wrapping_id()
+            ));
+            keys::install_key_file(&retired, &old)?;
+        }
+        keys::install_key_file(&installed, &new_key)?;
         Ok::<_, CliError>(rewrapped)
     }
     .await;
     owners.close().await;
     let rewrapped = outcome?;
     println!(
-        "Wrapped {rewrapped} data key(s) with the new key {}; it is installed at {}. Keep a backup of it: the data keys open with it alone.",
+        "Wrapped {rewrapped} data key(s) with the new key {}; it is installed at {}. Back it up: the data keys open with it alone (a key it replaced is kept beside it, for older backups).",
         next.wrapping_id(),
-        settings.wrapping_key_file().display()
+        installed.display()
     );
     Ok(())
 }

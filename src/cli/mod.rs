@@ -43,6 +43,14 @@ pub enum CliError {
     Invite(#[from] InviteError),
     #[error(transparent)]
     Outbound(#[from] app::platform::outbound::OutboundError),
+    #[error("WRAPPING_KEY_FILE {0} is the key-encryption key's own file; give the wrapping key a file of its own")]
+    WrappingKeyFile(String),
+    #[error("data keys in the {region} database are wrapped by {ids}, not by this server's wrapping key {current}; finish the rotation with `custodian keys rotate-kek --new-key-file` (the key being installed), or install the wrapping key they need")]
+    OtherWrappingKeys {
+        region: String,
+        ids: String,
+        current: String,
+    },
     #[error("MAIL_TRANSPORT cannot be used: {0}")]
     Mail(#[from] MailError),
     #[error("data directory {path} is not usable ({source}); fix its permissions or choose another with --data-dir or DATA_DIR")]

@@ -9,6 +9,8 @@ use app::{
         audit,
         clock::{Clock, SystemClock},
         config::{MailTransport, Settings},
+        crypto,
+        error::InfraError,
         hashing::HashingSlots,
         jobs::{JobContext, Runner},
         mail::Mailer,
@@ -79,8 +81,20 @@ pub async fn serve(settings: Settings) -> Result<(), CliError> {
     let listener = bind(settings.site_addr).await?;
 
     let owners = migrated_owner_pools(&settings).await?;
-    for (_, owner) in &owners.regions {
+    for (region, owner) in &owners.regions {
         audit::rekey_legacy_chains(owner, &key_encryption_key, SystemClock.now()).await?;
+        // Fail closed: a data key this server would refuse means a rotation is unfinished.
+        let current = key_encryption_key.wrapping_id();
+        let others = crypto::other_wrapping_ids(owner, &current)
+            .await
+            .map_err(InfraError::from)?;
+        if !others.is_empty() {
+            return Err(CliError::OtherWrappingKeys {
+                region: region.as_str().to_owned(),
+                ids: others.join(", "),
+                current,
+            });
+        }
     }
     let regions = app_regions(&settings, &owners, &key_encryption_key).await?;
     let first = invites::create_first(owners.region(Region::DEFAULT)?, FIRST_INVITE_DAYS).await?;

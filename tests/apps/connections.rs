@@ -38,7 +38,7 @@ use crate::{
 const ACCESS: &str = "access-token-1-abcdefghijklmnop";
 const REFRESH: &str = "refresh-token-1";
 
-async fn connect(
+pub(crate) async fn connect(
     w: &TestApp,
     owner: OwnerId,
     app: AppId,
@@ -95,9 +95,17 @@ async fn a_connection_refreshes_its_token_before_it_expires_and_revokes_on_disco
     );
     assert_eq!(oauth.lock().unwrap().refreshes, 0);
 
-    // A minute before it expires: refreshed first, once, and the new tokens kept.
+    // A minute before it expires: a call refused before it goes anywhere refreshes nothing;
+    // the next is refreshed first, once, and the new tokens are kept.
     w.clock.advance(Duration::minutes(9) + Duration::seconds(1));
     let frame = service::frame(&w.as_owner(ada), app).await.unwrap();
+    let request = crate::secrets::call(&frame, "_egress/SERVICE/api/me", "GET")
+        .header("x-egress-host", "https://elsewhere.example.com")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let (refused, _) = crate::support::send(&w.router(), request).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(oauth.lock().unwrap().refreshes, 0);
     let (first, second) = futures::join!(
         egress(&w, &frame, "_egress/SERVICE/api/me"),
         egress(&w, &frame, "_egress/SERVICE/api/me")
@@ -181,6 +189,13 @@ async fn a_refused_refresh_or_an_unreachable_service_answers_plainly_and_loses_n
     );
     assert_eq!(oauth.lock().unwrap().refreshes, 0);
     assert!(upstream.seen().is_empty());
+    // Nothing was lost: once the service takes the refresh token again, calls go through.
+    oauth.lock().unwrap().refresh = REFRESH.to_owned();
+    let (response, body) = egress(&w, &frame, "_egress/SERVICE/api/me").await;
+    assert_eq!(
+        (response.status(), body.as_str()),
+        (StatusCode::OK, "authorized")
+    );
 
     // Disconnecting a connection without a revocation endpoint deletes it and says so; keys
     // and connections are each removed their own way.

@@ -46,6 +46,7 @@ fn operator_settings(w: &TestApp, extra: &[&str]) -> app::platform::config::Sett
 async fn sealed_versions(w: &TestApp, owner: OwnerId) -> Vec<i32> {
     let sealed: Vec<Vec<u8>> = sqlx::query_scalar(
         "SELECT sealed_value FROM app_secrets WHERE owner_id = $1 \
+         UNION ALL SELECT sealed_grant FROM app_secrets WHERE owner_id = $1 AND sealed_grant IS NOT NULL \
          UNION ALL SELECT sealed_secret FROM totp_factors WHERE owner_id = $1",
     )
     .bind(owner)
@@ -71,7 +72,9 @@ async fn rotating_the_data_key_seals_every_value_again_and_each_still_works(owne
     let (ada, phone, codes) = w.with_totp(ADA).await;
     let app = starter_app(&w, ada).await;
     add(&w, ada, app, "API_KEY", &upstream.origin, Placement::Bearer).await;
-    assert_eq!(sealed_versions(&w, ada).await, [1, 1]);
+    crate::connections::connect(&w, ada, app, &upstream, "60", false).await;
+    // The two values, the connection's grant and the authenticator secret.
+    assert_eq!(sealed_versions(&w, ada).await, [1, 1, 1, 1]);
 
     assert_eq!(
         security::rotate_data_key(&w.as_owner(ada)).await.unwrap(),
@@ -79,7 +82,7 @@ async fn rotating_the_data_key_seals_every_value_again_and_each_still_works(owne
     );
     assert_eq!(
         sealed_versions(&w, ada).await,
-        [2, 2],
+        [2, 2, 2, 2],
         "every value sealed again"
     );
     assert_eq!(events(&w, ada, DATA_KEY_ROTATED).await, 1);
@@ -89,7 +92,7 @@ async fn rotating_the_data_key_seals_every_value_again_and_each_still_works(owne
     custodian::cli::key_rotation::rotate_data_key(&settings, " Ada@Example.com ")
         .await
         .unwrap();
-    assert_eq!(sealed_versions(&w, ada).await, [3, 3]);
+    assert_eq!(sealed_versions(&w, ada).await, [3, 3, 3, 3]);
     assert!(
         custodian::cli::key_rotation::rotate_data_key(&settings, "nobody@example.com")
             .await
@@ -215,4 +218,53 @@ async fn rotating_the_kek_wraps_every_data_key_again_and_the_old_key_opens_none(
             .await
             .is_ok()
     );
+    tx.commit().await.unwrap();
+    let current = rotated_id(&w);
+    assert!(crypto::other_wrapping_ids(&w.owner, &current)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A data key made under the old key after the rotation (a server that missed the new key
+    // file): the server refuses to start until a run of the rotation wraps it again.
+    let carol = w.sign_up("carol@example.com").await;
+    sqlx::query("DELETE FROM data_keys WHERE owner_id = $1")
+        .bind(carol)
+        .execute(&w.owner)
+        .await
+        .unwrap();
+    let mut tx = crate::support::tenant_tx(&w.state.pool, carol).await;
+    crypto::create_data_key(&mut tx, &old, w.clock.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        crypto::other_wrapping_ids(&w.owner, &current)
+            .await
+            .unwrap(),
+        [keys::ROOT_WRAPPING_ID]
+    );
+    custodian::cli::key_rotation::rotate_kek(&settings, &new_key_file)
+        .await
+        .unwrap();
+    assert!(crypto::other_wrapping_ids(&w.owner, &current)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A second rotation keeps the key it replaces beside it, for backups taken under it.
+    let newer_key_file = dir.path().join("newer.key");
+    keys::install_key_file(&newer_key_file, &[43u8; 32]).unwrap();
+    custodian::cli::key_rotation::rotate_kek(&settings, &newer_key_file)
+        .await
+        .unwrap();
+    let retired = dir
+        .path()
+        .join(format!("data-key-wrapping.{current}.retired.key"));
+    assert_eq!(keys::read_key_file(&retired).unwrap(), [42u8; 32]);
+    assert_eq!(keys::read_key_file(&wrapping_key_file).unwrap(), [43u8; 32]);
+}
+
+fn rotated_id(w: &TestApp) -> String {
+    w.state.key_encryption_key.wrapping_id()
 }

@@ -192,6 +192,15 @@ impl KeyEncryptionKey {
         }
     }
 
+    /// This key as it was before any rotation: wrapping data keys itself (to finish wrapping
+    /// again the ones made under it).
+    pub fn root_only(&self) -> Self {
+        Self {
+            root: self.root,
+            wrapping: None,
+        }
+    }
+
     /// This key with `wrapping` as the key that wraps data keys.
     pub fn with_wrapping(&self, wrapping: [u8; KEY_LEN]) -> Self {
         Self {

@@ -10,8 +10,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::{
     model::{hint_of, Placement},
-    service::{SecretName, SecretValue, SecretsError},
-    store::{self, SealedSecret},
+    service::{opened, SecretName, SecretValue, SecretsError},
+    store::{self, Lock, SealedSecret},
 };
 use crate::{
     apps::{
@@ -25,6 +25,7 @@ use crate::{
         error::InfraError,
         ids::AppId,
         outbound::Outbound,
+        region::Tenant,
         state::AppState,
     },
 };
@@ -306,7 +307,7 @@ pub async fn disconnect(me: &Sudo, app: AppId, name: SecretName) -> Result<Revoc
     let state = me.state();
     let mut tx = me.begin_own().await?;
     owned(&mut tx, app).await?;
-    let Some(secret) = store::sealed(&mut tx, app, name.as_str()).await? else {
+    let Some(secret) = store::sealed(&mut tx, app, name.as_str(), Lock::Row).await? else {
         return Err(SecretsError::NoSuchSecret);
     };
     // Whatever does not open (tampered) cannot be revoked, but is deleted all the same.
@@ -339,10 +340,29 @@ pub async fn disconnect(me: &Sudo, app: AppId, name: SecretName) -> Result<Revoc
     Ok(revocation)
 }
 
+/// The connection's access token, refreshed first when it is about to expire, in a
+/// transaction of its own that holds the row: a call that waited for another's refresh finds
+/// the token fresh and sends it as it is.
+pub async fn refresh_if_due(
+    state: AppState,
+    tenant: Tenant,
+    app: AppId,
+    name: SecretName,
+) -> Result<String, RefreshError> {
+    let mut tx = TenantTx::begin(&state.regions, tenant)
+        .await
+        .map_err(SecretsError::from)?;
+    let Some((secret, access)) = opened(&state, &mut tx, app, &name, Lock::Row).await? else {
+        return Err(SecretsError::NoSuchSecret.into());
+    };
+    let access = fresh_access(&state, &mut tx, app, &name, &secret, access).await?;
+    tx.commit().await.map_err(SecretsError::from)?;
+    Ok(access)
+}
+
 /// The access token to send for `secret` (`access`), refreshed first when it is about to
-/// expire: the new tokens are sealed and kept in the caller's transaction, which holds the
-/// row, so two calls never refresh at once.
-pub(super) async fn fresh_access(
+/// expire; the new tokens are sealed and kept in `tx`.
+async fn fresh_access(
     state: &AppState,
     tx: &mut TenantTx,
     app: AppId,

@@ -16,6 +16,7 @@ use super::{
     connections::{self, RefreshError},
     model::{Placement, EGRESS_HOST_HEADER, EGRESS_SEGMENT},
     scrub::Scrubber,
+    store::Lock,
     service::{self, parse_hosts, placement_of, SecretName, SecretsError},
     store,
 };
@@ -130,21 +131,19 @@ async fn pass_on(
         .split_once('/')
         .unwrap_or((after.trim_start_matches('/'), ""));
     let name = SecretName::parse(name).map_err(|_| Refusal::NoSuchSecret)?;
+    // The app's body first, bounded in size and time, before any database connection is held.
+    let (parts, body) = request.into_parts();
+    let body = tokio::time::timeout(BODY_WAIT, axum::body::to_bytes(body, REQUEST_BYTES))
+        .await
+        .map_err(|_| Refusal::SlowRequest)?
+        .map_err(|_| Refusal::TooLarge)?;
     let mut tx = owner_transaction(state, app, token).await?;
-    let (secret, value) = match service::opened(state, &mut tx, app, &name).await {
+    let (secret, value) = match service::opened(state, &mut tx, app, &name, Lock::None).await {
         Ok(Some(found)) => found,
         Ok(None) => return Err(Refusal::NoSuchSecret),
         Err(error) => return Err(not_opened(app, &name, error)),
     };
-    let value = match connections::fresh_access(state, &mut tx, app, &name, &secret, value).await {
-        Ok(value) => value,
-        Err(RefreshError::Refused(failure)) => {
-            tracing::info!(%app, secret = name.as_str(), ?failure, "a connection's token was not refreshed");
-            return Err(Refusal::RefreshFailed);
-        }
-        Err(RefreshError::Secrets(error)) => return Err(not_opened(app, &name, error)),
-    };
-    let host = match request.headers().get(EGRESS_HOST_HEADER) {
+    let host = match parts.headers.get(EGRESS_HOST_HEADER) {
         // Another of the secret's hosts, named as the page lists it.
         Some(asked) => asked
             .to_str()
@@ -161,7 +160,7 @@ async fn pass_on(
     if !matches!(target.host(), Some(url::Host::Domain(_))) {
         return Err(Refusal::HostNotListed);
     }
-    target.set_query(request.uri().query());
+    target.set_query(parts.uri.query());
     let placement = placement_of(&secret.placement, &secret.placement_name);
     if let Placement::Query(parameter) = &placement {
         let kept: Vec<(String, String)> = target
@@ -175,12 +174,23 @@ async fn pass_on(
     if target.origin().ascii_serialization() != host {
         return Err(Refusal::HostNotListed);
     }
-    // The body is read before the use is counted, and not waited for forever.
-    let (parts, body) = request.into_parts();
-    let body = tokio::time::timeout(BODY_WAIT, axum::body::to_bytes(body, REQUEST_BYTES))
-        .await
-        .map_err(|_| Refusal::SlowRequest)?
-        .map_err(|_| Refusal::TooLarge)?;
+    // Every check passed: a connection's token about to expire is refreshed now, in a task
+    // and a transaction of its own, so that new tokens are kept even if this call goes no
+    // further (a service that rotates refresh tokens would not accept the old one again).
+    let value = if connections::due(secret.access_expires_at, state.clock.now()) {
+        let refresh = connections::refresh_if_due(state.clone(), tx.tenant(), app, name.clone());
+        match tokio::spawn(refresh).await {
+            Ok(Ok(value)) => value,
+            Ok(Err(RefreshError::Refused(failure))) => {
+                tracing::info!(%app, secret = name.as_str(), ?failure, "a connection's token was not refreshed");
+                return Err(Refusal::RefreshFailed);
+            }
+            Ok(Err(RefreshError::Secrets(error))) => return Err(not_opened(app, &name, error)),
+            Err(error) => return Err(unavailable(&error)),
+        }
+    } else {
+        value
+    };
     record_use(state, &mut tx, app, &name).await?;
     tx.commit().await.map_err(|error| unavailable(&error))?;
 

@@ -11,7 +11,7 @@ use super::{
         VALUE_BYTES,
     },
     connections::Connection,
-    store::{self, ListedSecret, NewConnection, NewSecret, SealedSecret},
+    store::{self, ListedSecret, Lock, NewConnection, NewSecret, SealedSecret},
 };
 use crate::{
     apps::{
@@ -93,6 +93,7 @@ impl From<SecretsError> for FormError {
 }
 
 /// A secret's name, checked once.
+#[derive(Debug, Clone)]
 pub struct SecretName(String);
 
 impl SecretName {
@@ -378,8 +379,9 @@ pub(super) async fn opened(
     tx: &mut TenantTx,
     app: AppId,
     name: &SecretName,
+    lock: Lock,
 ) -> Result<Option<(SealedSecret, String)>, SecretsError> {
-    let Some(secret) = store::sealed(tx, app, name.as_str()).await? else {
+    let Some(secret) = store::sealed(tx, app, name.as_str(), lock).await? else {
         return Ok(None);
     };
     let purpose = value_purpose(app, name);
@@ -416,7 +418,7 @@ pub fn reseal<'a>(
         for (app, name, sealed) in store::all_sealed(tx).await? {
             let purpose = Purpose::AppSecret { app, name: &name };
             if let Some(resealed) = crypto::reseal(tx, key, purpose, &sealed, now).await? {
-                // A value replaced meanwhile is sealed with the newest key already.
+                // A value replaced meanwhile is kept as its replacement sealed it.
                 changed += usize::from(store::reseal(tx, app, &name, &sealed, &resealed).await?);
             }
         }

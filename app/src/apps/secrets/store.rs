@@ -45,6 +45,13 @@ pub struct SealedSecret {
     pub client_id: Option<String>,
 }
 
+/// Whether reading a secret holds its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    None,
+    Row,
+}
+
 /// What makes a new secret a connection.
 pub struct NewConnection<'a> {
     pub sealed_grant: &'a [u8],
@@ -206,18 +213,28 @@ pub async fn names_for_member(
         .await
 }
 
-/// One secret with its sealed values, for egress or disconnecting; its row is locked until the
-/// transaction ends, so two calls never refresh a connection's token at once.
+/// One secret with its sealed values, for egress; `Lock::Row` holds its row until the
+/// transaction ends (refreshing a connection's token, disconnecting), so that two of those
+/// never run at once.
 pub async fn sealed(
     tx: &mut TenantTx,
     app: AppId,
     name: &str,
+    lock: Lock,
 ) -> Result<Option<SealedSecret>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT hosts, placement, placement_name, sealed_value, kind, sealed_grant, \
-         access_expires_at, token_url, revocation_url, client_id FROM app_secrets \
-         WHERE owner_id = $1 AND app_id = $2 AND name = $3 FOR UPDATE",
-    )
+    let query = match lock {
+        Lock::None => {
+            "SELECT hosts, placement, placement_name, sealed_value, kind, sealed_grant, \
+             access_expires_at, token_url, revocation_url, client_id FROM app_secrets \
+             WHERE owner_id = $1 AND app_id = $2 AND name = $3"
+        }
+        Lock::Row => {
+            "SELECT hosts, placement, placement_name, sealed_value, kind, sealed_grant, \
+             access_expires_at, token_url, revocation_url, client_id FROM app_secrets \
+             WHERE owner_id = $1 AND app_id = $2 AND name = $3 FOR UPDATE"
+        }
+    };
+    sqlx::query_as(query)
     .bind(tx.owner_id())
     .bind(app)
     .bind(name)

@@ -274,6 +274,9 @@ pub async fn rewrap_database(
     .bind(to.wrapping_id())
     .fetch_all(&mut *conn)
     .await?;
+    // Keys made under the key-encryption key itself (before the first rotation, or by a server
+    // that missed the wrapping key) are wrapped again too: it is still held.
+    let root = from.root_only();
     for (owner, region, version, kek_id, wrapped_key) in &stored {
         let region = Region::parse(region).ok_or(CryptoError::Unsealable)?;
         let tenant = Tenant::new(OwnerId::from_uuid(*owner), region);
@@ -282,7 +285,14 @@ pub async fn rewrap_database(
             kek_id: kek_id.clone(),
             wrapped_key: wrapped_key.clone(),
         };
-        let (wrapped, kek_id) = rewrap_data_key(from, to, tenant, tenant, &key)?;
+        let opener = if *kek_id == from.wrapping_id() {
+            from
+        } else {
+            &root
+        };
+        let (wrapped, kek_id) = rewrap_data_key(opener, to, tenant, tenant, &key).inspect_err(|_| {
+            tracing::error!(tenant = %owner, region = region.as_str(), version, "a data key could not be wrapped again");
+        })?;
         sqlx::query(
             "UPDATE data_keys SET wrapped_key = $3, kek_id = $4 WHERE owner_id = $1 AND version = $2",
         )
@@ -294,6 +304,26 @@ pub async fn rewrap_database(
         .await?;
     }
     Ok(stored.len())
+}
+
+/// The wrapping keys other than `current` that data keys in `pool`'s database name: a server
+/// that would refuse them refuses to start instead (a rotation left unfinished, or a wrapping
+/// key file missing).
+pub async fn other_wrapping_ids(
+    pool: &sqlx::PgPool,
+    current: &str,
+) -> Result<Vec<String>, CryptoError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL row_security = off")
+        .execute(&mut *tx)
+        .await?;
+    let ids =
+        sqlx::query_scalar("SELECT DISTINCT kek_id FROM data_keys WHERE kek_id <> $1 ORDER BY 1")
+            .bind(current)
+            .fetch_all(&mut *tx)
+            .await?;
+    tx.rollback().await?;
+    Ok(ids)
 }
 
 /// The tenant's newest data key; accounts created before keys existed get one now.

@@ -52,7 +52,7 @@ fn KeyStatus(status: DataKeyStatus) -> impl IntoView {
         </p>
         <ActionForm action=rotate node_ref=form attr:class="mt-4 max-w-md">
             <p class=QUIET_TEXT>
-                "Rotating makes a new key and seals everything again with it, at once. Do it if you think a copy of your data could have been taken; nothing changes for you or your apps."
+                "Rotating makes a new key and seals everything again with it, at once; nothing changes for you or your apps. It protects what is sealed from now on if your key itself could have leaked. If a secret could have leaked, replace the secret too."
             </p>
             <FormNotice error=besides_sudo(error) />
             <button
