@@ -51,6 +51,9 @@ test("a secret reaches its host through egress and never the browser", async ({ 
   await expect(page).toHaveURL(/notice=secret-added/);
   await hydrated(page);
   await expect(page.getByText("The secret is sealed and saved.")).toBeVisible();
+  // What was typed does not stay in the form once it is saved.
+  await expect(add.getByLabel("Value")).toHaveValue("");
+  await expect(add.getByLabel("Secret name")).toHaveValue("");
 
   const row = section.getByRole("table", { name: "The app's secrets" }).getByRole("row", { name: /E2E_KEY/ });
   await expect(row).toContainText("\u2026Q7ZK");

@@ -156,6 +156,22 @@ where
     Signal::derive(move || action.value().get().and_then(Result::err))
 }
 
+/// Empties `form` once `action` succeeds, so that what was typed (a secret's value above all)
+/// does not stay in the page after it was saved.
+pub fn clear_on_success<I, O>(action: ServerAction<I>, form: NodeRef<leptos::html::Form>)
+where
+    I: leptos::server_fn::ServerFn<Output = O, Error = FormError> + Clone + Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
+    Effect::new(move |_| {
+        if matches!(action.value().get(), Some(Ok(_))) {
+            if let Some(form) = form.get_untracked() {
+                form.reset();
+            }
+        }
+    });
+}
+
 /// A labelled input. Its error is announced (role=alert) and tied to it with aria-describedby.
 /// Its id is `field-<name>` unless a form that repeats on a page gives one of its own.
 #[component]

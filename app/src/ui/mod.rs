@@ -9,7 +9,7 @@ pub mod notices;
 pub mod sudo;
 pub mod url;
 
-pub use form::{action_error, Field, FormError, FormNotice, Notice, Submit};
+pub use form::{action_error, clear_on_success, Field, FormError, FormNotice, Notice, Submit};
 pub use kit::{ButtonKind, DataTable, PageHeader, Section, SectionStyle, SubSection, LINK};
 pub use layout::{answer_not_found, Layout, NotFound};
 pub use load::{LoadError, Loading};

@@ -11,7 +11,7 @@ use super::{
 use crate::{
     platform::ids::AppId,
     ui::{
-        action_error, besides_sudo,
+        action_error, besides_sudo, clear_on_success,
         kit::{FieldError, CELL, INPUT, QUIET_TEXT},
         resubmit, ButtonKind, DataTable, Field, FormError, FormNotice, Section, SubSection,
         Submit, SudoPrompt,
@@ -148,6 +148,7 @@ fn AddSecretForm(id: AppId) -> impl IntoView {
     let add = ServerAction::<AddSecret>::new();
     let error = action_error(add);
     let form = NodeRef::<html::Form>::new();
+    clear_on_success(add, form);
     view! {
         <SubSection id="add-secret" heading="Add a secret">
             <ActionForm action=add node_ref=form attr:class="mt-4 flex max-w-md flex-col gap-5">
@@ -205,6 +206,7 @@ fn ChangeSecret(id: AppId, secret: SecretRow) -> impl IntoView {
     let replace = ServerAction::<ReplaceSecret>::new();
     let replace_error = action_error(replace);
     let replace_form = NodeRef::<html::Form>::new();
+    clear_on_success(replace, replace_form);
     let hosts = ServerAction::<ChangeSecretHosts>::new();
     let hosts_error = action_error(hosts);
     let hosts_form = NodeRef::<html::Form>::new();
@@ -318,6 +320,7 @@ fn AddConnectionForm(id: AppId) -> impl IntoView {
     let add = ServerAction::<AddAppConnection>::new();
     let error = action_error(add);
     let form = NodeRef::<html::Form>::new();
+    clear_on_success(add, form);
     view! {
         <SubSection id="add-connection" heading="Connect a service (OAuth 2.0)">
             <p class=QUIET_TEXT>
