@@ -238,7 +238,8 @@ async fn token(State(oauth): State<Arc<Mutex<OAuth>>>, body: axum::body::Bytes) 
         .into_response()
 }
 
-/// The revocation endpoint (RFC 7009): records the token, answers 200.
+/// The revocation endpoint (RFC 7009): records the token; revokes refresh tokens only, as some
+/// services do, answering `unsupported_token_type` for an access token.
 async fn revoke(State(oauth): State<Arc<Mutex<OAuth>>>, body: axum::body::Bytes) -> Response {
     let form = form(&body);
     let mut oauth = oauth.lock().unwrap();
@@ -246,6 +247,10 @@ async fn revoke(State(oauth): State<Arc<Mutex<OAuth>>>, body: axum::body::Bytes)
         return StatusCode::UNAUTHORIZED.into_response();
     }
     oauth.revoked.extend(form.get("token").cloned());
+    if form.get("token_type_hint").map(String::as_str) == Some("access_token") {
+        let refused = serde_json::json!({ "error": "unsupported_token_type" }).to_string();
+        return (StatusCode::BAD_REQUEST, refused).into_response();
+    }
     StatusCode::OK.into_response()
 }
 
