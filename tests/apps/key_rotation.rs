@@ -23,25 +23,6 @@ use crate::{
     ADA,
 };
 
-/// The settings an operator's command runs with on the test's database (the directory and
-/// both regions at once), with `extra` arguments.
-fn operator_settings(w: &TestApp, extra: &[&str]) -> app::platform::config::Settings {
-    let database = w.database_url();
-    let regions = format!("us-east={database},eu-west={database}");
-    let key_file = w.key_file();
-    let mut args = vec![
-        "custodian",
-        "--database-url",
-        &database,
-        "--region-database-urls",
-        &regions,
-        "--key-file",
-        key_file.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    app::platform::config::Settings::from_args(args).unwrap()
-}
-
 /// The data-key version a sealed value names (its first 4 bytes).
 async fn sealed_versions(w: &TestApp, owner: OwnerId) -> Vec<i32> {
     let sealed: Vec<Vec<u8>> = sqlx::query_scalar(
@@ -88,7 +69,7 @@ async fn rotating_the_data_key_seals_every_value_again_and_each_still_works(owne
     assert_eq!(events(&w, ada, DATA_KEY_ROTATED).await, 1);
 
     // The operator's command does the same, for an account named by its address.
-    let settings = operator_settings(&w, &[]);
+    let settings = w.operator_settings(&[]);
     custodian::cli::key_rotation::rotate_data_key(&settings, " Ada@Example.com ")
         .await
         .unwrap();
@@ -152,10 +133,8 @@ async fn rotating_the_kek_wraps_every_data_key_again_and_the_old_key_opens_none(
     let new_key_file = dir.path().join("new.key");
     keys::install_key_file(&new_key_file, &[42u8; 32]).unwrap();
     let wrapping_key_file = dir.path().join("wrapping.key");
-    let settings = operator_settings(
-        &w,
-        &["--wrapping-key-file", wrapping_key_file.to_str().unwrap()],
-    );
+    let settings =
+        w.operator_settings(&["--wrapping-key-file", wrapping_key_file.to_str().unwrap()]);
     custodian::cli::key_rotation::rotate_kek(&settings, &new_key_file)
         .await
         .unwrap();

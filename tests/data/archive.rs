@@ -278,19 +278,7 @@ async fn the_operators_command_writes_the_same_archive(owner: PgPool) {
 
     let out = tempfile::tempdir().unwrap();
     let file = out.path().join("ada.zip");
-    // The test's one database is the directory and both regions.
-    let database = w.database_url();
-    let regions = format!("us-east={database},eu-west={database}");
-    let settings = app::platform::config::Settings::from_args([
-        "custodian",
-        "--database-url",
-        &database,
-        "--region-database-urls",
-        &regions,
-        "--key-file",
-        w.key_file().to_str().unwrap(),
-    ])
-    .unwrap();
+    let settings = w.operator_settings(&[]);
     custodian::cli::export::export(&settings, "Ada@Example.com", &file)
         .await
         .unwrap();

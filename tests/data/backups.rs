@@ -27,23 +27,6 @@ use crate::{
 
 const ADA: &str = "ada@example.com";
 
-/// The settings an operator's command gets on the test's server: every database is the test's.
-fn settings(w: &TestApp) -> Settings {
-    let url = w.database_url();
-    Settings::from_args([
-        "custodian",
-        "--database-url",
-        &url,
-        "--region-database-urls",
-        &format!("us-east={url},eu-west={url}"),
-        "--key-file",
-        w.key_file().to_str().unwrap(),
-        "--data-dir",
-        w.state.data_dir.to_str().unwrap(),
-    ])
-    .unwrap()
-}
-
 /// What an operator has after `backup create` on the test's server: its settings, the server's
 /// key, the backups folder and the files written now.
 struct Backup {
@@ -54,7 +37,7 @@ struct Backup {
 }
 
 async fn backed_up(w: &TestApp) -> Backup {
-    let settings = settings(w);
+    let settings = w.operator_settings(&[]);
     let key = keys::load_or_create(&w.key_file()).unwrap();
     let folder = backup::folder(&w.state.data_dir);
     let files = cli::backup::create_at(&settings, &key, &folder, w.clock.now())

@@ -175,6 +175,28 @@ impl TestApp {
         )
     }
 
+    /// The settings an operator's command gets on the test's server: every database is the
+    /// test's (the directory and both regions), with the test's key and data directory, and
+    /// `extra` arguments.
+    pub(crate) fn operator_settings(&self, extra: &[&str]) -> Settings {
+        let url = self.database_url();
+        let regions = format!("us-east={url},eu-west={url}");
+        let key_file = self.key_file();
+        let mut args = vec![
+            "custodian",
+            "--database-url",
+            &url,
+            "--region-database-urls",
+            &regions,
+            "--key-file",
+            key_file.to_str().unwrap(),
+            "--data-dir",
+            self.state.data_dir.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        Settings::from_args(args).unwrap()
+    }
+
     /// A fresh browser session in the server's store.
     pub(crate) fn session(&self) -> Session {
         self.reopen(None)
