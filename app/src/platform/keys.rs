@@ -250,26 +250,17 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Loads the key file, creating it with a fresh random key when it does not exist.
 pub fn load_or_create(path: &Path) -> Result<KeyEncryptionKey, KeyError> {
-    let io = |source| KeyError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    match fs::read_to_string(path) {
-        Ok(text) => {
-            let mode = fs::metadata(path).map_err(io)?.permissions().mode();
-            if mode & 0o077 != 0 {
-                return Err(KeyError::TooOpen {
-                    path: path.to_owned(),
-                });
-            }
-            decode(path, &text)
-        }
-        Err(e) if e.kind() == ErrorKind::NotFound => create(path).map_err(io),
-        Err(e) if e.kind() == ErrorKind::InvalidData => Err(KeyError::Corrupt {
-            path: path.to_owned(),
-            reason: "not text",
+    match read_key_file(path) {
+        Ok(root) => Ok(KeyEncryptionKey {
+            root,
+            wrapping: None,
         }),
-        Err(e) => Err(io(e)),
+        Err(KeyError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => create(path)
+            .map_err(|source| KeyError::Io {
+                path: path.to_owned(),
+                source,
+            }),
+        Err(error) => Err(error),
     }
 }
 
@@ -279,7 +270,16 @@ pub fn read_key_file(path: &Path) -> Result<[u8; KEY_LEN], KeyError> {
         path: path.to_owned(),
         source,
     };
-    let text = fs::read_to_string(path).map_err(io)?;
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == ErrorKind::InvalidData => {
+            return Err(KeyError::Corrupt {
+                path: path.to_owned(),
+                reason: "not text",
+            })
+        }
+        Err(e) => return Err(io(e)),
+    };
     if fs::metadata(path).map_err(io)?.permissions().mode() & 0o077 != 0 {
         return Err(KeyError::TooOpen {
             path: path.to_owned(),
