@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::{
     model::{hint_of, Placement},
-    service::{opened, SecretName, SecretValue, SecretsError},
+    service::{is_named_https, opened, SecretName, SecretValue, SecretsError},
     store::{self, Lock, SealedSecret},
 };
 use crate::{
@@ -203,12 +203,7 @@ pub struct Connection {
 /// address or credentials.
 pub fn parse_endpoint(text: &str) -> Result<String, SecretsError> {
     let url = url::Url::parse(text.trim()).map_err(|_| SecretsError::Endpoint)?;
-    let named = matches!(url.host(), Some(url::Host::Domain(domain)) if domain.contains(|c: char| c.is_ascii_alphabetic()));
-    let bare = url.scheme() == "https"
-        && url.username().is_empty()
-        && url.password().is_none()
-        && url.fragment().is_none();
-    if !named || !bare || url.as_str().len() > 500 {
+    if !is_named_https(&url) || url.as_str().len() > 500 {
         return Err(SecretsError::Endpoint);
     }
     Ok(url.into())

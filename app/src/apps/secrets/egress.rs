@@ -157,7 +157,7 @@ async fn pass_on(
     let mut target = url::Url::parse(&format!("{host}/{path}")).map_err(|_| Refusal::HostNotListed)?;
     // A stored host is a name (the form refuses addresses); an address would skip the resolver
     // that keeps private networks out.
-    if !matches!(target.host(), Some(url::Host::Domain(_))) {
+    if !service::is_named_https(&target) {
         return Err(Refusal::HostNotListed);
     }
     target.set_query(parts.uri.query());

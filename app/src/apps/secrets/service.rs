@@ -128,21 +128,27 @@ impl SecretValue {
     }
 }
 
+/// Whether `url` is https to a domain name (never an IP address, in any of its spellings),
+/// without credentials or a fragment: where a secret or a connection's token may go.
+pub(super) fn is_named_https(url: &url::Url) -> bool {
+    let named = matches!(url.host(), Some(url::Host::Domain(domain)) if domain.contains(|c: char| c.is_ascii_alphabetic()));
+    named
+        && url.scheme() == "https"
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.fragment().is_none()
+}
+
 /// The hosts a secret may be sent to, one per line: each `https://host[:port]` with a domain
 /// name, written as its origin.
 pub fn parse_hosts(text: &str) -> Result<Vec<String>, SecretsError> {
     let mut hosts: Vec<String> = Vec::new();
     for line in text.lines().map(str::trim).filter(|line| !line.is_empty()) {
         let url = url::Url::parse(line).map_err(|_| SecretsError::Hosts)?;
-        let bare = url.scheme() == "https"
-            && url.username().is_empty()
-            && url.password().is_none()
-            && url.path() == "/"
+        let bare = url.path() == "/"
             && url.query().is_none()
-            && url.fragment().is_none()
             && !line.trim_end_matches('/').ends_with(':');
-        let named = matches!(url.host(), Some(url::Host::Domain(domain)) if domain.contains(|c: char| c.is_ascii_alphabetic()));
-        if !bare || !named {
+        if !bare || !is_named_https(&url) {
             return Err(SecretsError::Hosts);
         }
         let origin = url.origin().ascii_serialization();
