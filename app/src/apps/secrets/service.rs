@@ -11,7 +11,7 @@ use super::{
         VALUE_BYTES,
     },
     connections::Connection,
-    store::{self, ListedSecret, Lock, NewConnection, NewSecret, SealedSecret},
+    store::{self, ListedSecret, Lock, NewConnection, NewSecret, Sealed, SealedSecret},
 };
 use crate::{
     apps::{
@@ -400,7 +400,7 @@ pub(super) async fn opened(
 /// One that does not open (tampered) is left out and logged, by app and name only.
 pub async fn values(state: &AppState, tx: &mut TenantTx) -> Result<Vec<String>, InfraError> {
     let mut values = Vec::new();
-    for (app, name, sealed) in store::all_sealed(tx).await? {
+    for (app, name, sealed) in store::all_sealed(tx, Sealed::Value).await? {
         let purpose = Purpose::AppSecret { app, name: &name };
         match crypto::open(tx, &state.key_encryption_key, purpose, &sealed).await {
             Ok(value) => values.extend(String::from_utf8(value).ok()),
@@ -421,17 +421,17 @@ pub fn reseal<'a>(
 ) -> BoxFuture<'a, Result<usize, CryptoError>> {
     Box::pin(async move {
         let mut changed = 0;
-        for (app, name, sealed) in store::all_sealed(tx).await? {
-            let purpose = Purpose::AppSecret { app, name: &name };
-            if let Some(resealed) = crypto::reseal(tx, key, purpose, &sealed, now).await? {
-                // A value replaced meanwhile is kept as its replacement sealed it.
-                changed += usize::from(store::reseal(tx, app, &name, &sealed, &resealed).await?);
-            }
-        }
-        for (app, name, sealed) in store::all_grants(tx).await? {
-            let purpose = Purpose::ConnectionGrant { app, name: &name };
-            if let Some(resealed) = crypto::reseal(tx, key, purpose, &sealed, now).await? {
-                changed += usize::from(store::reseal_grant(tx, app, &name, &sealed, &resealed).await?);
+        for column in [Sealed::Value, Sealed::Grant] {
+            for (app, name, sealed) in store::all_sealed(tx, column).await? {
+                let purpose = match column {
+                    Sealed::Value => Purpose::AppSecret { app, name: &name },
+                    Sealed::Grant => Purpose::ConnectionGrant { app, name: &name },
+                };
+                if let Some(resealed) = crypto::reseal(tx, key, purpose, &sealed, now).await? {
+                    // What was replaced meanwhile is kept as its replacement sealed it.
+                    let kept = store::reseal(tx, column, app, &name, &sealed, &resealed).await?;
+                    changed += usize::from(kept);
+                }
             }
         }
         Ok(changed)

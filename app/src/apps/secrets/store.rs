@@ -242,17 +242,6 @@ pub async fn sealed(
     .await
 }
 
-/// Every sealed value of the tenant, with its app and name (the publish check, re-sealing).
-pub async fn all_sealed(tx: &mut TenantTx) -> Result<Vec<(AppId, String, Vec<u8>)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT app_id, name, sealed_value FROM app_secrets WHERE owner_id = $1 \
-         ORDER BY app_id, name",
-    )
-    .bind(tx.owner_id())
-    .fetch_all(&mut **tx)
-    .await
-}
-
 /// A connection's new tokens, from its service: the access token, and the grant when the
 /// service issued a new refresh token.
 pub async fn refreshed(
@@ -280,61 +269,64 @@ pub async fn refreshed(
     .map(drop)
 }
 
-/// Every connection's sealed grant, with its app and name (re-sealing).
-pub async fn all_grants(tx: &mut TenantTx) -> Result<Vec<(AppId, String, Vec<u8>)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT app_id, name, sealed_grant FROM app_secrets \
-         WHERE owner_id = $1 AND sealed_grant IS NOT NULL ORDER BY app_id, name",
-    )
-    .bind(tx.owner_id())
-    .fetch_all(&mut **tx)
-    .await
+/// A sealed column of a secret: its value, or a connection's grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sealed {
+    Value,
+    Grant,
 }
 
-/// Replaces a connection's grant with the same grant sealed again, only while it is still
-/// `was`. False when it changed.
-pub async fn reseal_grant(
+/// Every sealed `column` of the tenant's secrets that holds something, with its app and name
+/// (the publish check, re-sealing).
+pub async fn all_sealed(
     tx: &mut TenantTx,
-    app: AppId,
-    name: &str,
-    was: &[u8],
-    sealed_grant: &[u8],
-) -> Result<bool, sqlx::Error> {
-    let changed = sqlx::query(
-        "UPDATE app_secrets SET sealed_grant = $5 \
-         WHERE owner_id = $1 AND app_id = $2 AND name = $3 AND sealed_grant = $4",
-    )
-    .bind(tx.owner_id())
-    .bind(app)
-    .bind(name)
-    .bind(was)
-    .bind(sealed_grant)
-    .execute(&mut **tx)
-    .await?;
-    Ok(changed.rows_affected() == 1)
+    column: Sealed,
+) -> Result<Vec<(AppId, String, Vec<u8>)>, sqlx::Error> {
+    let query = match column {
+        Sealed::Value => {
+            "SELECT app_id, name, sealed_value FROM app_secrets WHERE owner_id = $1 \
+             ORDER BY app_id, name"
+        }
+        Sealed::Grant => {
+            "SELECT app_id, name, sealed_grant FROM app_secrets \
+             WHERE owner_id = $1 AND sealed_grant IS NOT NULL ORDER BY app_id, name"
+        }
+    };
+    sqlx::query_as(query)
+        .bind(tx.owner_id())
+        .fetch_all(&mut **tx)
+        .await
 }
 
-/// Replaces a sealed value with the same value sealed again (a data-key rotation: not a new
-/// value, so its dates stay), only while it is still `was`: a value replaced meanwhile is
+/// Replaces a sealed `column` with the same content sealed again (a data-key rotation: not a
+/// new value, so its dates stay), only while it is still `was`: what was replaced meanwhile is
 /// never overwritten by the old one. False when it changed.
 pub async fn reseal(
     tx: &mut TenantTx,
+    column: Sealed,
     app: AppId,
     name: &str,
     was: &[u8],
-    sealed_value: &[u8],
+    resealed: &[u8],
 ) -> Result<bool, sqlx::Error> {
-    let changed = sqlx::query(
-        "UPDATE app_secrets SET sealed_value = $5 \
-         WHERE owner_id = $1 AND app_id = $2 AND name = $3 AND sealed_value = $4",
-    )
-    .bind(tx.owner_id())
-    .bind(app)
-    .bind(name)
-    .bind(was)
-    .bind(sealed_value)
-    .execute(&mut **tx)
-    .await?;
+    let query = match column {
+        Sealed::Value => {
+            "UPDATE app_secrets SET sealed_value = $5 \
+             WHERE owner_id = $1 AND app_id = $2 AND name = $3 AND sealed_value = $4"
+        }
+        Sealed::Grant => {
+            "UPDATE app_secrets SET sealed_grant = $5 \
+             WHERE owner_id = $1 AND app_id = $2 AND name = $3 AND sealed_grant = $4"
+        }
+    };
+    let changed = sqlx::query(query)
+        .bind(tx.owner_id())
+        .bind(app)
+        .bind(name)
+        .bind(was)
+        .bind(resealed)
+        .execute(&mut **tx)
+        .await?;
     Ok(changed.rows_affected() == 1)
 }
 
