@@ -103,6 +103,7 @@ async fn each_area_erases_its_rows_of_one_tenant_and_no_one_elses(owner: PgPool)
     let platform_tables = [
         "public.account_sessions",
         "public.audit_checkpoints",
+        "public.audit_cuts",
         "public.audit_events",
         "public.data_keys",
         "public.tenants",

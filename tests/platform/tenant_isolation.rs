@@ -22,6 +22,16 @@ const CROSS_TENANT_POLICIES: &[(&str, &str)] = &[
     ("public.app_files", "editors_remove d"),
     ("public.app_members", "member_sees_own r"),
     ("public.app_members", "member_leaves d"),
+    // The table owner's, while `custodian.cross_tenant` is on: the retention sweep, the rights
+    // report and the restriction rule (SECURITY DEFINER functions) and operators' commands.
+    ("public.account_sessions", "cross_tenant_definer *"),
+    ("public.apps", "cross_tenant_definer *"),
+    ("public.audit_checkpoints", "cross_tenant_definer *"),
+    ("public.audit_cuts", "cross_tenant_definer *"),
+    ("public.audit_events", "cross_tenant_definer *"),
+    ("public.marketing_preferences", "cross_tenant_definer *"),
+    ("public.rights_items", "cross_tenant_definer *"),
+    ("public.rights_requests", "cross_tenant_definer *"),
 ];
 
 /// Every way a tenant table (or the app role) can fall short of P1, as readable sentences.

@@ -4,7 +4,8 @@
 //! every `CHECKPOINT_EVERY` events or `CHECKPOINT_AFTER`, so a log cut short after a checkpoint
 //! is caught too. The app role may only read and insert.
 //!
-//! Owns: `audit_events`, `audit_checkpoints`, `maintenance_done` (one-time upgrades done).
+//! Owns: `audit_events`, `audit_checkpoints`, `audit_cuts`, `maintenance_done` (one-time upgrades
+//! done).
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
 use hmac::{Hmac, Mac};
@@ -32,6 +33,8 @@ const GENESIS: [u8; 32] = [0; 32];
 pub enum AuditError {
     #[error("the security log could not be written or read: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("the security log's database could not be reached: {0}")]
+    Unreachable(#[from] super::db::DbError),
 }
 
 /// One event as stored. `detail` is a short, secret-free explanation (e.g. "wrong password").
@@ -107,9 +110,20 @@ impl Hashing<'_> {
 
     /// Where `events` (a tenant's log, in order) first fails to chain; None when intact.
     fn chain_break(self, events: &[StoredEvent]) -> Option<ChainBreak> {
-        let mut expected_prev = GENESIS.to_vec();
+        self.chain_break_after(0, &GENESIS, events)
+    }
+
+    /// Like `chain_break`, for a log whose events up to `start_seq` (with hash `start_hash`)
+    /// were cut.
+    fn chain_break_after(
+        self,
+        start_seq: i64,
+        start_hash: &[u8],
+        events: &[StoredEvent],
+    ) -> Option<ChainBreak> {
+        let mut expected_prev = start_hash.to_vec();
         for (index, event) in events.iter().enumerate() {
-            if event.seq != index as i64 + 1 || event.prev_hash != expected_prev {
+            if event.seq != start_seq + index as i64 + 1 || event.prev_hash != expected_prev {
                 return Some(ChainBreak::Gap { seq: event.seq });
             }
             let fields = [
@@ -138,7 +152,28 @@ fn checkpoint_message(
     hash: &[u8],
     signed_at: OffsetDateTime,
 ) -> Vec<u8> {
-    let mut message = b"custodian audit checkpoint v1".to_vec();
+    signed_message(
+        b"custodian audit checkpoint v1",
+        owner_id,
+        seq,
+        hash,
+        signed_at,
+    )
+}
+
+/// What a cut signs: as a checkpoint, under its own label, so neither passes for the other.
+fn cut_message(owner_id: OwnerId, seq: i64, hash: &[u8], cut_at: OffsetDateTime) -> Vec<u8> {
+    signed_message(b"custodian audit cut v1", owner_id, seq, hash, cut_at)
+}
+
+fn signed_message(
+    label: &[u8],
+    owner_id: OwnerId,
+    seq: i64,
+    hash: &[u8],
+    signed_at: OffsetDateTime,
+) -> Vec<u8> {
+    let mut message = label.to_vec();
     message.extend_from_slice(owner_id.as_uuid().as_bytes());
     message.extend_from_slice(&seq.to_be_bytes());
     message.extend_from_slice(hash);
@@ -198,10 +233,13 @@ async fn append(
     )
     .execute(&mut *conn)
     .await?;
-    let last: Option<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *conn)
-            .await?;
+    // A log cut to nothing by the retention schedule goes on from the cut.
+    let last: Option<(i64, Vec<u8>)> = sqlx::query_as(
+        "(SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1) UNION ALL \
+         (SELECT seq, hash FROM audit_cuts ORDER BY seq DESC LIMIT 1) ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
     let (seq, prev_hash) = match last {
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS.to_vec()),
@@ -380,7 +418,23 @@ pub async fn verify(
     )
     .fetch_all(&mut *conn)
     .await?;
-    if let Some(chain_break) = Hashing::Keyed(kek).chain_break(&events) {
+    let cut: Option<(i64, Vec<u8>, OffsetDateTime, Vec<u8>)> = sqlx::query_as(
+        "SELECT seq, hash, cut_at, signature FROM audit_cuts ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (start_seq, start_hash) = match &cut {
+        Some((seq, hash, cut_at, signature)) => {
+            if !genuine(kek, &cut_message(owner_id, *seq, hash, *cut_at), signature) {
+                return Ok(Err(ChainBreak::Checkpoint { seq: *seq }));
+            }
+            (*seq, hash.clone())
+        }
+        None => (0, GENESIS.to_vec()),
+    };
+    if let Some(chain_break) =
+        Hashing::Keyed(kek).chain_break_after(start_seq, &start_hash, &events)
+    {
         return Ok(Err(chain_break));
     }
     let checkpoints: Vec<(i64, Vec<u8>, OffsetDateTime, Vec<u8>)> = sqlx::query_as(
@@ -388,21 +442,19 @@ pub async fn verify(
     )
     .fetch_all(&mut *conn)
     .await?;
-    let verifier = checkpoint_signer(kek).verifying_key();
-    let last = events.last().map_or(0, |e| e.seq);
+    let last = events.last().map_or(start_seq, |e| e.seq);
     for (seq, hash, signed_at, signature) in &checkpoints {
-        let genuine = Signature::from_slice(signature).is_ok_and(|signature| {
-            verifier
-                .verify(
-                    &checkpoint_message(owner_id, *seq, hash, *signed_at),
-                    &signature,
-                )
-                .is_ok()
-        });
-        if !genuine {
+        if !genuine(
+            kek,
+            &checkpoint_message(owner_id, *seq, hash, *signed_at),
+            signature,
+        ) {
             return Ok(Err(ChainBreak::Checkpoint { seq: *seq }));
         }
-        match usize::try_from(*seq - 1).ok().and_then(|i| events.get(i)) {
+        match usize::try_from(*seq - start_seq - 1)
+            .ok()
+            .and_then(|i| events.get(i))
+        {
             Some(event) if event.hash == *hash => {}
             Some(_) => return Ok(Err(ChainBreak::Checkpoint { seq: *seq })),
             None => {
@@ -417,6 +469,75 @@ pub async fn verify(
         events: last,
         checkpoints: checkpoints.len() as i64,
     }))
+}
+
+/// Whether `signature` is the server's checkpoint signature over `message`.
+fn genuine(kek: &KeyEncryptionKey, message: &[u8], signature: &[u8]) -> bool {
+    Signature::from_slice(signature).is_ok_and(|signature| {
+        checkpoint_signer(kek)
+            .verifying_key()
+            .verify(message, &signature)
+            .is_ok()
+    })
+}
+
+/// The retention schedule's cut (promise P16): in every log of the region's database, the
+/// events older than `days` (by the database's clock, which refuses fewer days than the
+/// schedule) are removed, after a signed record of the chain's head at the cut, from which the
+/// rest still verifies. A log that does not verify is left whole, for `custodian audit verify`
+/// to report: a cut must not cover up what was changed. Returns how many logs were cut.
+pub async fn cut_before(
+    pool: &PgPool,
+    kek: &KeyEncryptionKey,
+    region: super::region::Region,
+    days: i64,
+    now: OffsetDateTime,
+) -> Result<u64, AuditError> {
+    let days = i32::try_from(days).unwrap_or(i32::MAX);
+    let heads: Vec<(OwnerId, i64, Vec<u8>)> =
+        sqlx::query_as("SELECT owner_id, seq, hash FROM custodian_audit_cut_heads($1)")
+            .bind(days)
+            .fetch_all(pool)
+            .await?;
+    let mut cut = 0;
+    for (owner_id, seq, hash) in heads {
+        let tenant = super::region::Tenant::new(owner_id, region);
+        match cut_one(pool, kek, tenant, (seq, &hash), days, now).await {
+            Ok(done) => cut += u64::from(done),
+            Err(error) => tracing::warn!(%error, "could not cut a security log"),
+        }
+    }
+    Ok(cut)
+}
+
+async fn cut_one(
+    pool: &PgPool,
+    kek: &KeyEncryptionKey,
+    tenant: super::region::Tenant,
+    (seq, hash): (i64, &[u8]),
+    days: i32,
+    now: OffsetDateTime,
+) -> Result<bool, AuditError> {
+    let mut tx = TenantTx::begin_on(pool, tenant).await?;
+    if let Some(chain_break) = verify_chain(&mut tx, kek).await? {
+        tracing::warn!(
+            ?chain_break,
+            "a security log that does not verify is not cut"
+        );
+        return Ok(false);
+    }
+    let signature = checkpoint_signer(kek).sign(&cut_message(tenant.owner_id, seq, hash, now));
+    let done: bool = sqlx::query_scalar("SELECT custodian_audit_cut($1, $2, $3, $4, $5, $6)")
+        .bind(tenant.owner_id)
+        .bind(seq)
+        .bind(hash)
+        .bind(days)
+        .bind(now)
+        .bind(signature.to_bytes().as_slice())
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(done)
 }
 
 /// One page of the log, newest first, optionally of one kind.

@@ -54,10 +54,44 @@ pub async fn enqueue(
     mail: Mail<'_>,
     now: OffsetDateTime,
 ) -> Result<(), MailError> {
+    insert(conn, mail, true, now).await
+}
+
+/// Queues a non-essential message (product news) in the caller's transaction, when the
+/// database lets it: only to an account that asked for such mail, did not object to it, and
+/// whose processing is not restricted (platform::restriction). Returns whether it was queued.
+pub async fn enqueue_non_essential(
+    conn: &mut PgConnection,
+    mail: Mail<'_>,
+    now: OffsetDateTime,
+) -> Result<bool, MailError> {
+    use sqlx::Acquire as _;
+
+    // A savepoint: the refusal must not end the caller's transaction.
+    let mut attempt = conn.begin().await?;
+    match insert(&mut attempt, mail, false, now).await {
+        Ok(()) => {
+            attempt.commit().await?;
+            Ok(true)
+        }
+        Err(MailError::Database(error)) if super::restriction::refused_by_trigger(&error) => {
+            attempt.rollback().await?;
+            Ok(false)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+async fn insert(
+    conn: &mut PgConnection,
+    mail: Mail<'_>,
+    essential: bool,
+    now: OffsetDateTime,
+) -> Result<(), MailError> {
     let id = Uuid::new_v4();
     sqlx::query(
-        "INSERT INTO mail_outbox (id, account, recipient, subject, body, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO mail_outbox (id, account, recipient, subject, body, created_at, essential) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(id)
     .bind(mail.account)
@@ -65,6 +99,7 @@ pub async fn enqueue(
     .bind(mail.subject)
     .bind(&mail.body)
     .bind(now)
+    .bind(essential)
     .execute(&mut *conn)
     .await?;
     jobs::enqueue(

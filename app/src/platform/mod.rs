@@ -9,6 +9,7 @@ pub mod area;
 pub mod ids;
 pub mod paths;
 pub mod region;
+pub mod retention;
 pub mod session;
 
 #[cfg(feature = "ssr")]
@@ -21,6 +22,8 @@ pub mod backup;
 pub mod client;
 #[cfg(feature = "ssr")]
 pub mod clock;
+#[cfg(feature = "ssr")]
+pub mod closure;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
@@ -57,6 +60,8 @@ pub mod rate_limit;
 pub mod regions;
 #[cfg(feature = "ssr")]
 pub mod residency;
+#[cfg(feature = "ssr")]
+pub mod restriction;
 #[cfg(feature = "ssr")]
 pub mod server_parts;
 #[cfg(feature = "ssr")]

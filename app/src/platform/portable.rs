@@ -297,6 +297,21 @@ pub const PLATFORM_EXPORTS: &[RecordKind] = &[
         documents: None,
     },
     RecordKind {
+        file: "security/log_cuts.json",
+        title: "Security log cuts",
+        about: "Where the retention schedule removed your log's oldest events: the signed head of the chain at the cut, from which the rest verifies.",
+        tables: &["audit_cuts"],
+        from: "FROM audit_cuts WHERE owner_id = $1",
+        order_by: "seq",
+        fields: &[
+            field("seq", "seq", Integer, "The last event removed."),
+            field("hash", "encode(hash, 'hex')", Text, "That event's hash."),
+            field("cut_at", "cut_at", Time, "When the log was cut."),
+            field("signature", "encode(signature, 'hex')", Text, "The server's signature."),
+        ],
+        documents: None,
+    },
+    RecordKind {
         file: "account/mail.json",
         title: "Mail",
         about: "The messages the site sent you, by subject and date.",

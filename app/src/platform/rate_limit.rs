@@ -53,6 +53,8 @@ pub enum Action {
     ShareLink,
     /// Searching Discover (each search reads every published app).
     Search,
+    /// The public rights-requests report (each reads every region's requests).
+    Report,
 }
 
 impl Action {
@@ -65,6 +67,7 @@ impl Action {
             Self::ReceiptCheck => "receipt",
             Self::ShareLink => "share",
             Self::Search => "search",
+            Self::Report => "report",
         }
     }
 
@@ -72,7 +75,7 @@ impl Action {
         match self {
             Self::Authenticate | Self::Consent | Self::ReceiptCheck | Self::ShareLink => 1,
             Self::Passkey => 2,
-            Self::StrengthCheck | Self::Search => 4,
+            Self::StrengthCheck | Self::Search | Self::Report => 4,
         }
     }
 }

@@ -109,6 +109,7 @@ fn erase<'a>(tx: &'a mut TenantTx) -> BoxFuture<'a, Result<(), sqlx::Error>> {
             "DELETE FROM account_sessions WHERE owner_id = $1",
             "DELETE FROM data_keys WHERE owner_id = $1",
             "DELETE FROM audit_checkpoints WHERE owner_id = $1",
+            "DELETE FROM audit_cuts WHERE owner_id = $1",
             "DELETE FROM audit_events WHERE owner_id = $1",
             "DELETE FROM tenants WHERE owner_id = $1",
         ])
@@ -126,9 +127,11 @@ fn seed<'a>(conn: &'a mut PgConnection, owner: OwnerId) -> BoxFuture<'a, Result<
              VALUES ($1, 1, now(), 'seed', '', '', '', decode(repeat('00', 32), 'hex'), decode(repeat('00', 32), 'hex'))",
             "INSERT INTO audit_checkpoints (owner_id, seq, hash, signed_at, signature) \
              VALUES ($1, 1, decode(repeat('00', 32), 'hex'), now(), decode(repeat('00', 32), 'hex') || decode(repeat('00', 32), 'hex'))",
+            "INSERT INTO audit_cuts (owner_id, seq, hash, cut_at, signature) \
+             VALUES ($1, 0, decode(repeat('00', 32), 'hex'), now(), decode(repeat('00', 64), 'hex'))",
             "INSERT INTO data_keys (owner_id, version, wrapped_key, created_at) VALUES ($1, 1, decode(repeat('00', 32), 'hex'), now())",
-            "INSERT INTO mail_outbox (id, account, recipient, subject, body, created_at) \
-             VALUES (gen_random_uuid(), $1, 'seed@example.com', 'Seed', 'Seed', now())",
+            "INSERT INTO mail_outbox (id, account, recipient, subject, body, created_at, essential) \
+             VALUES (gen_random_uuid(), $1, 'seed@example.com', 'Seed', 'Seed', now(), true)",
             "INSERT INTO jobs (id, kind, payload, dedupe_key, run_at, created_at) \
              SELECT gen_random_uuid(), 'deliver_mail', jsonb_build_object('message', id), \
                     'mail:' || id, now(), now() FROM mail_outbox WHERE account = $1",
@@ -140,7 +143,7 @@ fn seed<'a>(conn: &'a mut PgConnection, owner: OwnerId) -> BoxFuture<'a, Result<
 /// The platform's own share: mail delivery and the sweeps, and its tenant tables.
 pub const PLATFORM: ServerParts = ServerParts {
     routes: None,
-    jobs: &[mail::DELIVERY, SWEEP],
+    jobs: &[mail::DELIVERY, SWEEP, super::retention::SWEEP],
     erase: Some(erase),
     seed: Some(seed),
     exports: PLATFORM_EXPORTS,
