@@ -73,6 +73,22 @@ enum Command {
         #[command(subcommand)]
         action: TenantAction,
     },
+    /// Rights requests (correction, restriction, objection, access): list, show and answer
+    /// them; each action is mailed to the person and written to their security log.
+    Requests {
+        #[command(subcommand)]
+        action: RequestsAction,
+    },
+    /// Product news by mail: only to accounts that asked for it and are not restricted.
+    News {
+        #[command(subcommand)]
+        action: NewsAction,
+    },
+    /// The retention schedule: run its sweep now (the server runs it daily).
+    Retention {
+        #[command(subcommand)]
+        action: RetentionAction,
+    },
     /// The key hierarchy: rotate an account's data key, or the key that wraps every data key.
     Keys {
         #[command(subcommand)]
@@ -97,6 +113,59 @@ enum KeysAction {
         #[arg(long, value_name = "FILE")]
         new_key_file: std::path::PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum RequestsAction {
+    /// Every right of every request, soonest due first.
+    List {
+        /// Only open rights past their due date.
+        #[arg(long)]
+        overdue: bool,
+    },
+    /// One request: what was asked, each right's status and due date.
+    Show { id: uuid::Uuid },
+    /// Extend a right's due date (once, before its first period ends), with the reason.
+    Extend {
+        id: uuid::Uuid,
+        /// correction, restriction, objection, access or opt_out.
+        right: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Mark a right done (or partly done, with what could not be done and why).
+    Complete {
+        id: uuid::Uuid,
+        right: String,
+        /// Partly done: what could not be done, and why.
+        #[arg(long, value_name = "REASON")]
+        partly: Option<String>,
+    },
+    /// Refuse a right, with the reason the person is told.
+    Refuse {
+        id: uuid::Uuid,
+        right: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum NewsAction {
+    /// Queue a message to every account that may get product news.
+    Send {
+        #[arg(long)]
+        subject: String,
+        /// The message, plain text.
+        #[arg(long, value_name = "FILE")]
+        body_file: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum RetentionAction {
+    /// Remove now what the schedule says is due, as the server does daily.
+    Sweep,
 }
 
 #[derive(Subcommand)]
@@ -254,6 +323,43 @@ async fn main() -> ExitCode {
         Command::Tenant {
             action: TenantAction::Requests,
         } => cli::tenant::list_requests(&cli.settings).await,
+        Command::Requests { action } => {
+            use app::data::rights::answer::Action;
+            use cli::requests::Command as Do;
+
+            let command = match action {
+                RequestsAction::List { overdue } => Do::List { overdue },
+                RequestsAction::Show { id } => Do::Show { id },
+                RequestsAction::Extend { id, right, reason } => Do::Act {
+                    id,
+                    right,
+                    action: Action::Extend { reason },
+                },
+                RequestsAction::Complete { id, right, partly } => Do::Act {
+                    id,
+                    right,
+                    action: Action::Complete { partly },
+                },
+                RequestsAction::Refuse { id, right, reason } => Do::Act {
+                    id,
+                    right,
+                    action: Action::Refuse { reason },
+                },
+            };
+            cli::requests::run(&cli.settings, command).await
+        }
+        Command::News {
+            action: NewsAction::Send { subject, body_file },
+        } => match std::fs::read_to_string(&body_file) {
+            Ok(body) => cli::requests::send_news(&cli.settings, &subject, &body).await,
+            Err(source) => Err(cli::CliError::PolicyFile {
+                path: body_file.display().to_string(),
+                source,
+            }),
+        },
+        Command::Retention {
+            action: RetentionAction::Sweep,
+        } => cli::requests::sweep(&cli.settings).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

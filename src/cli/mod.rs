@@ -8,6 +8,7 @@ pub mod export;
 pub mod invite;
 pub mod key_rotation;
 pub mod policy;
+pub mod requests;
 pub mod serve;
 pub mod tenant;
 
@@ -74,6 +75,14 @@ pub enum CliError {
     },
     #[error("the policy text must not be empty")]
     EmptyPolicy,
+    #[error("{0}")]
+    Rights(#[from] app::data::rights::service::RightsError),
+    #[error("{0:?} is not a right; use correction, restriction, objection, access or opt_out")]
+    UnknownRight(String),
+    #[error("the news needs a subject and a body")]
+    EmptyNews,
+    #[error("the retention sweep failed: {0}")]
+    Sweep(String),
     #[error("the summary must be 1 to 500 characters")]
     BadSummary,
     #[error("the server stopped unexpectedly: {0}")]

@@ -40,6 +40,8 @@ pub struct AccountSummary {
     pub created_on: String,
     pub invites: Vec<InviteRow>,
     pub invites_left: u8,
+    /// "Processing restricted since …, because …." while it is (promise P15).
+    pub restriction: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

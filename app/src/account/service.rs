@@ -107,8 +107,10 @@ pub async fn overview(me: &SignedIn) -> Result<AccountSummary, AccountError> {
     let mut tx = me.begin_own().await?;
     let account = accounts::profile(&mut tx).await?;
     let invites = invites::mine(&mut tx).await?;
+    let restriction = crate::platform::restriction::of(&mut tx, me.owner_id()).await?;
     tx.commit().await?;
     Ok(AccountSummary {
+        restriction: restriction.as_ref().map(crate::platform::restriction::Restriction::line),
         email: account.email,
         email_verified: account.email_verified_at.is_some(),
         display_name: account.display_name,

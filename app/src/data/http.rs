@@ -1,5 +1,6 @@
 //! The archive download (promise P8): the signed-in owner in sudo mode only, streamed from disk
-//! with its length, resumable with HTTP range requests, and recorded in the security log.
+//! with its length, resumable with HTTP range requests, and recorded in the security log. And a
+//! closed rights request's signed receipt (promise P15), to its owner.
 
 use axum::{
     body::Body,
@@ -20,7 +21,41 @@ use super::{
 use crate::platform::{context::Visitor, state::AppState};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/data/exports/{id}/archive", get(download))
+    Router::new()
+        .route("/data/exports/{id}/archive", get(download))
+        .route("/data/requests/{id}/receipt", get(closure_receipt))
+}
+
+/// A closed request's signed closure receipt, to the signed-in person whose request it is.
+async fn closure_receipt(visitor: Visitor, Path(id): Path<String>) -> Response {
+    use crate::data::rights::service::{self as rights, RightsError};
+
+    let Ok(me) = visitor.signed_in() else {
+        return (StatusCode::UNAUTHORIZED, "Sign in to download your receipt.").into_response();
+    };
+    let not_found = || {
+        (StatusCode::NOT_FOUND, RightsError::NoSuchRequest.to_string()).into_response()
+    };
+    let Ok(id) = id.parse::<Uuid>() else {
+        return not_found();
+    };
+    match rights::receipt(&me, id).await {
+        Ok(receipt) => {
+            let disposition = format!("attachment; filename=\"closure-receipt-{id}.json\"");
+            let mut response = axum::Json(receipt).into_response();
+            let headers = response.headers_mut();
+            if let Ok(value) = HeaderValue::from_str(&disposition) {
+                headers.insert(header::CONTENT_DISPOSITION, value);
+            }
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+            response
+        }
+        Err(RightsError::Infra(error)) => {
+            tracing::error!(%error, "could not look up a closure receipt");
+            (StatusCode::SERVICE_UNAVAILABLE, "Try again in a moment.").into_response()
+        }
+        Err(_) => not_found(),
+    }
 }
 
 /// How the download is recorded: every GET that sends bytes is, a resumed one saying where it

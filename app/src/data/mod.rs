@@ -1,12 +1,13 @@
-//! Your data (promise P8): export everything as a signed, verifiable archive built in the
-//! background, and delete the account: locked at once, purged after a grace period, with a
-//! signed deletion receipt. The rights-request issue extends this area.
+//! Your data (promises P8, P15): export everything as a signed, verifiable archive built in the
+//! background; delete the account (locked at once, purged after a grace period, with a signed
+//! deletion receipt); and exercise your rights, each with its legal clock (`rights`).
 
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod http;
 pub mod model;
 pub mod pages;
+pub mod rights;
 #[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]
@@ -19,6 +20,8 @@ pages! {
     SignedIn "data" => DataRoute(pages::DataPage), InOrder;
     SignedIn "data/delete" => DeleteAccountRoute(pages::DeleteAccountPage), InOrder;
     SignedIn "data/deletion" => DeletionRoute(pages::DeletionPage), InOrder;
+    SignedIn "data/requests/new" => NewRequestRoute(rights::pages::NewRequestPage), InOrder;
+    Anyone "privacy/requests-report" => RequestsReportRoute(rights::pages::RequestsReportPage);
     Anyone "deletion-scheduled" => DeletionScheduledRoute(pages::DeletionScheduledPage);
 }
 

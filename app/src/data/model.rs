@@ -8,7 +8,7 @@ use crate::platform::area::{events, notices};
 /// Exports that may start per account in any 24 hours (those that failed do not count).
 pub const EXPORTS_PER_DAY: i64 = 3;
 /// Days a finished archive is kept before the sweep deletes it.
-pub const KEEP_DAYS: i64 = 7;
+pub const KEEP_DAYS: i64 = crate::platform::retention::EXPORT_ARCHIVE_DAYS;
 
 notices! {
     /// Confirmations of the Your data page, shown after a redirect.
@@ -17,6 +17,9 @@ notices! {
         ExportDeleted = "export-deleted" => "The export was deleted.",
         ConfirmToDownload = "confirm-to-download" => "Confirm it is you, then download the archive.",
         DeletionCancelled = "deletion-cancelled" => "The deletion is cancelled: your account is as it was.",
+        RequestMade = "request-made" => "Your request is received: we mailed you a confirmation with its due dates.",
+        RestrictionLifted = "restriction-lifted" => "The restriction is lifted: your data is processed as before.",
+        ProductNewsChanged = "product-news-changed" => "Your choice about product news is saved.",
     }
 }
 
@@ -29,6 +32,12 @@ events! {
     EXPORT_FAILED = "export_failed" => "Data export failed",
     DELETION_REQUESTED = "deletion_requested" => "Account deletion requested",
     DELETION_CANCELLED = "deletion_cancelled" => "Account deletion cancelled",
+    RIGHTS_REQUESTED = "rights_requested" => "Rights request made",
+    RIGHT_EXTENDED = "right_extended" => "Rights request extended",
+    RIGHT_COMPLETED = "right_completed" => "Rights request answered",
+    RIGHT_REFUSED = "right_refused" => "Rights request refused",
+    RESTRICTION_LIFTED = "restriction_lifted" => "Restriction of processing lifted",
+    MARKETING_CHANGED = "marketing_changed" => "Product news by mail changed",
 }
 
 /// The page that explains account deletion and asks for it.

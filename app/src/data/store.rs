@@ -221,7 +221,8 @@ pub async fn snapshot_time(conn: &mut PgConnection) -> Result<OffsetDateTime, sq
 pub fn erase(tx: &mut TenantTx) -> BoxFuture<'_, Result<(), sqlx::Error>> {
     Box::pin(async move {
         let owner_id = tx.owner_id();
-        for_owner(tx, owner_id, &["DELETE FROM data_exports WHERE owner_id = $1"]).await
+        for_owner(tx, owner_id, &["DELETE FROM data_exports WHERE owner_id = $1"]).await?;
+        for_owner(tx, owner_id, super::rights::store::ERASE).await
     })
 }
 
@@ -231,12 +232,20 @@ pub fn seed(conn: &mut PgConnection, owner: OwnerId) -> BoxFuture<'_, Result<(),
             "INSERT INTO data_exports (owner_id, id, state, requested_at) \
              VALUES ($1, gen_random_uuid(), 'failed', now())",
         ])
-        .await
+        .await?;
+        for_owner(conn, owner, super::rights::store::SEED).await
     })
 }
 
 /// The exports themselves, in an export: its history of earlier ones.
-pub const EXPORTS: &[RecordKind] = &[RecordKind {
+pub const EXPORTS: &[RecordKind] = &[
+    EXPORT_RECORDS,
+    super::rights::store::REQUEST_RECORDS,
+    super::rights::store::RIGHT_RECORDS,
+    super::rights::store::MARKETING_RECORDS,
+];
+
+const EXPORT_RECORDS: RecordKind = RecordKind {
     file: "data/exports.json",
     title: "Exports",
     about: "Your earlier exports of your data (this one included, as it was when the snapshot was taken).",
@@ -254,6 +263,6 @@ pub const EXPORTS: &[RecordKind] = &[RecordKind {
         field("failure", "failure", OptionalText, "Why it failed."),
     ],
     documents: None,
-}];
+};
 
 pub const WITHHELD: &[Withheld] = &[];

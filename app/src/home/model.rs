@@ -156,12 +156,23 @@ pub const PROMISES: &[Promise] = &[
         id: "P15",
         title: "Your rights are answered on time",
         detail: "Access, correction, restriction and objection, tracked to their due dates.",
-        proven_by: &[],
+        proven_by: &[
+            "tests/data/rights.rs::each_right_is_due_as_its_law_counts_and_the_receipt_is_confirmed_by_mail",
+            "tests/data/rights.rs::an_extension_comes_once_with_its_reason_and_only_inside_the_first_period",
+            "tests/data/rights.rs::closing_every_right_signs_a_receipt_that_verifies_and_a_changed_one_does_not",
+            "tests/privacy/account_wide.rs::an_open_correction_stops_analytics_and_product_news_until_it_closes",
+            "tests/privacy/account_wide.rs::gpc_from_one_browser_applies_to_the_account_on_every_device",
+            "tests/apps/discover.rs::publishing_waits_while_processing_is_restricted",
+        ],
     },
     Promise {
         id: "P16",
         title: "Nothing is kept too long",
         detail: "One retention schedule, applied daily and shown on the Privacy page.",
-        proven_by: &[],
+        proven_by: &[
+            "tests/data/retention.rs::the_sweep_removes_exactly_what_the_schedule_says_and_the_log_still_verifies",
+            "tests/data/retention.rs::the_database_refuses_to_remove_anything_younger_than_the_schedule",
+            "tests/data/retention.rs::the_privacy_page_shows_the_schedule_the_sweep_runs",
+        ],
     },
 ];

@@ -1,7 +1,8 @@
 //! Consent on every request that acts for a person (promise P6): reads the signed consent
 //! cookie, the theme and `Sec-GPC`; records GPC once per subject and policy version (giving a
-//! browser without one a consent id); hands pages what the banner needs; and counts a page view
-//! only with analytics consent and no GPC.
+//! browser without one a consent id); applies what holds for a signed-in account on every
+//! device (a GPC signal from another of its browsers, P15); hands pages what the banner needs;
+//! and counts a page view only with analytics consent, no GPC and no restriction of processing.
 
 use axum::{
     extract::{Request, State},
@@ -23,6 +24,7 @@ use crate::platform::{
     context::Visitor,
     http::{is_html, RequestKind},
     rate_limit::Action,
+    restriction,
     session::CurrentUser,
     state::AppState,
 };
@@ -98,7 +100,12 @@ pub async fn consent(
             }
         }
         let reviews = match &user {
-            Some(user) => pending_reviews(&visitor, user).await,
+            Some(user) => {
+                let account = account_state(&visitor, user).await;
+                consent.account = account.signals;
+                consent.restricted = account.restricted;
+                account.reviews
+            }
             None => Vec::new(),
         };
         request.extensions_mut().insert(consent.page(reviews));
@@ -126,17 +133,37 @@ pub async fn consent(
     response
 }
 
-/// The policy changes a signed-in person still has to review; none when they cannot be read
-/// (the banner waits for the next page rather than failing this one).
-async fn pending_reviews(visitor: &Visitor, user: &CurrentUser) -> Vec<super::model::PolicyNotice> {
-    let reviews = async {
+/// What a signed-in person's pages need of their account: the policy changes still to review,
+/// what applies on every device (GPC, sale or sharing), and whether processing is restricted.
+struct AccountState {
+    reviews: Vec<super::model::PolicyNotice>,
+    signals: ledger::AccountSignals,
+    restricted: bool,
+}
+
+/// The account's state in one transaction; when it cannot be read, no reviews (the banner waits
+/// for the next page rather than failing this one) and, to be safe, restricted with GPC.
+async fn account_state(visitor: &Visitor, user: &CurrentUser) -> AccountState {
+    let state = async {
         let mut tx = visitor.begin(user.tenant()).await?;
         let reviews = policies::pending_reviews(&mut tx).await?;
+        let signals = ledger::account_signals(&mut tx, visitor.now()).await?;
+        let restricted = restriction::of(&mut tx, user.tenant().owner_id)
+            .await?
+            .is_some();
         tx.commit().await?;
-        Ok::<_, super::service::PrivacyError>(reviews)
+        Ok::<_, super::service::PrivacyError>(AccountState {
+            reviews,
+            signals,
+            restricted,
+        })
     };
-    reviews.await.unwrap_or_else(|error| {
-        tracing::warn!(%error, "could not read pending policy reviews");
-        Vec::new()
+    state.await.unwrap_or_else(|error| {
+        tracing::warn!(%error, "could not read the account's consent state");
+        AccountState {
+            reviews: Vec::new(),
+            signals: ledger::AccountSignals::default(),
+            restricted: true,
+        }
     })
 }

@@ -171,12 +171,28 @@ pub struct PageConsent {
     pub theme: Theme,
     /// Material policy changes a signed-in person still has to review.
     pub reviews: Vec<PolicyNotice>,
+    /// A browser of the signed-in account sent GPC: it applies on every device until this day,
+    /// and the account is not asked to opt back in before it.
+    pub account_gpc_until: Option<String>,
+    /// The account's newest choice opts out of sale or sharing (on any device).
+    pub account_sale_opt_out: bool,
 }
 
 impl PageConsent {
-    /// The choice in force, with GPC applied.
+    /// The choice in force, with GPC (this browser's or the account's) applied.
     pub fn effective(&self) -> Choices {
-        self.choice.unwrap_or_default().under_gpc(self.gpc)
+        let mut choices = self
+            .choice
+            .unwrap_or_default()
+            .under_gpc(self.gpc || self.account_gpc_until.is_some());
+        choices.sale_share_opt_out |= self.account_sale_opt_out;
+        choices
+    }
+
+    /// Whether the banner asks this browser for a choice: not after one, and not while the
+    /// account's GPC opt-out holds.
+    pub fn asks(&self) -> bool {
+        self.choice.is_none() && self.account_gpc_until.is_none()
     }
 }
 
@@ -272,6 +288,14 @@ pub enum ReceiptVerdict {
         at: String,
         files: usize,
         override_reason: Option<String>,
+    },
+    /// A rights request's closure receipt signed by this server's key and unchanged since
+    /// (promise P15).
+    RightsClosure {
+        request_id: String,
+        received: String,
+        closed: String,
+        rights: Vec<String>,
     },
     /// Well-formed, but the signature does not match its contents.
     Tampered,

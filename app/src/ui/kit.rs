@@ -123,7 +123,7 @@ pub fn SubSection(
 /// column headers; the rows are the children.
 #[component]
 pub fn DataTable(
-    caption: &'static str,
+    #[prop(into)] caption: String,
     #[prop(optional)] caption_hidden: bool,
     headers: &'static [&'static str],
     children: Children,

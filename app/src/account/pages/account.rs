@@ -49,6 +49,25 @@ fn AccountSections(account: AccountSummary) -> impl IntoView {
     let verified = account.email_verified;
     view! {
         {(!verified).then(|| view! { <UnverifiedBanner email=account.email.clone() /> })}
+        {account
+            .restriction
+            .clone()
+            .map(|line| {
+                view! {
+                    <div
+                        role="status"
+                        class="mt-6 max-w-xl rounded border border-amber-700 bg-amber-50 p-4 text-amber-900 dark:bg-amber-950 dark:text-amber-100"
+                    >
+                        <p class="font-medium">{line}</p>
+                        <p class="mt-1 text-sm">
+                            "Your data is kept but used only for storage, legal claims and security. "
+                            <a href="/data#rights" class="underline">
+                                "See your requests"
+                            </a>
+                        </p>
+                    </div>
+                }
+            })}
         <dl class="mt-6 grid max-w-xl grid-cols-[max-content_1fr] gap-x-6 gap-y-2">
             <dt class="font-medium">"Email address"</dt>
             <dd>

@@ -45,6 +45,8 @@ pub enum AppsError {
     NoSuchApp,
     #[error("The app is in the trash: restore it first.")]
     Trashed,
+    #[error("Publishing to Discover is paused while processing of your data is restricted. {0} See Your data to lift it.")]
+    Restricted(String),
     #[error("That file does not exist in this app.")]
     NoSuchFile,
     #[error("You have {APPS_PER_ACCOUNT} apps, the most an account may have. Delete one to make another.")]

@@ -32,6 +32,7 @@ use crate::{
         db::{self, TenantTx},
         ids::{AppId, OwnerId},
         publication::{self, PublishedFile},
+        restriction,
         state::AppState,
     },
 };
@@ -157,8 +158,17 @@ pub async fn publish(
         (false, None) => return Ok(PublishOutcome::Blocked(findings)),
     };
     let author = author.0;
-    if !published::publish(&mut tx, id, &author, remix_allowed, now).await? {
-        return Err(AppsError::Trashed);
+    if let Some(restriction) = restriction::of(&mut tx, me.owner_id()).await? {
+        return Err(AppsError::Restricted(restriction.line()));
+    }
+    // The database refuses it too, should a restriction begin between the check and here.
+    match published::publish(&mut tx, id, &author, remix_allowed, now).await {
+        Ok(true) => {}
+        Ok(false) => return Err(AppsError::Trashed),
+        Err(error) if restriction::refused_by_trigger(&error) => {
+            return Err(AppsError::Restricted(String::new()))
+        }
+        Err(error) => return Err(error.into()),
     }
     let files = files::digests(&mut tx, me.owner_id(), id)
         .await?

@@ -67,6 +67,7 @@ pub fn DataPage() -> impl IntoView {
                     })
             }}
         </Transition>
+        <crate::data::rights::pages::RightsSection />
     }
 }
 

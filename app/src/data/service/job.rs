@@ -20,6 +20,7 @@ use crate::{
     auth::store::accounts,
     data::{
         model::{human_size, ExportState, EXPORT_EXPIRED, EXPORT_FAILED, EXPORT_READY, KEEP_DAYS},
+        rights::answer::{self, Answerer},
         store::{self, Finished},
     },
     platform::{
@@ -81,6 +82,8 @@ pub enum BuildError {
     Infra(#[from] InfraError),
     #[error("another runner took the job over")]
     LeaseLost,
+    #[error("the access rights it answers could not be closed: {0}")]
+    Rights(String),
 }
 
 impl From<sqlx::Error> for BuildError {
@@ -99,7 +102,7 @@ impl BuildError {
     pub fn for_person(&self) -> &'static str {
         match self {
             Self::Archive(error) => error.for_person(),
-            Self::Infra(_) | Self::LeaseLost => "The server could not finish it.",
+            Self::Infra(_) | Self::LeaseLost | Self::Rights(_) => "The server could not finish it.",
         }
     }
 }
@@ -321,6 +324,16 @@ async fn publish(
         body,
     };
     tell(context, &mut tx, told, now).await?;
+    let answerer = Answerer {
+        key: &context.key_encryption_key,
+        now,
+        site: &context.public_url,
+    };
+    if let Some(export) = store::get(&mut tx, id).await? {
+        answer::answer_access(&mut tx, &answerer, export.requested_at)
+            .await
+            .map_err(|e| BuildError::Rights(e.to_string()))?;
+    }
     // A commit that fails leaves the row building with the archive named: the next run writes
     // it again.
     tx.commit().await?;

@@ -121,7 +121,7 @@ pub fn CookieBanner() -> impl IntoView {
     let query = use_query_map();
     let save = save_consent_action(consent);
     let reopened = move || query.read().get("cookie-settings").is_some();
-    let show = move || consent.with(|c| c.choice.is_none()) || reopened();
+    let show = move || consent.with(PageConsent::asks) || reopened();
     let current = move || consent.with(|c| c.choice.unwrap_or_default());
     let error = action_error(save);
     let back = here();

@@ -5,6 +5,7 @@ pub mod locations;
 pub mod policy_pages;
 pub mod privacy_page;
 pub mod receipt_page;
+pub mod retention;
 
 pub use banner::{
     provide_page_consent, theme_class, CookieBanner, FooterControls, PolicyReviewBanner,

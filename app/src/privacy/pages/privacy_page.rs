@@ -97,6 +97,7 @@ pub fn PrivacyPage() -> impl IntoView {
                 </button>
             </ActionForm>
         </section>
+        <super::retention::RetentionSection />
         <section aria-labelledby="history-title" class="mt-10">
             <h2 id="history-title" class="text-xl font-semibold">
                 "Consent history"
@@ -220,10 +221,20 @@ fn GpcStatus() -> impl IntoView {
                         </p>
                     }
                         .into_any()
+                } else if let Some(until) = consent.with(|c| c.account_gpc_until.clone()) {
+                    view! {
+                        <p class="mt-2">
+                            <strong>"GPC applies to your account."</strong>
+                            {format!(
+                                " Another browser you use with this account sends it, so sale or sharing and analytics stay off on every device until {until}; we will not ask you to opt back in before then.",
+                            )}
+                        </p>
+                    }
+                        .into_any()
                 } else {
                     view! {
                         <p class="mt-2">
-                            "Your browser does not send GPC. If it did, we would treat it as an opt-out of sale or sharing and of analytics."
+                            "Your browser does not send GPC. If it did, we would treat it as an opt-out of sale or sharing and of analytics, for your whole account when you are signed in."
                         </p>
                     }
                         .into_any()

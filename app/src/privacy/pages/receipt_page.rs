@@ -104,6 +104,30 @@ pub fn VerifyReceiptPage() -> impl IntoView {
                 </dl>
             </div>
         }.into_any(),
+        Some(Ok(ReceiptVerdict::RightsClosure { request_id, received, closed, rights })) => view! {
+            <div class="rounded border border-emerald-700 bg-emerald-50 p-4 dark:bg-emerald-950">
+                <p class="font-bold">
+                    "Genuine: Custodian signed this closure receipt of a rights request and nothing in it has changed."
+                </p>
+                <dl class="mt-2 grid grid-cols-[auto_1fr] gap-x-4 text-sm">
+                    <dt>"Request"</dt>
+                    <dd>{request_id}</dd>
+                    <dt>"Received"</dt>
+                    <dd>{received}</dd>
+                    <dt>"Closed"</dt>
+                    <dd>{closed}</dd>
+                    <dt>"Rights"</dt>
+                    <dd>
+                        <ul>
+                            {rights
+                                .into_iter()
+                                .map(|line| view! { <li>{line}</li> })
+                                .collect_view()}
+                        </ul>
+                    </dd>
+                </dl>
+            </div>
+        }.into_any(),
         Some(Ok(ReceiptVerdict::Tampered)) => view! {
             <p class="rounded border border-red-700 bg-red-50 p-4 font-bold text-red-800 dark:bg-red-950 dark:text-red-200">
                 "Not genuine: this document was changed after it was signed, or Custodian did not sign it."
@@ -122,7 +146,7 @@ pub fn VerifyReceiptPage() -> impl IntoView {
         <Title text="Verify a receipt" />
         <h1 class="text-3xl font-bold">"Verify a consent receipt"</h1>
         <p class="mt-2 max-w-prose text-slate-700 dark:text-slate-300">
-            "Paste a consent receipt downloaded from the Privacy page, or a residency attestation from the Account page. We check its Ed25519 signature against our "
+            "Paste a consent receipt downloaded from the Privacy page, a residency attestation from the Account page, or a closure receipt of a rights request from Your data. We check its Ed25519 signature against our "
             <a href="/.well-known/consent-receipt-key.json" rel="external" class=LINK>
                 "published public key"
             </a> "."

@@ -10,7 +10,7 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use super::{
-    ledger::{append, Entry, Method, Subject},
+    ledger::{append, AccountSignals, Entry, Method, Subject, GPC_HOLDS},
     PrivacyError,
 };
 use crate::{
@@ -129,6 +129,10 @@ pub struct ConsentRequest {
     /// The theme cookie, or the page-only theme in the address of a page loaded without
     /// JavaScript.
     pub theme: Theme,
+    /// What applies to the signed-in account on every device (set by the middleware).
+    pub account: AccountSignals,
+    /// The signed-in account's processing is restricted: it is not counted.
+    pub restricted: bool,
 }
 
 impl ConsentRequest {
@@ -156,7 +160,13 @@ impl ConsentRequest {
         let theme = page_theme
             .or_else(|| cookie_value(headers, theme_cookie(https)).and_then(Theme::parse))
             .unwrap_or_default();
-        Self { cookie, gpc, theme }
+        Self {
+            cookie,
+            gpc,
+            theme,
+            account: AccountSignals::default(),
+            restricted: false,
+        }
     }
 
     pub fn page(&self, reviews: Vec<PolicyNotice>) -> PageConsent {
@@ -165,12 +175,18 @@ impl ConsentRequest {
             gpc: self.gpc,
             theme: self.theme,
             reviews,
+            account_gpc_until: self
+                .account
+                .gpc_since
+                .map(|since| (since + GPC_HOLDS).date().to_string()),
+            account_sale_opt_out: self.account.sale_share_opt_out,
         }
     }
 
-    /// Whether this request may be counted by the analytics.
+    /// Whether this request may be counted by the analytics: with consent, without GPC (the
+    /// browser's or the account's), and not for an account whose processing is restricted.
     pub fn analytics_allowed(&self) -> bool {
-        self.page(Vec::new()).effective().analytics
+        self.page(Vec::new()).effective().analytics && !self.restricted
     }
 }
 

@@ -31,6 +31,8 @@ pub enum Method {
     Settings,
     Gpc,
     SignUp,
+    /// A rights request's "Do Not Sell or Share".
+    Request,
 }
 
 impl Method {
@@ -40,6 +42,7 @@ impl Method {
             Self::Settings => "settings",
             Self::Gpc => "gpc",
             Self::SignUp => "signup",
+            Self::Request => "request",
         }
     }
 
@@ -58,6 +61,7 @@ impl Method {
             "settings" => "Privacy settings",
             "gpc" => "Global Privacy Control",
             "signup" => "Sign-up",
+            "request" => "Rights request",
             _ => "Unknown",
         }
     }
@@ -169,6 +173,55 @@ pub async fn record_gpc(
         now: visitor.now(),
     };
     append(visitor, subject, &entry).await
+}
+
+/// What applies to a signed-in account on every device, whatever the browser sends: a GPC
+/// signal from any of its browsers for `GPC_HOLDS` after it was recorded, and its newest choice
+/// about sale or sharing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccountSignals {
+    pub gpc_since: Option<OffsetDateTime>,
+    pub sale_share_opt_out: bool,
+}
+
+/// How long an account-wide GPC opt-out holds without the account being asked to opt back in.
+pub const GPC_HOLDS: time::Duration = time::Duration::days(365);
+
+pub async fn account_signals(
+    tx: &mut TenantTx,
+    now: OffsetDateTime,
+) -> Result<AccountSignals, sqlx::Error> {
+    let (gpc_since, sale_share_opt_out) = store::account_signals(tx, now - GPC_HOLDS).await?;
+    Ok(AccountSignals {
+        gpc_since,
+        sale_share_opt_out,
+    })
+}
+
+/// "Do Not Sell or Share", asked for in a rights request: recorded at once in the account's
+/// ledger (with the other categories as they were), so it applies on every device, and in the
+/// security log.
+pub async fn opt_out_by_request(
+    me: &crate::platform::context::SignedIn,
+    tx: &mut TenantTx,
+) -> Result<(), InfraError> {
+    let granted = store::latest_of_account(tx).await?.unwrap_or_default();
+    let has = |c: Category| granted.iter().any(|g| g == c.as_str());
+    let entry = Entry {
+        choices: Choices {
+            functional: has(Category::Functional),
+            analytics: has(Category::Analytics),
+            sale_share_opt_out: true,
+        },
+        gpc: false,
+        method: Method::Request,
+        user_agent: &me.client().user_agent,
+        now: me.now(),
+    };
+    append_for_account(tx, &entry).await?;
+    let detail = format!("{}: {}", Method::label("request"), summary(entry.choices, false));
+    me.audit(tx, CONSENT_CHANGED, &detail).await?;
+    Ok(())
 }
 
 /// Links the browser's anonymous records to the account, in the sign-up or sign-in transaction.

@@ -14,7 +14,7 @@ use crate::{
         ids::ConsentRecordId,
         keys::{self, Derived, KeyEncryptionKey},
         portable::Signing,
-        erasure, publication, residency,
+        closure, erasure, publication, residency,
         signed::{self, Unverified},
         state::AppState,
     },
@@ -191,6 +191,18 @@ pub fn verify(state: &AppState, text: &str) -> ReceiptVerdict {
                 purged: deletion.purged,
                 rows_removed: deletion.rows_removed,
                 data_key_destroyed: deletion.data_key_destroyed,
+            },
+            Err(Unverified::Tampered) => ReceiptVerdict::Tampered,
+            Err(Unverified::Malformed(why)) => malformed(why),
+        };
+    }
+    if document.get(closure::RECEIPT).is_some() {
+        return match closure::verify_receipt(&state.key_encryption_key, &document) {
+            Ok(verified) => ReceiptVerdict::RightsClosure {
+                request_id: verified.request_id,
+                received: verified.received,
+                closed: verified.closed,
+                rights: verified.rights,
             },
             Err(Unverified::Tampered) => ReceiptVerdict::Tampered,
             Err(Unverified::Malformed(why)) => malformed(why),

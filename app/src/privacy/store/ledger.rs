@@ -114,6 +114,34 @@ pub async fn latest_of_browser(
     Ok(row.map(|row| (row.granted, row.gpc)))
 }
 
+/// The account's newest GPC record since `since`, and whether its newest record of all denies
+/// sale or sharing: what applies to the account on every device.
+pub async fn account_signals(
+    tx: &mut TenantTx,
+    since: OffsetDateTime,
+) -> Result<(Option<OffsetDateTime>, bool), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT (SELECT max(recorded_at) FROM consent_records \
+                 WHERE owner_id = $1 AND method = 'gpc' AND recorded_at >= $2), \
+                coalesce((SELECT 'sale_share' = ANY(denied) FROM consent_records \
+                          WHERE owner_id = $1 ORDER BY recorded_at DESC LIMIT 1), false)",
+    )
+    .bind(tx.owner_id())
+    .bind(since)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// The categories the account's newest record grants.
+pub async fn latest_of_account(tx: &mut TenantTx) -> Result<Option<Vec<String>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT granted FROM consent_records WHERE owner_id = $1 ORDER BY recorded_at DESC LIMIT 1",
+    )
+    .bind(tx.owner_id())
+    .fetch_optional(&mut **tx)
+    .await
+}
+
 /// A browser's record as it moves from one region's database to another's.
 pub struct BrowserRecord {
     pub id: Uuid,
