@@ -454,3 +454,31 @@ async fn gallery_pages_are_public_briefly_cacheable_and_unknown_apps_answer_404(
     assert_eq!(response.status(), StatusCode::OK);
     assert!(html.contains("Search with 100 characters or fewer"));
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn publishing_waits_while_processing_is_restricted(owner: PgPool) {
+    use app::data::rights::{model::RequestForm, service as rights};
+
+    let w = test_app(owner.clone()).await;
+    let ada = w.sign_up(ADA).await;
+    let app = starter_app(&w, ada).await;
+    let restrict = RequestForm {
+        regime: "gdpr".to_owned(),
+        restriction: true,
+        ..RequestForm::default()
+    };
+    rights::make(&w.as_owner(ada), &restrict).await.unwrap();
+    let refused = publish::publish(&w.as_owner(ada), app, "My app", author(), false, None).await;
+    assert!(
+        matches!(refused, Err(AppsError::Restricted(ref why)) if why.contains("you asked for restriction")),
+        "{refused:?}"
+    );
+    // The database refuses it too.
+    let forced =
+        sqlx::query("UPDATE apps SET published_at = now(), published_author = 'x' WHERE id = $1")
+            .bind(app)
+            .execute(&owner)
+            .await;
+    assert!(forced.is_err());
+    assert_eq!(rows(&w, "app_publications", ada).await, 0);
+}

@@ -10,6 +10,8 @@ mod deletion;
 mod delivery;
 mod jobs;
 mod locked;
+mod retention;
+mod rights;
 mod secret_values;
 
 use std::{

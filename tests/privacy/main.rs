@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod account_wide;
 mod consent;
 mod consent_browsers;
 mod policies;
