@@ -336,16 +336,22 @@ pub struct OperatorRow {
     pub item: StoredItem,
 }
 
+/// Lets the operator's transaction (the tables' owner) through row-level security to every
+/// tenant's rows, until it ends.
+async fn across_tenants(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT set_config('custodian.cross_tenant', 'on', true)")
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 /// Every right of the database, soonest due first, optionally only the open ones past their
-/// due date. Run in a transaction of the tables' owner, which this lets through row-level
-/// security for that transaction.
+/// due date, in an operator's transaction.
 pub async fn all_for_operator(
     conn: &mut PgConnection,
     overdue_on: Option<Date>,
 ) -> Result<Vec<OperatorRow>, sqlx::Error> {
-    sqlx::query("SELECT set_config('custodian.cross_tenant', 'on', true)")
-        .execute(&mut *conn)
-        .await?;
+    across_tenants(conn).await?;
     sqlx::query_as(
         "SELECT i.owner_id, r.received_at, i.request_id, i.right_kind, i.subject, i.wrong, \
          i.should_be, i.status, i.reason, i.confirm_by, i.due_on, i.extended_to, \
@@ -359,23 +365,19 @@ pub async fn all_for_operator(
     .await
 }
 
-/// The owner of a request, found across tenants (the tables' owner, as above).
+/// The owner of a request, found across tenants, in an operator's transaction.
 pub async fn owner_of(conn: &mut PgConnection, id: Uuid) -> Result<Option<OwnerId>, sqlx::Error> {
-    sqlx::query("SELECT set_config('custodian.cross_tenant', 'on', true)")
-        .execute(&mut *conn)
-        .await?;
+    across_tenants(conn).await?;
     sqlx::query_scalar("SELECT owner_id FROM rights_requests WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *conn)
         .await
 }
 
-/// The accounts that asked for product news and did not object since (the tables' owner, as
-/// above); the database decides, when queuing, which of them may get it now.
+/// The accounts that asked for product news and did not object since, in an operator's
+/// transaction; the database decides, when queuing, which of them may get it now.
 pub async fn news_recipients(conn: &mut PgConnection) -> Result<Vec<OwnerId>, sqlx::Error> {
-    sqlx::query("SELECT set_config('custodian.cross_tenant', 'on', true)")
-        .execute(&mut *conn)
-        .await?;
+    across_tenants(conn).await?;
     sqlx::query_scalar(
         "SELECT owner_id FROM marketing_preferences WHERE product_news AND objected_at IS NULL",
     )

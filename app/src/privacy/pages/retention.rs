@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::{
     platform::retention::{Applied, SCHEDULE},
-    ui::LINK,
+    ui::{kit::CELL, DataTable, LINK},
 };
 
 #[component]
@@ -21,15 +21,13 @@ pub fn RetentionSection() -> impl IntoView {
                 Applied::OwnJob(job) => format!("Removed by {job}"),
             };
             view! {
-                <tr class="border-t border-slate-300 align-top dark:border-slate-700">
-                    <th scope="row" class="py-2 pr-4 text-left font-medium">
+                <tr class="border-b border-slate-200 align-top dark:border-slate-800">
+                    <th scope="row" class=format!("{CELL} font-medium")>
                         {entry.what}
                     </th>
-                    <td class="py-2 pr-4">
-                        {format!("{} after {}", entry.period(), entry.counted_from)}
-                    </td>
-                    <td class="py-2 pr-4">{entry.why}</td>
-                    <td class="py-2">{how}</td>
+                    <td class=CELL>{format!("{} after {}", entry.period(), entry.counted_from)}</td>
+                    <td class=CELL>{entry.why}</td>
+                    <td class=CELL>{how}</td>
                 </tr>
             }
         })
@@ -42,26 +40,14 @@ pub fn RetentionSection() -> impl IntoView {
             <p class="mt-2 max-w-prose text-slate-700 dark:text-slate-300">
                 "This table is the schedule the server runs: the daily sweep removes each kind of record when its time is up. Your account's own data goes when you delete the account."
             </p>
-            <div class="mt-4 overflow-x-auto">
-                <table class="w-full max-w-4xl text-sm">
-                    <thead>
-                        <tr class="text-left">
-                            <th scope="col" class="py-2 pr-4">
-                                "Record"
-                            </th>
-                            <th scope="col" class="py-2 pr-4">
-                                "Kept"
-                            </th>
-                            <th scope="col" class="py-2 pr-4">
-                                "Why"
-                            </th>
-                            <th scope="col" class="py-2">
-                                "How"
-                            </th>
-                        </tr>
-                    </thead>
-                    <tbody>{rows}</tbody>
-                </table>
+            <div class="overflow-x-auto">
+                <DataTable
+                    caption="The retention schedule"
+                    caption_hidden=true
+                    headers=&["Record", "Kept", "Why", "How"]
+                >
+                    {rows}
+                </DataTable>
             </div>
             <p class="mt-4">
                 <a href="/privacy/requests-report" class=LINK>
