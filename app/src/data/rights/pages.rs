@@ -224,7 +224,7 @@ pub fn NewRequestPage() -> impl IntoView {
                                 <p
                                     id="regime-error"
                                     role="alert"
-                                    class="text-sm font-medium text-red-700 dark:text-red-300"
+                                    class="empty:hidden text-sm font-medium text-red-700 dark:text-red-300"
                                 >
                                     {move || field_error("regime").get()}
                                 </p>
