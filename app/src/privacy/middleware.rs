@@ -142,7 +142,7 @@ struct AccountState {
 }
 
 /// The account's state in one transaction; when it cannot be read, no reviews (the banner waits
-/// for the next page rather than failing this one) and, to be safe, restricted with GPC.
+/// for the next page rather than failing this one) and, to be safe, not counted.
 async fn account_state(visitor: &Visitor, user: &CurrentUser) -> AccountState {
     let state = async {
         let mut tx = visitor.begin(user.tenant()).await?;

@@ -166,7 +166,7 @@ pub async fn publish(
         Ok(true) => {}
         Ok(false) => return Err(AppsError::Trashed),
         Err(error) if restriction::refused_by_trigger(&error) => {
-            return Err(AppsError::Restricted(String::new()))
+            return Err(AppsError::Restricted("It began just now.".to_owned()))
         }
         Err(error) => return Err(error.into()),
     }
