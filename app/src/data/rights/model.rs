@@ -6,8 +6,6 @@ use serde::{Deserialize, Serialize};
 pub const REQUESTS_PER_DAY: i64 = 5;
 /// The longest text of any field of a request.
 pub const MAX_TEXT: usize = 2_000;
-/// Days an account-wide GPC opt-out holds without the account being asked to opt back in.
-pub const GPC_HOLDS_DAYS: i64 = 365;
 
 /// A right a person can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
