@@ -100,6 +100,16 @@ impl Choices {
             Category::SaleShare => !self.sale_share_opt_out,
         }
     }
+
+    /// The choices a ledger record's granted categories (their stored names) stand for.
+    pub fn from_granted(granted: &[String]) -> Choices {
+        let has = |c: Category| granted.iter().any(|g| g == c.as_str());
+        Choices {
+            functional: has(Category::Functional),
+            analytics: has(Category::Analytics),
+            sale_share_opt_out: !has(Category::SaleShare),
+        }
+    }
 }
 
 /// The colour theme: the device's setting unless the person picks one.

@@ -206,12 +206,10 @@ pub async fn opt_out_by_request(
     tx: &mut TenantTx,
 ) -> Result<(), InfraError> {
     let granted = store::latest_of_account(tx).await?.unwrap_or_default();
-    let has = |c: Category| granted.iter().any(|g| g == c.as_str());
     let entry = Entry {
         choices: Choices {
-            functional: has(Category::Functional),
-            analytics: has(Category::Analytics),
             sale_share_opt_out: true,
+            ..Choices::from_granted(&granted)
         },
         gpc: false,
         method: Method::Request,
@@ -251,17 +249,7 @@ pub async fn record_sign_up(
         latest = store::latest_of_browser(tx, consent_id).await?;
     }
     let (choices, gpc) = match latest {
-        Some((granted, gpc)) => {
-            let has = |c: Category| granted.iter().any(|g| g == c.as_str());
-            (
-                Choices {
-                    functional: has(Category::Functional),
-                    analytics: has(Category::Analytics),
-                    sale_share_opt_out: !has(Category::SaleShare),
-                },
-                gpc,
-            )
-        }
+        Some((granted, gpc)) => (Choices::from_granted(&granted), gpc),
         None => (Choices::default(), false),
     };
     let entry = Entry {
