@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use super::model::{ReportRow, RightsOverview};
+use super::model::{Regime, ReportRow, RightsOverview};
 use crate::ui::FormError;
 
 #[server(endpoint = "data/rights")]
@@ -12,6 +12,15 @@ pub async fn my_rights() -> Result<RightsOverview, FormError> {
     use crate::platform::context::SignedIn;
 
     Ok(super::service::overview(&SignedIn::current()?).await?)
+}
+
+/// The law a new request of the person is answered under unless they pick another (from their
+/// data region).
+#[server(endpoint = "data/rights/regime")]
+pub async fn default_regime() -> Result<Regime, FormError> {
+    use crate::platform::context::SignedIn;
+
+    Ok(super::service::default_regime(SignedIn::current()?.tenant().region))
 }
 
 /// Makes a request of one or more rights; lands on Your data, where it is listed. Every field

@@ -207,8 +207,6 @@ impl RequestView {
 /// The rights section of the Your data page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RightsOverview {
-    /// The regime a new request is answered under unless the person picks another.
-    pub default_regime: Regime,
     /// "Processing restricted since …, because …".
     pub restriction: Option<String>,
     /// Newest first.

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::{
-    api::{my_rights, requests_report, ChangeProductNews, LiftRestriction, MakeRequest},
+    api::{default_regime, my_rights, requests_report, ChangeProductNews, LiftRestriction, MakeRequest},
     model::{RequestView, RightView, RightsOverview, Status, PURPOSES},
 };
 use crate::ui::{
@@ -197,7 +197,7 @@ fn ProductNews(on: bool) -> impl IntoView {
 pub fn NewRequestPage() -> impl IntoView {
     let make = ServerAction::<MakeRequest>::new();
     let error = action_error(make);
-    let overview = Resource::new(|| (), |_| my_rights());
+    let regime = Resource::new(|| (), |_| default_regime());
     let field_error = move |name: &'static str| {
         Signal::derive(move || error.get().and_then(|e| e.for_field(name)))
     };
@@ -211,10 +211,10 @@ pub fn NewRequestPage() -> impl IntoView {
             view! { <Loading what="Loading…" /> }
         }>
             {move || {
-                overview
+                regime
                     .get()
                     .map(|loaded| {
-                        let default = loaded.map(|o| o.default_regime).ok();
+                        let default = loaded.ok();
                         view! {
                             <ActionForm action=make attr:class="mt-6 flex max-w-2xl flex-col gap-6">
                                 <FormNotice error=Signal::derive(move || {

@@ -276,11 +276,7 @@ pub async fn make(me: &SignedIn, form: &RequestForm) -> Result<Uuid, RightsError
     Ok(id)
 }
 
-fn right_view(
-    item: &StoredItem,
-    today: time::Date,
-    restricting: bool,
-) -> Option<RightView> {
+fn right_view(item: &StoredItem, today: time::Date) -> Option<RightView> {
     let right = Right::parse(&item.right_kind)?;
     let status = Status::parse(&item.status)?;
     Some(RightView {
@@ -295,10 +291,10 @@ fn right_view(
             .map(|_| item.extension_reason.clone()),
         confirm_by: item.confirm_by.map(|on| on.to_string()),
         closed_on: item.closed_at.map(to_minute),
+        // Granted and not lifted: in force (the restriction rule counts it).
         can_lift: right == Right::Restriction
             && status == Status::Done
-            && item.lifted_at.is_none()
-            && restricting,
+            && item.lifted_at.is_none(),
     })
 }
 
@@ -319,16 +315,13 @@ pub async fn overview(me: &SignedIn) -> Result<RightsOverview, RightsError> {
                 regime: Regime::parse(&request.regime)?,
                 rights: items
                     .iter()
-                    .filter_map(|item| {
-                        right_view(item, now.date(), restriction.is_some())
-                    })
+                    .filter_map(|item| right_view(item, now.date()))
                     .collect(),
                 closed: request.closed_at.map(to_minute),
             })
         })
         .collect();
     Ok(RightsOverview {
-        default_regime: default_regime(me.tenant().region),
         restriction: restriction.as_ref().map(Restriction::line),
         requests,
         product_news,
