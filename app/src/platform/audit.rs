@@ -490,10 +490,9 @@ pub async fn cut_before(
     pool: &PgPool,
     kek: &KeyEncryptionKey,
     region: super::region::Region,
-    days: i64,
+    days: i32,
     now: OffsetDateTime,
 ) -> Result<u64, AuditError> {
-    let days = i32::try_from(days).unwrap_or(i32::MAX);
     let heads: Vec<(OwnerId, i64, Vec<u8>)> =
         sqlx::query_as("SELECT owner_id, seq, hash FROM custodian_audit_cut_heads($1)")
             .bind(days)

@@ -158,7 +158,7 @@ mod sweep {
                     &context.pool,
                     &context.key_encryption_key,
                     context.region,
-                    entry.days,
+                    days,
                     now,
                 )
                 .await
