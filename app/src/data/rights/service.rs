@@ -270,7 +270,10 @@ pub async fn make(me: &SignedIn, form: &RequestForm) -> Result<Uuid, RightsError
         now,
     )
     .await?;
-    close_if_done(&mut tx, &me.state().key_encryption_key, id, now).await?;
+    // Only rights that take effect at once are closed yet: a request of those alone is done.
+    if asked.iter().all(immediate) {
+        close_if_done(&mut tx, &me.state().key_encryption_key, id, now).await?;
+    }
     tx.commit().await?;
     tracing::info!(rights = asked.len(), regime = regime.as_str(), "rights request made");
     Ok(id)
